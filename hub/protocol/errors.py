@@ -1,0 +1,142 @@
+"""The error hierarchy and RFC 9457 problem details.
+
+Every failure the hub or the client can act on is a subclass of :class:`HubError`
+with a stable ``code``; :func:`problem` turns one into an RFC 9457 problem+json
+document. The CLI catches :class:`HubError` once and prints one line; the API maps it
+to a response with the matching status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+PROBLEM_BASE: Final = "https://marac-hub.org/problems/"
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+
+
+class HubError(Exception):
+    """Root of every error marac-hub raises on purpose."""
+
+    default_code: ClassVar[str] = "hub-error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    def diagnostics(self) -> str:
+        """One line for a person: the code and the message."""
+        return f"{self.code}: {self.message}"
+
+
+class ProtocolError(HubError):
+    """Input that does not follow the wire protocol (malformed, oversized, unknown)."""
+
+    default_code = "malformed"
+    status = 400
+
+
+class CryptoError(HubError):
+    """A key, key file or cryptographic operation failed."""
+
+    default_code = "crypto-error"
+    status = 400
+
+
+class InvalidEnvelope(CryptoError):  # noqa: N818 - the name is the contract (cf. InvalidToken)
+    """An envelope could not be opened. Deliberately opaque: it never says why."""
+
+    default_code = "invalid-envelope"
+
+    def __init__(self) -> None:
+        super().__init__("the envelope could not be opened")
+
+
+class PolicyError(HubError):
+    """A disclosure the policy forbids (no lawful basis, ISP not signed, ...)."""
+
+    default_code = "policy-refused"
+    status = 403
+
+
+class DeliveryError(HubError):
+    """An envelope could not be delivered."""
+
+    default_code = "delivery-failed"
+    status = 502
+
+
+class LogIntegrityError(HubError):
+    """The disclosure log failed verification."""
+
+    default_code = "log-integrity"
+    status = 500
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    """A stable problem type: its code, HTTP status and human title."""
+
+    code: str
+    status: int
+    title: str
+
+    @property
+    def uri(self) -> str:
+        """The ``type`` member of the problem document."""
+        return PROBLEM_BASE + self.code
+
+
+_TYPES: Final = (
+    ProblemType("malformed", 400, "Malformed request"),
+    ProblemType("malformed-json", 400, "Body is not valid JSON"),
+    ProblemType("unsupported-version", 400, "Unsupported protocol version"),
+    ProblemType("unknown-type", 400, "Unknown message type"),
+    ProblemType("unknown-suite", 400, "Unknown cipher suite"),
+    ProblemType("bad-ulid", 400, "Identifier is not a ULID"),
+    ProblemType("bad-timestamp", 400, "Timestamp is not RFC 3339 UTC"),
+    ProblemType("naive-timestamp", 400, "Timestamp has no time zone"),
+    ProblemType("bad-base64", 400, "Field is not valid base64url"),
+    ProblemType("bad-fingerprint", 400, "Key fingerprint is not 64 hex digits"),
+    ProblemType("missing-field", 400, "A required field is missing"),
+    ProblemType("unknown-field", 400, "An unexpected field is present"),
+    ProblemType("wrong-type", 400, "A field has the wrong JSON type"),
+    ProblemType("field-too-large", 400, "A field is longer than allowed"),
+    ProblemType("invalid-message", 400, "Message payload does not match its type"),
+    ProblemType("payload-too-large", 413, "Payload too large"),
+    ProblemType("unsupported-media-type", 415, "Unsupported content type"),
+    ProblemType("invalid-envelope", 400, "Envelope could not be opened"),
+    ProblemType("bad-signature", 401, "Signature does not verify"),
+    ProblemType("crypto-error", 400, "Cryptographic operation failed"),
+    ProblemType("bad-key-file", 400, "Key file is damaged or of the wrong kind"),
+    ProblemType("wrong-passphrase", 400, "Wrong passphrase or damaged key file"),
+    ProblemType("key-destroyed", 410, "The data key was destroyed"),
+    ProblemType("unknown-agency", 401, "Unknown agency"),
+    ProblemType("key-revoked", 403, "Key revoked"),
+    ProblemType("replayed-request", 401, "Request replayed or outside its time window"),
+    ProblemType("no-lawful-basis", 403, "No lawful basis covers this disclosure"),
+    ProblemType("isp-not-signed", 403, "Recipient has not signed the current ISP"),
+    ProblemType("policy-refused", 403, "Disclosure refused by policy"),
+    ProblemType("delivery-failed", 502, "Delivery failed"),
+    ProblemType("log-integrity", 500, "Disclosure log failed verification"),
+    ProblemType("hub-error", 500, "Internal error"),
+)
+
+PROBLEM_TYPES: Final[dict[str, ProblemType]] = {t.code: t for t in _TYPES}
+
+
+def problem(error: HubError, *, instance: str | None = None) -> dict[str, Any]:
+    """Render ``error`` as an RFC 9457 problem details object."""
+    known = PROBLEM_TYPES.get(error.code)
+    status = known.status if known else error.status
+    doc: dict[str, Any] = {
+        "type": PROBLEM_BASE + error.code,
+        "title": known.title if known else error.code,
+        "status": status,
+        "detail": error.message,
+    }
+    if instance is not None:
+        doc["instance"] = instance
+    return doc
