@@ -134,8 +134,9 @@ class Header:
         if type(version) is not int:
             raise ProtocolError("header.v must be an integer", code="wrong-type")
         if version != PROTOCOL_VERSION:
-            raise ProtocolError(f"protocol version {version} is not supported",
-                                code="unsupported-version")
+            raise ProtocolError(
+                f"protocol version {version} is not supported", code="unsupported-version"
+            )
         msg_type = _text(obj, "type")
         if msg_type not in MESSAGE_TYPES:
             raise ProtocolError("unknown message type", code="unknown-type")

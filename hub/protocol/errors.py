@@ -45,7 +45,7 @@ class CryptoError(HubError):
     status = 400
 
 
-class InvalidEnvelope(CryptoError):  # noqa: N818 - the name is the contract (cf. InvalidToken)
+class InvalidEnvelope(CryptoError):
     """An envelope could not be opened. Deliberately opaque: it never says why."""
 
     default_code = "invalid-envelope"
@@ -113,6 +113,7 @@ _TYPES: Final = (
     ProblemType("bad-key-file", 400, "Key file is damaged or of the wrong kind"),
     ProblemType("wrong-passphrase", 400, "Wrong passphrase or damaged key file"),
     ProblemType("key-destroyed", 410, "The data key was destroyed"),
+    ProblemType("key-expired", 403, "Key is expired or not yet valid"),
     ProblemType("unknown-agency", 401, "Unknown agency"),
     ProblemType("key-revoked", 403, "Key revoked"),
     ProblemType("replayed-request", 401, "Request replayed or outside its time window"),

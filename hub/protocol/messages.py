@@ -77,9 +77,7 @@ AgencyKind = Literal[
 ActionStatus = Literal["open", "in_progress", "completed", "cancelled"]
 RiskTool = Literal["DASH", "DARA"]
 RiskLevel = Literal["high", "medium", "standard"]
-Criterion = Literal[
-    "visible_high_risk", "professional_judgement", "potential_escalation", "repeat"
-]
+Criterion = Literal["visible_high_risk", "professional_judgement", "potential_escalation", "repeat"]
 Consent = Literal["sought_given", "sought_refused", "not_sought"]
 MAX_ITEMS: Final = 500
 
@@ -294,8 +292,7 @@ class KeyAnnouncement(Message):
     message_type: ClassVar[str] = "key_announcement"
     party: AgencyId
     identity_key: B64
-    encryption_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$",
-                                                     max_length=2048)]
+    encryption_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+$", max_length=2048)]
     suite: Short
     created_at: AwareDatetime
     expires_at: AwareDatetime
