@@ -1,0 +1,61 @@
+"""``agency-client open FILE``: verify and decrypt an envelope that arrived as a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agency_client.cli import passphrase
+from agency_client.keystore import KeyDirectory
+from hub.crypto.keys import IdentityPublicKey
+from hub.crypto.sealing import open_envelope
+from hub.protocol.canonical import b64decode
+from hub.protocol.envelope import MAX_ENVELOPE_BYTES, parse_envelope
+from hub.protocol.errors import InvalidEnvelope, ProtocolError
+
+HELP = "verify and decrypt a sealed envelope file (e.g. an e-mail attachment)"
+
+
+def register(sub: Any) -> None:
+    """Add ``open``."""
+    parser = sub.add_parser("open", help=HELP, description=HELP)
+    parser.add_argument("file", type=Path, help="the envelope file (JSON)")
+    parser.add_argument("--keys", type=Path, required=True, help="this agency's key directory")
+    parser.add_argument(
+        "--sender-key",
+        required=True,
+        metavar="B64",
+        help="the sender's (hub's) Ed25519 identity key, base64url",
+    )
+    passphrase.add_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the envelope with whichever stored key it was sealed to; print the payload."""
+    try:
+        sender = IdentityPublicKey.from_bytes(b64decode(args.sender_key, field="--sender-key"))
+    except ValueError:
+        raise ProtocolError("--sender-key is not an Ed25519 public key") from None
+    try:
+        with args.file.open("rb") as handle:
+            data = handle.read(MAX_ENVELOPE_BYTES + 1)
+    except OSError as exc:
+        raise ProtocolError(f"cannot read {args.file}: {exc.strerror}") from None
+    envelope = parse_envelope(data)
+    keys = KeyDirectory(args.keys).encryption_keys(passphrase.read(args))
+    key = keys.get(envelope.header.recipient_key)
+    if key is None:
+        raise InvalidEnvelope()
+    opened = open_envelope(envelope, recipient=key, sender=sender)
+    header = opened.header
+    print(
+        f"# {header.type} {header.id} from {header.sender} at {header.sent_at}"
+        f"{' case ' + header.case_ref if header.case_ref else ''}",
+        file=sys.stderr,
+    )
+    print(json.dumps(opened.payload, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,95 @@
+"""An agency's keys on disk: its identity and its encryption keys, each passphrase-sealed.
+
+Layout of the key directory::
+
+    identity.key              Ed25519 identity (who the agency is)
+    encryption-<fp16>.key     X25519 or hybrid encryption keys, one per rotation
+
+Public halves and fingerprints are readable without the passphrase; private halves
+need it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.crypto.keyfile import Strength, read_key_file, write_key_file
+from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.protocol.envelope import SUITE_X25519
+from hub.protocol.errors import CryptoError
+
+__all__ = ["KeyDirectory", "PublicKeyInfo"]
+
+IDENTITY_FILE = "identity.key"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyInfo:
+    """What a key file says of its public half."""
+
+    path: Path
+    kind: str
+    fingerprint: str
+
+
+class KeyDirectory:
+    """The folder that holds one agency's key files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def exists(self) -> bool:
+        """True if an identity key has been made here."""
+        return (self.path / IDENTITY_FILE).is_file()
+
+    def create(
+        self, passphrase: str, *, suite: str = SUITE_X25519, strength: Strength = "moderate"
+    ) -> tuple[IdentityKeyPair, EncryptionKeyPair]:
+        """Make a new identity and a first encryption key; refuse to overwrite."""
+        if self.exists():
+            raise CryptoError(f"{self.path} already holds an identity key", code="bad-key-file")
+        identity = IdentityKeyPair.generate()
+        encryption = EncryptionKeyPair.generate(suite)
+        write_key_file(self.path / IDENTITY_FILE, identity, passphrase, strength=strength)
+        self.add_encryption_key(encryption, passphrase, strength=strength)
+        return identity, encryption
+
+    def add_encryption_key(
+        self, key: EncryptionKeyPair, passphrase: str, *, strength: Strength = "moderate"
+    ) -> Path:
+        """Store a (rotated) encryption key."""
+        path = self.path / f"encryption-{key.fingerprint[:16]}.key"
+        write_key_file(path, key, passphrase, strength=strength)
+        return path
+
+    def identity(self, passphrase: str) -> IdentityKeyPair:
+        """Load the identity key."""
+        key = read_key_file(self.path / IDENTITY_FILE, passphrase)
+        if not isinstance(key, IdentityKeyPair):
+            raise CryptoError("identity.key does not hold an identity key", code="bad-key-file")
+        return key
+
+    def encryption_keys(self, passphrase: str) -> dict[str, EncryptionKeyPair]:
+        """Every stored encryption key, by fingerprint."""
+        keys: dict[str, EncryptionKeyPair] = {}
+        for path in sorted(self.path.glob("encryption-*.key")):
+            key = read_key_file(path, passphrase)
+            if not isinstance(key, EncryptionKeyPair):
+                raise CryptoError(
+                    f"{path.name} does not hold an encryption key", code="bad-key-file"
+                )
+            keys[key.fingerprint] = key
+        return keys
+
+    def public_info(self) -> list[PublicKeyInfo]:
+        """Kinds and fingerprints of every key file, without the passphrase."""
+        infos = []
+        for path in [self.path / IDENTITY_FILE, *sorted(self.path.glob("encryption-*.key"))]:
+            try:
+                meta = json.loads(path.read_bytes())
+                infos.append(PublicKeyInfo(path, str(meta["kind"]), str(meta["fingerprint"])))
+            except (OSError, ValueError, KeyError, TypeError):
+                raise CryptoError(f"cannot read key file {path}", code="bad-key-file") from None
+        return infos
