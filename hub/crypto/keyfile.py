@@ -39,6 +39,7 @@ _IDENTITY: Final = "ed25519"
 _MAX_OPS: Final = 16
 _MAX_MEM: Final = 2 * 1024**3
 _MAX_FILE: Final = 64 * 1024
+_MIN_CIPHERTEXT: Final = 32 + 16  # the shortest private key and the tag
 
 
 def _passphrase(passphrase: str | bytes) -> bytes:
@@ -148,7 +149,8 @@ def _parse(data: bytes) -> dict[str, Any]:
             raise bad
         if len(b64decode(meta["nonce"])) != 24:
             raise bad
-        b64decode(meta["ciphertext"])
+        if len(b64decode(meta["ciphertext"])) < _MIN_CIPHERTEXT:
+            raise bad
     except ProtocolError:
         raise bad from None
     return meta

@@ -109,6 +109,17 @@ _HpkePublic: TypeAlias = x25519.X25519PublicKey | hpke.MLKEM768X25519PublicKey
 _HpkePrivate: TypeAlias = x25519.X25519PrivateKey | hpke.MLKEM768X25519PrivateKey
 
 
+_PROBE: Final = x25519.X25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+
+
+def _refuse_low_order(raw: bytes) -> None:
+    """A low-order X25519 point gives an all-zero secret with every private key."""
+    try:
+        _PROBE.exchange(x25519.X25519PublicKey.from_public_bytes(raw))
+    except ValueError:
+        raise ValueError("X25519 public key is a low-order point") from None
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class EncryptionPublicKey:
     """The public half of an encryption key, for one HPKE suite."""
@@ -132,6 +143,7 @@ class EncryptionPublicKey:
             )
         else:
             raise ValueError(f"unknown suite {self.suite!r}")
+        _refuse_low_order(self.raw[-_X25519:])
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "fingerprint", fingerprint(self.raw))
 

@@ -51,6 +51,24 @@ def test_malformed_keys_are_value_errors() -> None:
         IdentityPublicKey.from_bytes(bytes(31))
 
 
+@pytest.mark.parametrize("point", [bytes(32), (1).to_bytes(32, "little")])
+def test_low_order_x25519_public_key_is_refused(point: bytes) -> None:
+    """Sealing to such a key would give every attacker the shared secret."""
+    with pytest.raises(ValueError):
+        EncryptionPublicKey(SUITE_X25519, point)
+    hybrid = EncryptionKeyPair.generate(SUITE_HYBRID).public.raw
+    with pytest.raises(ValueError):
+        EncryptionPublicKey(SUITE_HYBRID, hybrid[:-32] + point)
+
+
+def test_key_file_with_truncated_ciphertext_is_bad() -> None:
+    meta = json.loads(dump_key(IdentityKeyPair.generate(), "pw", strength=FAST))
+    meta["ciphertext"] = b64encode(bytes(8))
+    with pytest.raises(CryptoError) as info:
+        load_key(json.dumps(meta).encode(), "pw")
+    assert info.value.code == "bad-key-file"
+
+
 def test_identity_signs_and_verifies() -> None:
     identity = IdentityKeyPair.generate()
     signature = identity.sign(b"agenda")

@@ -17,10 +17,8 @@ read at collection; where one is absent, its tests show as skipped with the miss
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import nacl.bindings
@@ -30,19 +28,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.bindings._rust import openssl as rust_openssl
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from vectors import load_vectors  # tests/ is on pythonpath (pyproject.toml)
 
 from hub.crypto import at_rest
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
 from hub.crypto.sealing import hpke_suite
 from hub.protocol.envelope import SUITE_X25519
 from hub.protocol.errors import CryptoError
-
-# tests/ has no __init__.py and no conftest.py, so pytest puts only tests/crypto on sys.path:
-# add tests/ to import the shared loader.
-_TESTS = str(Path(__file__).resolve().parents[1])
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-from vectors import load_vectors  # noqa: E402
 
 HPKE = "hpke/rfc9180_x25519_hkdf_sha256_subset.json"
 ED25519 = "wycheproof/ed25519_test.json"
