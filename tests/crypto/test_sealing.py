@@ -327,3 +327,14 @@ def test_oversized_payload_is_refused_when_sealing() -> None:
 def test_integer_outside_ijson_range_is_refused_when_sealing() -> None:
     with pytest.raises(ProtocolError):
         _seal_raw(SUITE_X25519, {"n": 2**53})
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_reencoded_equivalent_plaintext_is_refused(suite: str) -> None:
+    """Only the exact signed bytes open: a re-encoding of them is not the sender's."""
+    envelope = _seal(suite)
+    inner = _inner(envelope, suite)
+    info = envelope.header.canonical()
+    for variant in (json.dumps(inner).encode(), json.dumps(inner, indent=1).encode()):
+        ct = hpke_suite(suite).encrypt(variant, KEYS[suite].public.key, info=info)
+        _refused(replace(envelope, ciphertext=ct), suite)
