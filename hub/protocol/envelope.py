@@ -65,7 +65,8 @@ def format_timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z`` and microseconds, the only form on the wire."""
     if moment.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: "%Y" does not zero-pad years before 1000 on glibc.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_timestamp(text: object, *, field: str = "sent_at") -> datetime:
@@ -134,8 +135,10 @@ class Header:
         if type(version) is not int:
             raise ProtocolError("header.v must be an integer", code="wrong-type")
         if version != PROTOCOL_VERSION:
+            # Not the value: str() of a huge int raises ValueError (and echoes input).
             raise ProtocolError(
-                f"protocol version {version} is not supported", code="unsupported-version"
+                f"protocol version is not supported (this end speaks {PROTOCOL_VERSION})",
+                code="unsupported-version",
             )
         msg_type = _text(obj, "type")
         if msg_type not in MESSAGE_TYPES:
@@ -214,7 +217,10 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
 def loads_strict(data: bytes | str) -> Any:
     """``json.loads`` that refuses duplicate keys, NaN/Infinity and bad UTF-8."""
     try:
-        return json.loads(data, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        # Bytes must be UTF-8 (RFC 8259 section 8.1): json.loads would also take
+        # UTF-16/32 and a UTF-8 byte order mark.
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         code = exc.code if isinstance(exc, ProtocolError) else "malformed-json"
         raise ProtocolError("body is not valid JSON", code=code) from None

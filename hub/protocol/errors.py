@@ -28,7 +28,7 @@ class HubError(Exception):
 
     def diagnostics(self) -> str:
         """One line for a person: the code and the message."""
-        return f"{self.code}: {self.message}"
+        return " ".join(f"{self.code}: {self.message}".splitlines())
 
 
 class ProtocolError(HubError):

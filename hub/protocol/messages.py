@@ -341,7 +341,15 @@ def parse_message(message_type: str, payload: object) -> Message:
         return cls.model_validate(payload)
     except ValidationError as exc:
         where = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '(payload)'}: {err['type']}"
+            f"{_location(err['loc'], err['type'])}: {err['type']}"
             for err in exc.errors(include_input=False, include_url=False)[:5]
         )
         raise ProtocolError(f"invalid {message_type}: {where}", code="invalid-message") from None
+
+
+def _location(loc: tuple[int | str, ...], error_type: str) -> str:
+    """The dotted path of an error; an unknown key is input, so it is not repeated."""
+    parts = [str(p) for p in loc]
+    if error_type == "extra_forbidden" and parts:
+        parts[-1] = "(unknown field)"
+    return ".".join(parts) or "(payload)"
