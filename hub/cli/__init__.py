@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from hub import __version__
-from hub.cli import demo
+from hub.cli import agency, demo, send, setup, staff
 from hub.protocol.errors import HubError
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = (demo,)
+_SUBCOMMANDS = (setup, staff, agency, send, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The MARAC information-sharing hub: sealed, proportionate, logged.",
     )
     parser.add_argument("--version", action="version", version=f"marac-hub {__version__}")
+    parser.add_argument("--data-dir", type=Path, help="data directory (MARAC_HUB_DATA_DIR)")
+    parser.add_argument("--config", type=Path, help="TOML settings file (MARAC_HUB_CONFIG_FILE)")
+    parser.add_argument("--database-url", help="SQLAlchemy URL (MARAC_HUB_DATABASE_URL)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _SUBCOMMANDS:
         module.register(sub)

@@ -1,0 +1,297 @@
+"""Agencies: invitation, enrolment, approval, suspension, revocation and their keys."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final, get_args
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
+from hub.crypto.keys import EncryptionPublicKey, IdentityPublicKey
+from hub.protocol.canonical import b64decode
+from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
+from hub.protocol.messages import AgencyKind
+from hub.secrets import hash_secret, new_secret, verify_secret
+from hub.storage.tables import agencies, agency_keys
+
+__all__ = [
+    "KINDS",
+    "Agency",
+    "approve",
+    "enrol",
+    "get_agency",
+    "invite",
+    "list_agencies",
+    "newest_key",
+    "register_key",
+    "set_status",
+]
+
+KINDS: Final = get_args(AgencyKind)
+CODE_VALIDITY: Final = timedelta(days=7)
+_ID_CHARS: Final = set("abcdefghijklmnopqrstuvwxyz0123456789-._")
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """An agency as the hub knows it."""
+
+    id: str
+    name: str
+    kind: str
+    status: str
+    isp_version: str
+    isp_signed_by: str
+    isp_signed_on: date
+    identity_fingerprint: str | None
+    identity_key: bytes | None
+    encryption_fingerprint: str | None = None
+
+
+def _agency(row: Any, encryption_fingerprint: str | None = None) -> Agency:
+    return Agency(
+        row.id,
+        row.name,
+        row.kind,
+        row.status,
+        row.isp_version,
+        row.isp_signed_by,
+        row.isp_signed_on,
+        row.identity_fingerprint,
+        row.identity_key,
+        encryption_fingerprint,
+    )
+
+
+async def invite(
+    engine: AsyncEngine,
+    *,
+    agency_id: str,
+    name: str,
+    kind: str,
+    isp_version: str,
+    isp_signed_by: str,
+    isp_signed_on: date,
+    now: datetime,
+) -> str:
+    """Record an agency and return its one-time enrolment code."""
+    if (
+        not agency_id
+        or len(agency_id) > 64
+        or not set(agency_id) <= _ID_CHARS
+        or not agency_id[0].isalnum()
+        or agency_id == "all"
+    ):
+        raise ProtocolError("an agency id is 1-64 lower-case letters, digits, '-', '.', '_'")
+    if kind not in KINDS:
+        raise ProtocolError(f"kind must be one of {', '.join(KINDS)}")
+    if not name.strip() or not isp_version.strip() or not isp_signed_by.strip():
+        raise ProtocolError("name, ISP version and signatory are required")
+    secret = new_secret()
+    async with engine.begin() as conn:
+        if await conn.scalar(select(agencies.c.id).where(agencies.c.id == agency_id)):
+            raise HubError(f"agency {agency_id} already exists", code="conflict")
+        await conn.execute(
+            agencies.insert().values(
+                id=agency_id,
+                name=name.strip(),
+                kind=kind,
+                status="invited",
+                isp_version=isp_version,
+                isp_signed_by=isp_signed_by,
+                isp_signed_on=isp_signed_on,
+                enrol_code_hash=hash_secret(secret),
+                enrol_code_expires=now + CODE_VALIDITY,
+                created_at=now,
+            )
+        )
+    return f"{agency_id}:{secret}"
+
+
+async def enrol(
+    engine: AsyncEngine, code: str, signed: SignedKeyAnnouncement, *, now: datetime
+) -> Agency:
+    """Consume an enrolment code: store the agency's identity and first encryption key."""
+    agency_id, _, secret = code.partition(":")
+    refused = PolicyError("the enrolment code is wrong, used or expired", code="bad-enrolment-code")
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(select(agencies).where(agencies.c.id == agency_id).with_for_update())
+        ).first()
+        if (
+            row is None
+            or row.status != "invited"
+            or row.enrol_code_hash is None
+            or _aware(row.enrol_code_expires) < now
+            or not verify_secret(row.enrol_code_hash, secret)
+        ):
+            raise refused
+        ann = signed.announcement
+        if ann.party != agency_id:
+            raise ProtocolError("the announcement names another agency", code="bad-signature")
+        try:
+            identity = IdentityPublicKey.from_bytes(b64decode(ann.identity_key))
+        except ValueError:
+            raise CryptoError("identity key is malformed", code="bad-signature") from None
+        key = verify_announcement(signed, identity=identity, now=now)
+        taken = await conn.scalar(
+            select(agencies.c.id).where(agencies.c.identity_fingerprint == identity.fingerprint)
+        )
+        if taken is not None:
+            raise HubError("this identity key is already enrolled", code="conflict")
+        done = await conn.execute(
+            update(agencies)
+            .where(agencies.c.id == agency_id, agencies.c.status == "invited")
+            .values(
+                status="pending",
+                enrol_code_hash=None,
+                identity_key=identity.raw,
+                identity_fingerprint=identity.fingerprint,
+                enrolled_at=now,
+                status_changed_at=now,
+            )
+        )
+        if done.rowcount != 1:
+            raise refused
+        await _insert_key(conn, agency_id, signed, key, now)
+        row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).one()
+    return _agency(row, key.fingerprint)
+
+
+async def _insert_key(
+    conn: AsyncConnection,
+    agency_id: str,
+    signed: SignedKeyAnnouncement,
+    key: EncryptionPublicKey,
+    now: datetime,
+) -> None:
+    exists = await conn.scalar(
+        select(agency_keys.c.fingerprint).where(agency_keys.c.fingerprint == key.fingerprint)
+    )
+    if exists is not None:
+        raise HubError("this encryption key is already registered", code="conflict")
+    await conn.execute(
+        agency_keys.insert().values(
+            fingerprint=key.fingerprint,
+            agency_id=agency_id,
+            suite=key.suite,
+            public_key=key.raw,
+            announcement=json.dumps(signed.to_json()),
+            created_at=signed.announcement.created_at,
+            expires_at=signed.announcement.expires_at,
+            registered_at=now,
+        )
+    )
+
+
+async def register_key(
+    engine: AsyncEngine, agency: Agency, signed: SignedKeyAnnouncement, *, now: datetime
+) -> EncryptionPublicKey:
+    """Register a rotated encryption key announced (and signed) by the agency."""
+    if signed.announcement.party != agency.id or agency.identity_key is None:
+        raise ProtocolError("the announcement names another agency", code="bad-signature")
+    key = verify_announcement(
+        signed, identity=IdentityPublicKey.from_bytes(agency.identity_key), now=now
+    )
+    async with engine.begin() as conn:
+        await _insert_key(conn, agency.id, signed, key, now)
+    return key
+
+
+async def newest_key(
+    conn: AsyncConnection, agency_id: str, now: datetime
+) -> EncryptionPublicKey | None:
+    """The agency's newest unexpired, unrevoked encryption key."""
+    row = (
+        await conn.execute(
+            select(agency_keys.c.suite, agency_keys.c.public_key)
+            .where(
+                agency_keys.c.agency_id == agency_id,
+                agency_keys.c.revoked_at.is_(None),
+                agency_keys.c.expires_at > now,
+            )
+            .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else EncryptionPublicKey(row.suite, row.public_key)
+
+
+async def get_agency(conn: AsyncConnection, agency_id: str) -> Agency | None:
+    """One agency by id."""
+    row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
+    return None if row is None else _agency(row)
+
+
+async def list_agencies(engine: AsyncEngine, now: datetime) -> list[Agency]:
+    """Every agency with its newest encryption key fingerprint."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(agencies).order_by(agencies.c.id))).all()
+        out = []
+        for row in rows:
+            key = await newest_key(conn, row.id, now)
+            out.append(_agency(row, key.fingerprint if key else None))
+        return out
+
+
+async def approve(
+    engine: AsyncEngine, agency_id: str, identity_fingerprint: str, *, by: str, now: datetime
+) -> None:
+    """Approve an enrolled agency once its fingerprint has been compared out of band."""
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
+        if row is None:
+            raise HubError(f"no agency {agency_id}", code="not-found")
+        if row.status != "pending":
+            raise HubError(
+                f"agency {agency_id} is {row.status}, not awaiting approval", code="conflict"
+            )
+        if row.identity_fingerprint != identity_fingerprint.strip().lower():
+            raise HubError(
+                "the fingerprint differs from the enrolled identity key: do not approve",
+                code="fingerprint-mismatch",
+            )
+        await conn.execute(
+            update(agencies)
+            .where(agencies.c.id == agency_id)
+            .values(status="active", approved_at=now, approved_by=by, status_changed_at=now)
+        )
+
+
+_TRANSITIONS: Final = {
+    "suspended": {"active"},
+    "active": {"suspended"},  # reinstate
+    "revoked": {"invited", "pending", "active", "suspended"},
+}
+
+
+async def set_status(engine: AsyncEngine, agency_id: str, status: str, *, now: datetime) -> None:
+    """Suspend, reinstate or revoke an agency. Revoking also revokes all its keys."""
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
+        if row is None:
+            raise HubError(f"no agency {agency_id}", code="not-found")
+        if row.status not in _TRANSITIONS[status]:
+            raise HubError(
+                f"agency {agency_id} is {row.status}; cannot make it {status}", code="conflict"
+            )
+        await conn.execute(
+            update(agencies)
+            .where(agencies.c.id == agency_id)
+            .values(status=status, status_changed_at=now, enrol_code_hash=None)
+        )
+        if status == "revoked":
+            await conn.execute(
+                update(agency_keys)
+                .where(agency_keys.c.agency_id == agency_id, agency_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

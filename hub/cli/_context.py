@@ -1,0 +1,50 @@
+"""What every hub subcommand needs: settings from flags and environment, and a database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.hub_keys import IDENTITY
+from hub.protocol.errors import HubError
+from hub.settings import Settings, load_settings
+from hub.storage.database import create_engine, migrate
+
+T = TypeVar("T")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Settings: flags over ``MARAC_HUB_*`` over the TOML file."""
+    try:
+        return load_settings(
+            data_dir=args.data_dir, config_file=args.config, database_url=args.database_url
+        )
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise HubError(f"bad setting: {' '.join(first[:3])}", code="malformed") from None
+
+
+def require_initialised(settings: Settings) -> None:
+    """Refuse to run against a data directory ``marac-hub init`` has not made."""
+    if not (settings.data_dir / IDENTITY).exists():
+        raise HubError(
+            f"{settings.data_dir} is not a hub data directory: run marac-hub init", code="not-found"
+        )
+
+
+def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run ``work`` with a migrated engine, then close it."""
+
+    async def run() -> T:
+        engine = create_engine(settings.db_url)
+        try:
+            await migrate(engine)
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

@@ -1,0 +1,202 @@
+"""The transactional outbox: sealed envelopes, queued and acknowledged atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.agencies import Agency, newest_key
+from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
+from hub.crypto.receipts import verify_receipt
+from hub.crypto.sealing import seal
+from hub.protocol.errors import HubError, PolicyError, ProtocolError
+from hub.protocol.messages import Message, Receipt, payload_of
+from hub.storage.tables import agencies, alerts, outbox, receipts
+
+__all__ = ["Acknowledgement", "acknowledge", "expire", "pending", "queue_message"]
+
+
+async def queue_message(
+    conn: AsyncConnection,
+    message: Message,
+    recipients: Sequence[Agency],
+    *,
+    hub_identity: IdentityKeyPair,
+    hub_id: str,
+    now: datetime,
+    ttl: timedelta,
+    case_ref: str | None = None,
+    sent_by: str | None = None,
+) -> list[tuple[str, str]]:
+    """Seal ``message`` to each recipient's newest key and queue it, in ``conn``'s transaction.
+
+    Refuses (``PolicyError``) if any recipient is not active or has no valid key: a
+    refusal queues nothing. Returns ``(envelope_id, agency_id)`` pairs.
+    """
+    rows, queued = [], []
+    for agency in recipients:
+        if agency.status != "active":
+            raise PolicyError(
+                f"agency {agency.id} is {agency.status}: nothing was sent", code="agency-not-active"
+            )
+        key = await newest_key(conn, agency.id, now)
+        if key is None:
+            raise PolicyError(
+                f"agency {agency.id} has no valid encryption key: nothing was sent",
+                code="key-revoked",
+            )
+        envelope = seal(
+            message,
+            sender=hub_identity,
+            sender_id=hub_id,
+            recipient_id=agency.id,
+            recipient_key=key,
+            now=now,
+            case_ref=case_ref,
+        )
+        rows.append(
+            {
+                "envelope_id": envelope.header.id,
+                "agency_id": agency.id,
+                "type": envelope.header.type,
+                "case_ref": case_ref,
+                "recipient_key": key.fingerprint,
+                "digest": envelope.digest(),
+                "envelope": envelope.to_bytes(),
+                "status": "queued",
+                "created_at": now,
+                "expires_at": now + ttl,
+                "sent_by": sent_by,
+            }
+        )
+        queued.append((envelope.header.id, agency.id))
+    if rows:
+        await conn.execute(outbox.insert(), rows)
+    return queued
+
+
+async def pending(engine: AsyncEngine, agency_id: str, limit: int, now: datetime) -> list[bytes]:
+    """Up to ``limit`` of the agency's queued, unexpired envelopes, oldest first."""
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(outbox.c.envelope)
+            .where(
+                outbox.c.agency_id == agency_id,
+                outbox.c.status == "queued",
+                outbox.c.expires_at > now,
+            )
+            .order_by(outbox.c.seq)
+            .limit(limit)
+        )
+        return [bytes(row.envelope) for row in result]
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """What a batch of receipts did."""
+
+    acknowledged: list[str]
+    already: list[str]
+
+
+async def acknowledge(
+    engine: AsyncEngine, agency: Agency, signed: Sequence[tuple[Receipt, bytes]], *, now: datetime
+) -> Acknowledgement:
+    """Store a batch of signed receipts, all or nothing."""
+    if agency.identity_key is None:
+        raise PolicyError("agency has no identity key", code="unknown-agency")
+    key = IdentityPublicKey.from_bytes(agency.identity_key)
+    ids = [receipt.envelope_id for receipt, _ in signed]
+    if len(set(ids)) != len(ids):
+        raise ProtocolError("a receipt is repeated in the batch", code="bad-receipt")
+    for receipt, signature in signed:
+        if receipt.agency_id != agency.id:
+            raise ProtocolError("a receipt names another agency", code="bad-receipt")
+        verify_receipt(key, receipt, signature)
+    done, already = [], []
+    async with engine.begin() as conn:
+        rows = {
+            r.envelope_id: r
+            for r in await conn.execute(
+                select(outbox.c.envelope_id, outbox.c.digest, outbox.c.status).where(
+                    outbox.c.envelope_id.in_(ids), outbox.c.agency_id == agency.id
+                )
+            )
+        }
+        for receipt, signature in signed:
+            row = rows.get(receipt.envelope_id)
+            if row is None:
+                raise HubError("no such envelope for this agency", code="unknown-envelope")
+            if row.digest != receipt.envelope_sha256:
+                raise ProtocolError("receipt hash does not match the envelope", code="bad-receipt")
+            if row.status == "delivered":
+                already.append(receipt.envelope_id)
+                continue
+            try:
+                async with conn.begin_nested():
+                    await conn.execute(
+                        receipts.insert().values(
+                            envelope_id=receipt.envelope_id,
+                            agency_id=agency.id,
+                            received_at=receipt.received_at,
+                            stored_at=now,
+                            receipt=json.dumps(payload_of(receipt)),
+                            signature=signature,
+                        )
+                    )
+            except IntegrityError:  # acknowledged concurrently by another request
+                already.append(receipt.envelope_id)
+                continue
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.envelope_id == receipt.envelope_id)
+                .values(status="delivered", delivered_at=now)
+            )
+            done.append(receipt.envelope_id)
+    return Acknowledgement(done, already)
+
+
+async def expire(engine: AsyncEngine, now: datetime) -> int:
+    """Mark envelopes past their time as expired and alert the coordinators; return count."""
+    async with engine.begin() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.envelope_id, outbox.c.agency_id).where(
+                    outbox.c.status == "queued", outbox.c.expires_at <= now
+                )
+            )
+        ).all()
+        if not rows:
+            return 0
+        await conn.execute(
+            update(outbox)
+            .where(outbox.c.envelope_id.in_([r.envelope_id for r in rows]))
+            .values(status="expired")
+        )
+        await conn.execute(
+            alerts.insert(),
+            [
+                {
+                    "kind": "envelope-expired",
+                    "agency_id": r.agency_id,
+                    "envelope_id": r.envelope_id,
+                    "created_at": now,
+                }
+                for r in rows
+            ],
+        )
+    return len(rows)
+
+
+async def active_agencies(conn: AsyncConnection) -> list[str]:
+    """Ids of every active agency."""
+    result = await conn.execute(
+        select(agencies.c.id).where(agencies.c.status == "active").order_by(agencies.c.id)
+    )
+    return [row.id for row in result]

@@ -1,0 +1,85 @@
+"""The hub's own keys in its data directory, each sealed under the hub passphrase."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from hub.crypto.at_rest import KeyEncryptionKey
+from hub.crypto.keyfile import read_key_file, write_key_file
+from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.protocol.errors import CryptoError, HubError
+from hub.settings import Settings
+
+__all__ = ["HubKeys", "create_hub_keys", "load_hub_keys", "passphrase_for"]
+
+IDENTITY = "hub-identity.key"
+ENCRYPTION = "hub-encryption.key"
+KEK = "hub-kek.key"
+PASSPHRASE = "hub-passphrase"  # noqa: S105 - a file name
+
+
+@dataclass(frozen=True, slots=True)
+class HubKeys:
+    """The hub's identity, encryption key and key-encryption key."""
+
+    identity: IdentityKeyPair
+    encryption: EncryptionKeyPair
+    kek: KeyEncryptionKey
+
+
+def passphrase_for(settings: Settings, *, create: bool = False) -> str:
+    """The key passphrase: setting, passphrase file, or (made by ``init``) the data dir file."""
+    if settings.key_passphrase:
+        return settings.key_passphrase
+    path = settings.key_passphrase_file or settings.data_dir / PASSPHRASE
+    if create and settings.key_passphrase_file is None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(32) + "\n")
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise HubError(
+            f"no hub key passphrase: set MARAC_HUB_KEY_PASSPHRASE or create {path}",
+            code="hub-error",
+        ) from None
+
+
+def create_hub_keys(settings: Settings) -> HubKeys:
+    """Make and store new hub keys; refuse if the data directory already has them."""
+    directory = settings.data_dir
+    if (directory / IDENTITY).exists():
+        raise HubError(f"{directory} already holds hub keys", code="hub-error")
+    passphrase = passphrase_for(settings, create=True)
+    strength = settings.key_file_strength
+    keys = HubKeys(
+        IdentityKeyPair.generate(), EncryptionKeyPair.generate(), KeyEncryptionKey.generate()
+    )
+    write_key_file(directory / IDENTITY, keys.identity, passphrase, strength=strength)
+    write_key_file(directory / ENCRYPTION, keys.encryption, passphrase, strength=strength)
+    # The KEK is 32 random bytes: it travels in an X25519-kind key file (same sealing).
+    write_key_file(directory / KEK, _kek_as_key(keys.kek), passphrase, strength=strength)
+    return keys
+
+
+def _kek_as_key(kek: KeyEncryptionKey) -> EncryptionKeyPair:
+    return EncryptionKeyPair("hpke-x25519-sha256-chacha20poly1305", kek.raw())
+
+
+def load_hub_keys(settings: Settings) -> HubKeys:
+    """Load the hub keys (``CryptoError`` on a wrong passphrase)."""
+    passphrase = passphrase_for(settings)
+    directory = settings.data_dir
+    identity = read_key_file(directory / IDENTITY, passphrase)
+    encryption = read_key_file(directory / ENCRYPTION, passphrase)
+    kek = read_key_file(directory / KEK, passphrase)
+    if not (
+        isinstance(identity, IdentityKeyPair)
+        and isinstance(encryption, EncryptionKeyPair)
+        and isinstance(kek, EncryptionKeyPair)
+    ):
+        raise CryptoError("hub key files are of the wrong kind", code="bad-key-file")
+    return HubKeys(identity, encryption, KeyEncryptionKey(kek.private_bytes()))

@@ -1,0 +1,49 @@
+"""Staff tokens and enrolment codes: random secrets stored only as Argon2id hashes."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import secrets
+from typing import Final
+
+import nacl.exceptions
+import nacl.pwhash
+
+from hub.protocol.canonical import b64encode
+
+__all__ = ["hash_secret", "new_secret", "verify_secret"]
+
+# Tokens and codes carry 256 random bits, so memory-hard parameters buy little; these keep
+# each check near 10 ms. Passwords (typed by people) use libsodium's MODERATE instead.
+_OPS: Final = nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE
+_MEM: Final = 16 * 1024 * 1024
+
+
+def new_secret() -> str:
+    """A fresh 256-bit secret, base64url."""
+    return b64encode(os.urandom(32))
+
+
+def hash_secret(secret: str, *, opslimit: int = _OPS, memlimit: int = _MEM) -> str:
+    """Argon2id hash string of ``secret``."""
+    hashed: bytes = nacl.pwhash.argon2id.str(secret.encode(), opslimit=opslimit, memlimit=memlimit)
+    return hashed.decode("ascii")
+
+
+def verify_secret(hashed: str, secret: str) -> bool:
+    """True if ``secret`` matches the Argon2id ``hashed``."""
+    try:
+        return bool(nacl.pwhash.argon2id.verify(hashed.encode("ascii"), secret.encode()))
+    except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
+        return False
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time string comparison."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def token_id() -> str:
+    """A short public identifier for a token row."""
+    return secrets.token_hex(8)

@@ -1,0 +1,68 @@
+"""``create_app(settings)``: the aiohttp application and its lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from hub.delivery.outbox import expire
+from hub.delivery.waiters import Waiters
+from hub.hub_keys import load_hub_keys
+from hub.service import routes_agency, routes_staff
+from hub.service.auth import prune_nonces
+from hub.service.problems import problem_middleware
+from hub.settings import Settings
+from hub.storage.database import create_engine, migrate
+from hub.users import TokenCache
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("hub.service")
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The hub application for ``settings`` (keys and database open on startup)."""
+    app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
+    app["settings"] = settings
+    app["waiters"] = Waiters()
+    app.add_routes(routes_agency.routes)
+    app.add_routes(routes_staff.routes)
+    app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(_housekeeping)
+    return app
+
+
+async def _resources(app: web.Application) -> AsyncIterator[None]:
+    settings: Settings = app["settings"]
+    app["keys"] = load_hub_keys(settings)
+    engine = create_engine(settings.db_url)
+    await migrate(engine)
+    app["engine"] = engine
+    app["tokens"] = TokenCache(engine)
+    yield
+    await engine.dispose()
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(app["settings"].expiry_sweep_seconds)
+            try:
+                now = datetime.now(UTC)
+                expired = await expire(app["engine"], now)
+                if expired:
+                    log.warning("%d envelope(s) expired undelivered; coordinators alerted", expired)
+                await prune_nonces(app, now)
+            except Exception:
+                log.exception("housekeeping failed")
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

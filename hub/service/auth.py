@@ -1,0 +1,118 @@
+"""Who is calling: staff by bearer token and role, agencies by signed request."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from hub.agencies import Agency, get_agency
+from hub.crypto.keys import IdentityPublicKey
+from hub.crypto.request_signing import WINDOW, read_claims, verify_request
+from hub.protocol.errors import CryptoError, HubError, PolicyError
+from hub.service.problems import read_body
+from hub.storage.tables import nonces
+from hub.users import StaffUser, TokenCache
+
+__all__ = ["agency_request", "staff"]
+
+RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
+    """Allow the handler to staff holding one of ``roles``; others get 401/403."""
+
+    def decorate(handler: RouteHandler) -> RouteHandler:
+        @wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            user = None
+            if scheme.lower() == "bearer" and token:
+                cache: TokenCache = request.app["tokens"]
+                user = await cache.authenticate(token.strip())
+            if user is None:
+                raise HubError("a valid bearer token is required", code="unauthorized")
+            if user.role not in roles:
+                raise HubError(f"role {user.role} may not do this", code="forbidden")
+            request["user"] = user
+            return await handler(request)
+
+        guarded.roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def current_user(request: web.Request) -> StaffUser:
+    """The authenticated member of staff."""
+    user: StaffUser = request["user"]
+    return user
+
+
+_REFUSED = {
+    "pending": ("agency enrolled; awaiting approval", "agency-not-approved"),
+    "invited": ("agency has not enrolled", "agency-not-approved"),
+    "suspended": ("agency suspended", "agency-suspended"),
+    "revoked": ("agency revoked", "key-revoked"),
+}
+
+
+def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any]]) -> RouteHandler:
+    """Allow only a correctly signed, fresh, unreplayed request from an active agency."""
+
+    @wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        app = request.app
+        now = datetime.now(UTC)
+        body = await read_body(request)
+        agency_id, fingerprint = read_claims(request.headers)
+        async with app["engine"].connect() as conn:
+            agency = await get_agency(conn, agency_id)
+        if (
+            agency is None
+            or agency.identity_key is None
+            or agency.identity_fingerprint != fingerprint
+        ):
+            raise PolicyError("unknown agency or key", code="unknown-agency")
+        verified = verify_request(
+            IdentityPublicKey.from_bytes(agency.identity_key),
+            request.headers,
+            request.method,
+            request.path,
+            request.query_string,
+            body,
+            now=now,
+        )
+        if agency.status in _REFUSED:
+            message, code = _REFUSED[agency.status]
+            raise PolicyError(message, code=code)
+        await _remember_nonce(app, agency.id, verified.nonce, now)
+        result: web.StreamResponse = await handler(request, agency, body)
+        return result
+
+    guarded.roles = ("agency",)  # type: ignore[attr-defined]
+    return guarded
+
+
+async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now: datetime) -> None:
+    try:
+        async with app["engine"].begin() as conn:
+            await conn.execute(
+                nonces.insert().values(agency_id=agency_id, nonce=nonce, seen_at=now)
+            )
+    except IntegrityError:
+        raise CryptoError("this request was already made", code="replayed-request") from None
+
+
+async def prune_nonces(app: web.Application, now: datetime) -> None:
+    """Forget nonces older than twice the window (they fail the time check anyway)."""
+    async with app["engine"].begin() as conn:
+        await conn.execute(
+            delete(nonces).where(nonces.c.seen_at < now - 2 * WINDOW - timedelta(seconds=1))
+        )

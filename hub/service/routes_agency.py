@@ -1,0 +1,131 @@
+"""Routes an agency's client calls: hub info, enrolment, mailbox, receipts, keys."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from hub import __version__
+from hub.agencies import Agency, enrol, register_key
+from hub.crypto.announce import SignedKeyAnnouncement
+from hub.crypto.receipts import parse_signed_receipt
+from hub.delivery.outbox import acknowledge, pending
+from hub.protocol.canonical import b64encode
+from hub.protocol.envelope import loads_strict
+from hub.protocol.errors import ProtocolError
+from hub.service.auth import agency_request
+from hub.service.problems import json_body
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+_MAX_RECEIPTS = 1000
+
+
+@routes.get("/api/v1/hub")
+async def hub_info(request: web.Request) -> web.Response:
+    """The hub's identity key, which clients pin at enrolment."""
+    identity = request.app["keys"].identity
+    return web.json_response(
+        {
+            "identity_key": b64encode(identity.public.raw),
+            "fingerprint": identity.fingerprint,
+            "version": __version__,
+            "hub_id": request.app["settings"].hub_id,
+        }
+    )
+
+
+@routes.post("/api/v1/enrol")
+async def enrol_agency(request: web.Request) -> web.Response:
+    """Consume an enrolment code with the agency's signed first key."""
+    body = await json_body(request)
+    if (
+        not isinstance(body, dict)
+        or set(body) != {"code", "announcement"}
+        or not isinstance(body["code"], str)
+        or len(body["code"]) > 200
+    ):
+        raise ProtocolError("send code and announcement")
+    signed = SignedKeyAnnouncement.from_json(body["announcement"])
+    agency = await enrol(request.app["engine"], body["code"], signed, now=datetime.now(UTC))
+    identity = request.app["keys"].identity
+    return web.json_response(
+        status=201,
+        data={
+            "agency_id": agency.id,
+            "status": agency.status,
+            "identity_fingerprint": agency.identity_fingerprint,
+            "encryption_fingerprint": agency.encryption_fingerprint,
+            "hub": {
+                "identity_key": b64encode(identity.public.raw),
+                "fingerprint": identity.fingerprint,
+            },
+        },
+    )
+
+
+def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ProtocolError(f"{name} must be a number") from None
+    if not low <= value <= high:
+        raise ProtocolError(f"{name} must be between {low:g} and {high:g}")
+    return value
+
+
+@routes.get("/api/v1/mailbox")
+@agency_request
+async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Response:
+    """Queued envelopes for the calling agency, waiting up to ``wait`` seconds for one."""
+    settings = request.app["settings"]
+    wait = _number(request, "wait", 0, 0, settings.max_wait_seconds)
+    limit = int(_number(request, "limit", settings.batch_size, 1, settings.batch_size))
+    engine, waiters = request.app["engine"], request.app["waiters"]
+    deadline = time.monotonic() + wait
+    while True:
+        batch = await pending(engine, agency.id, limit, datetime.now(UTC))
+        left = deadline - time.monotonic()
+        if batch or left <= 0:
+            break
+        # Woken at once by this process; rows queued elsewhere are seen within a second.
+        await waiters.wait(agency.id, min(left, 1.0))
+    body = b'{"envelopes":[' + b",".join(batch) + b"]}"
+    return web.Response(body=body, content_type="application/json")
+
+
+@routes.post("/api/v1/receipts")
+@agency_request
+async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Response:
+    """Store a batch of signed receipts, all or nothing."""
+    if request.content_type != "application/json":
+        raise ProtocolError("send application/json", code="unsupported-media-type")
+    doc = loads_strict(body)
+    if (
+        not isinstance(doc, dict)
+        or set(doc) != {"receipts"}
+        or not isinstance(doc["receipts"], list)
+    ):
+        raise ProtocolError('send {"receipts": [...]}', code="bad-receipt")
+    if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
+        raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
+    signed = [parse_signed_receipt(item) for item in doc["receipts"]]
+    result = await acknowledge(request.app["engine"], agency, signed, now=datetime.now(UTC))
+    return web.json_response({"acknowledged": result.acknowledged, "already": result.already})
+
+
+@routes.post("/api/v1/keys")
+@agency_request
+async def keys(request: web.Request, agency: Agency, body: bytes) -> web.Response:
+    """Register a rotated encryption key, signed by the agency's identity key."""
+    if request.content_type != "application/json":
+        raise ProtocolError("send application/json", code="unsupported-media-type")
+    signed = SignedKeyAnnouncement.from_json(loads_strict(body))
+    key = await register_key(request.app["engine"], agency, signed, now=datetime.now(UTC))
+    return web.json_response({"fingerprint": key.fingerprint}, status=201)

@@ -1,0 +1,85 @@
+"""Hub settings: ``MARAC_HUB_*`` environment variables over an optional TOML file.
+
+Loaded once into a frozen model and passed in (``create_app(settings)``); never a
+cached global. Every setting has a working default for one machine.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "load_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the hub process reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="MARAC_HUB_", frozen=True, extra="forbid")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite in the data directory"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8470, ge=0, le=65535)
+    hub_id: str = Field(default="hub", pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
+    key_passphrase: str | None = None
+    key_passphrase_file: Path | None = None
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    max_wait_seconds: float = Field(default=60.0, ge=0, le=60)
+    envelope_ttl: timedelta = timedelta(days=14)
+    expiry_sweep_seconds: float = Field(default=60.0, gt=0)
+    key_file_strength: Literal["interactive", "moderate", "sensitive"] = "moderate"
+    config_file: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is not None and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def db_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'hub.sqlite3'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments, then the environment, then the TOML file."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file(init_settings, env_settings)
+        if config_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
+    for source in sources:
+        value: Any = source().get("config_file")
+        if value:
+            return Path(value)
+    return None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and TOML file, with explicit ``overrides`` on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
