@@ -22,6 +22,7 @@ from aiohttp import web
 
 from hub.hub_keys import HubKeys, create_hub_keys
 from hub.service.app import create_app
+from hub.service.appkeys import ENGINE
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import add_user
@@ -43,7 +44,7 @@ class RunningHub:
 
     async def add_user(self, name: str, role: str) -> str:
         """Add a member of staff; return their token."""
-        return await add_user(self.app["engine"], name, role, now=datetime.now(UTC))
+        return await add_user(self.app[ENGINE], name, role, now=datetime.now(UTC))
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from hub.delivery.outbox import expire
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import load_hub_keys
 from hub.service import routes_agency, routes_staff
+from hub.service.appkeys import ENGINE, KEYS, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
@@ -28,8 +29,8 @@ log = logging.getLogger("hub.service")
 def create_app(settings: Settings) -> web.Application:
     """The hub application for ``settings`` (keys and database open on startup)."""
     app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
-    app["settings"] = settings
-    app["waiters"] = Waiters()
+    app[SETTINGS] = settings
+    app[WAITERS] = Waiters()
     app.add_routes(routes_agency.routes)
     app.add_routes(routes_staff.routes)
     app.cleanup_ctx.append(_resources)
@@ -38,12 +39,12 @@ def create_app(settings: Settings) -> web.Application:
 
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
-    settings: Settings = app["settings"]
-    app["keys"] = load_hub_keys(settings)
+    settings: Settings = app[SETTINGS]
+    app[KEYS] = load_hub_keys(settings)
     engine = create_engine(settings.db_url)
     await migrate(engine)
-    app["engine"] = engine
-    app["tokens"] = TokenCache(engine)
+    app[ENGINE] = engine
+    app[TOKENS] = TokenCache(engine)
     yield
     await engine.dispose()
 
@@ -51,10 +52,10 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
     async def loop() -> None:
         while True:
-            await asyncio.sleep(app["settings"].expiry_sweep_seconds)
+            await asyncio.sleep(app[SETTINGS].expiry_sweep_seconds)
             try:
                 now = datetime.now(UTC)
-                expired = await expire(app["engine"], now)
+                expired = await expire(app[ENGINE], now)
                 if expired:
                     log.warning("%d envelope(s) expired undelivered; coordinators alerted", expired)
                 await prune_nonces(app, now)

@@ -15,12 +15,14 @@ from hub.agencies import Agency, get_agency
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.request_signing import WINDOW, read_claims, verify_request
 from hub.protocol.errors import CryptoError, HubError, PolicyError
+from hub.service.appkeys import ENGINE, TOKENS
 from hub.service.problems import read_body
 from hub.storage.tables import nonces
 from hub.users import StaffUser, TokenCache
 
 __all__ = ["agency_request", "staff"]
 
+USER = web.RequestKey("user", StaffUser)
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -34,13 +36,13 @@ def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
             scheme, _, token = header.partition(" ")
             user = None
             if scheme.lower() == "bearer" and token:
-                cache: TokenCache = request.app["tokens"]
+                cache: TokenCache = request.app[TOKENS]
                 user = await cache.authenticate(token.strip())
             if user is None:
                 raise HubError("a valid bearer token is required", code="unauthorized")
             if user.role not in roles:
                 raise HubError(f"role {user.role} may not do this", code="forbidden")
-            request["user"] = user
+            request[USER] = user
             return await handler(request)
 
         guarded.roles = roles  # type: ignore[attr-defined]
@@ -51,7 +53,7 @@ def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
 
 def current_user(request: web.Request) -> StaffUser:
     """The authenticated member of staff."""
-    user: StaffUser = request["user"]
+    user: StaffUser = request[USER]
     return user
 
 
@@ -72,7 +74,7 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         now = datetime.now(UTC)
         body = await read_body(request)
         agency_id, fingerprint = read_claims(request.headers)
-        async with app["engine"].connect() as conn:
+        async with app[ENGINE].connect() as conn:
             agency = await get_agency(conn, agency_id)
         if (
             agency is None
@@ -102,7 +104,7 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
 
 async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now: datetime) -> None:
     try:
-        async with app["engine"].begin() as conn:
+        async with app[ENGINE].begin() as conn:
             await conn.execute(
                 nonces.insert().values(agency_id=agency_id, nonce=nonce, seen_at=now)
             )
@@ -112,7 +114,7 @@ async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now:
 
 async def prune_nonces(app: web.Application, now: datetime) -> None:
     """Forget nonces older than twice the window (they fail the time check anyway)."""
-    async with app["engine"].begin() as conn:
+    async with app[ENGINE].begin() as conn:
         await conn.execute(
             delete(nonces).where(nonces.c.seen_at < now - 2 * WINDOW - timedelta(seconds=1))
         )

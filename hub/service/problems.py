@@ -11,6 +11,7 @@ from aiohttp import web
 
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import PROBLEM_CONTENT_TYPE, HubError, ProtocolError, problem
+from hub.service.appkeys import SETTINGS
 
 __all__ = ["json_body", "problem_middleware", "problem_response"]
 
@@ -59,7 +60,7 @@ async def json_body(request: web.Request) -> Any:
     """The request's JSON body: content type, size and strict syntax checked."""
     if request.content_type != "application/json":
         raise ProtocolError("send application/json", code="unsupported-media-type")
-    limit: int = request.app["settings"].max_body_bytes
+    limit: int = request.app[SETTINGS].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise ProtocolError(f"body is larger than {limit} bytes", code="payload-too-large")
     body = await read_body(request)
@@ -68,7 +69,7 @@ async def json_body(request: web.Request) -> Any:
 
 async def read_body(request: web.Request) -> bytes:
     """The raw body, refusing more than the configured limit."""
-    limit: int = request.app["settings"].max_body_bytes
+    limit: int = request.app[SETTINGS].max_body_bytes
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -15,6 +15,7 @@ from hub.delivery.outbox import acknowledge, pending
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
+from hub.service.appkeys import ENGINE, KEYS, SETTINGS, WAITERS
 from hub.service.auth import agency_request
 from hub.service.problems import json_body
 
@@ -27,13 +28,13 @@ _MAX_RECEIPTS = 1000
 @routes.get("/api/v1/hub")
 async def hub_info(request: web.Request) -> web.Response:
     """The hub's identity key, which clients pin at enrolment."""
-    identity = request.app["keys"].identity
+    identity = request.app[KEYS].identity
     return web.json_response(
         {
             "identity_key": b64encode(identity.public.raw),
             "fingerprint": identity.fingerprint,
             "version": __version__,
-            "hub_id": request.app["settings"].hub_id,
+            "hub_id": request.app[SETTINGS].hub_id,
         }
     )
 
@@ -50,8 +51,8 @@ async def enrol_agency(request: web.Request) -> web.Response:
     ):
         raise ProtocolError("send code and announcement")
     signed = SignedKeyAnnouncement.from_json(body["announcement"])
-    agency = await enrol(request.app["engine"], body["code"], signed, now=datetime.now(UTC))
-    identity = request.app["keys"].identity
+    agency = await enrol(request.app[ENGINE], body["code"], signed, now=datetime.now(UTC))
+    identity = request.app[KEYS].identity
     return web.json_response(
         status=201,
         data={
@@ -84,10 +85,10 @@ def _number(request: web.Request, name: str, default: float, low: float, high: f
 @agency_request
 async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Response:
     """Queued envelopes for the calling agency, waiting up to ``wait`` seconds for one."""
-    settings = request.app["settings"]
+    settings = request.app[SETTINGS]
     wait = _number(request, "wait", 0, 0, settings.max_wait_seconds)
     limit = int(_number(request, "limit", settings.batch_size, 1, settings.batch_size))
-    engine, waiters = request.app["engine"], request.app["waiters"]
+    engine, waiters = request.app[ENGINE], request.app[WAITERS]
     deadline = time.monotonic() + wait
     while True:
         batch = await pending(engine, agency.id, limit, datetime.now(UTC))
@@ -116,7 +117,7 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
     if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
     signed = [parse_signed_receipt(item) for item in doc["receipts"]]
-    result = await acknowledge(request.app["engine"], agency, signed, now=datetime.now(UTC))
+    result = await acknowledge(request.app[ENGINE], agency, signed, now=datetime.now(UTC))
     return web.json_response({"acknowledged": result.acknowledged, "already": result.already})
 
 
@@ -127,5 +128,5 @@ async def keys(request: web.Request, agency: Agency, body: bytes) -> web.Respons
     if request.content_type != "application/json":
         raise ProtocolError("send application/json", code="unsupported-media-type")
     signed = SignedKeyAnnouncement.from_json(loads_strict(body))
-    key = await register_key(request.app["engine"], agency, signed, now=datetime.now(UTC))
+    key = await register_key(request.app[ENGINE], agency, signed, now=datetime.now(UTC))
     return web.json_response({"fingerprint": key.fingerprint}, status=201)

@@ -12,6 +12,7 @@ from hub import agencies as agency_ops
 from hub import users as user_ops
 from hub.delivery.notices import send_notice
 from hub.protocol.errors import ProtocolError
+from hub.service.appkeys import ENGINE, KEYS, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import current_user, staff
 from hub.service.problems import json_body
 from hub.storage.tables import alerts
@@ -30,7 +31,7 @@ async def healthz(_request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """The database answers."""
-    async with request.app["engine"].connect() as conn:
+    async with request.app[ENGINE].connect() as conn:
         await conn.execute(text("SELECT 1"))
     return web.json_response({"status": "ready"})
 
@@ -63,7 +64,7 @@ def _agency_json(agency: agency_ops.Agency) -> dict[str, Any]:
 @staff("admin", "coordinator", "dpo")
 async def list_agencies(request: web.Request) -> web.Response:
     """Every agency with status and fingerprints."""
-    found = await agency_ops.list_agencies(request.app["engine"], datetime.now(UTC))
+    found = await agency_ops.list_agencies(request.app[ENGINE], datetime.now(UTC))
     return web.json_response({"agencies": [_agency_json(a) for a in found]})
 
 
@@ -80,7 +81,7 @@ async def invite(request: web.Request) -> web.Response:
     except ValueError:
         raise ProtocolError("isp_signed_on must be a date (YYYY-MM-DD)") from None
     code = await agency_ops.invite(
-        request.app["engine"],
+        request.app[ENGINE],
         agency_id=body["id"],
         name=body["name"],
         kind=body["kind"],
@@ -98,7 +99,7 @@ async def approve(request: web.Request) -> web.Response:
     """Approve an enrolled agency after comparing its identity fingerprint."""
     body = _fields(await json_body(request), {"identity_fingerprint"})
     await agency_ops.approve(
-        request.app["engine"],
+        request.app[ENGINE],
         request.match_info["id"],
         body["identity_fingerprint"],
         by=current_user(request).name,
@@ -109,7 +110,7 @@ async def approve(request: web.Request) -> web.Response:
 
 async def _set_status(request: web.Request, status: str) -> web.Response:
     await agency_ops.set_status(
-        request.app["engine"], request.match_info["id"], status, now=datetime.now(UTC)
+        request.app[ENGINE], request.match_info["id"], status, now=datetime.now(UTC)
     )
     return web.json_response({"agency_id": request.match_info["id"], "status": status})
 
@@ -155,15 +156,15 @@ async def send(
 ) -> list[tuple[str, str]]:
     """Queue a notice and wake the recipients' polls."""
     queued = await send_notice(
-        app["engine"],
-        app["keys"],
-        app["settings"],
+        app[ENGINE],
+        app[KEYS],
+        app[SETTINGS],
         to=to,
         text=text_,
         case_ref=case_ref,
         sent_by=sent_by,
     )
-    app["waiters"].notify(a for _, a in queued)
+    app[WAITERS].notify(a for _, a in queued)
     return queued
 
 
@@ -171,7 +172,7 @@ async def send(
 @staff("admin", "coordinator")
 async def list_alerts(request: web.Request) -> web.Response:
     """Open alerts for coordinators (expired envelopes, for now)."""
-    async with request.app["engine"].connect() as conn:
+    async with request.app[ENGINE].connect() as conn:
         rows = await conn.execute(
             select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
         )
@@ -195,7 +196,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 @staff("admin")
 async def list_users(request: web.Request) -> web.Response:
     """Every member of staff."""
-    found = await user_ops.list_users(request.app["engine"])
+    found = await user_ops.list_users(request.app[ENGINE])
     return web.json_response(
         {
             "users": [
@@ -217,7 +218,7 @@ async def add_user(request: web.Request) -> web.Response:
     """Add a member of staff; their token is shown once."""
     body = _fields(await json_body(request), {"name", "role"})
     token = await user_ops.add_user(
-        request.app["engine"], body["name"], body["role"], now=datetime.now(UTC)
+        request.app[ENGINE], body["name"], body["role"], now=datetime.now(UTC)
     )
     return web.json_response(
         {"name": body["name"], "role": body["role"], "token": token}, status=201
@@ -229,7 +230,7 @@ async def add_user(request: web.Request) -> web.Response:
 async def revoke_user(request: web.Request) -> web.Response:
     """Revoke a member of staff's token."""
     await user_ops.revoke_user(
-        request.app["engine"], request.match_info["name"], now=datetime.now(UTC)
+        request.app[ENGINE], request.match_info["name"], now=datetime.now(UTC)
     )
-    request.app["tokens"].forget()
+    request.app[TOKENS].forget()
     return web.json_response({"name": request.match_info["name"], "revoked": True})

@@ -1,0 +1,19 @@
+"""Typed keys for what the application holds."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.delivery.waiters import Waiters
+from hub.hub_keys import HubKeys
+from hub.settings import Settings
+from hub.users import TokenCache
+
+__all__ = ["ENGINE", "KEYS", "SETTINGS", "TOKENS", "WAITERS"]
+
+SETTINGS = web.AppKey("settings", Settings)
+ENGINE = web.AppKey("engine", AsyncEngine)
+KEYS = web.AppKey("keys", HubKeys)
+WAITERS = web.AppKey("waiters", Waiters)
+TOKENS = web.AppKey("tokens", TokenCache)
