@@ -36,7 +36,7 @@ async def send_notice(
         for agency_id in ids:
             agency = await get_agency(conn, agency_id)
             if agency is None:
-                raise HubError(f"no agency {agency_id}", code="not-found")
+                raise HubError("no such agency", code="not-found")
             recipients.append(agency)
         return await queue_message(
             conn,
