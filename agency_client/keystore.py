@@ -12,6 +12,7 @@ need it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,15 +61,42 @@ class KeyDirectory:
         self, key: EncryptionKeyPair, passphrase: str, *, strength: Strength = "moderate"
     ) -> Path:
         """Store a (rotated) encryption key."""
-        path = self.path / f"encryption-{key.fingerprint[:16]}.key"
+        path = self.encryption_key_path(key.fingerprint)
         write_key_file(path, key, passphrase, strength=strength)
         return path
+
+    def encryption_key_path(self, fingerprint: str) -> Path:
+        """Where the encryption key with ``fingerprint`` is (or would be) stored."""
+        return self.path / f"encryption-{fingerprint[:16]}.key"
+
+    def destroy_encryption_key(self, fingerprint: str) -> bool:
+        """Delete a retired encryption key's file; False if it was already gone.
+
+        The file holds the private key only encrypted, and a deleted file is not
+        recoverable through this client; forward secrecy rests on the passphrase and
+        the file being gone, not on overwriting blocks a filesystem may have copied.
+        """
+        path = self.encryption_key_path(fingerprint)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(self.path)
+        return True
 
     def identity(self, passphrase: str) -> IdentityKeyPair:
         """Load the identity key."""
         key = read_key_file(self.path / IDENTITY_FILE, passphrase)
         if not isinstance(key, IdentityKeyPair):
             raise CryptoError("identity.key does not hold an identity key", code="bad-key-file")
+        return key
+
+    def encryption_key(self, fingerprint: str, passphrase: str) -> EncryptionKeyPair:
+        """Load one encryption key by fingerprint."""
+        path = self.encryption_key_path(fingerprint)
+        key = read_key_file(path, passphrase)
+        if not isinstance(key, EncryptionKeyPair) or key.fingerprint != fingerprint:
+            raise CryptoError(f"{path.name} does not hold that encryption key", code="bad-key-file")
         return key
 
     def encryption_keys(self, passphrase: str) -> dict[str, EncryptionKeyPair]:
@@ -93,3 +121,12 @@ class KeyDirectory:
             except (OSError, ValueError, KeyError, TypeError):
                 raise CryptoError(f"cannot read key file {path}", code="bad-key-file") from None
         return infos
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a directory's entries (a rename or a deletion) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
