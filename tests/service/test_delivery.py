@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from conftest import Agent, assert_problem, enrol, invite, staff_call
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from hub.crypto.sealing import open_envelope
 from hub.protocol import InvalidEnvelope
 from hub.service.appkeys import ENGINE
 from hub.storage.tables import outbox, receipts
+from hub.testing import running_hub
 
 
 async def notice(hub, http, to: str = "all", text: str = "Agenda published for 3 December."):  # type: ignore[no-untyped-def]
@@ -188,3 +189,30 @@ async def test_rotated_key_is_used_for_new_envelopes(hub, http, make_agency) -> 
     )
     status, doc = await police.call("POST", "/api/v1/keys", json.dumps(forged.to_json()).encode())
     assert_problem(status, doc, 401, "bad-signature")
+
+
+async def test_unacknowledged_envelopes_expire_and_coordinators_are_alerted(tmp_path, http) -> None:  # type: ignore[no-untyped-def]
+    async with running_hub(
+        tmp_path, envelope_ttl=timedelta(seconds=1), expiry_sweep_seconds=0.2
+    ) as hub:
+        agent = Agent(hub, http, "police-north")
+        assert (await enrol(agent, await invite(hub, http, "police-north")))[0] == 201
+        await staff_call(
+            hub,
+            http,
+            "POST",
+            "/api/v1/agencies/police-north/approve",
+            body={"identity_fingerprint": agent.identity.fingerprint},
+        )
+        [sent] = await notice(hub, http)
+        assert len(await agent.poll()) == 1
+        await asyncio.sleep(1.6)
+        assert await agent.poll() == []
+        coordinator = await hub.add_user("coord", "coordinator")
+        status, doc = await staff_call(hub, http, "GET", "/api/v1/alerts", token=coordinator)
+        assert status == 200
+        assert [(a["kind"], a["envelope_id"], a["agency_id"]) for a in doc["alerts"]] == [
+            ("envelope-expired", sent["id"], "police-north")
+        ]
+        async with hub.app[ENGINE].connect() as conn:
+            assert await conn.scalar(select(outbox.c.status)) == "expired"
