@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub import __version__
-from hub.cli import agency, demo, send, setup, staff
+from hub.cli import agency, alerts, demo, send, setup, staff
 from hub.protocol.errors import HubError
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = (setup, staff, agency, send, demo)
+_SUBCOMMANDS = (setup, staff, agency, send, alerts, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
