@@ -440,7 +440,7 @@ class Store:
                 (format_timestamp(now), fingerprint),
             )
 
-    def keys(self) -> list[KeyRecord]:
+    def key_records(self) -> list[KeyRecord]:
         """Every recorded encryption key, oldest first."""
         rows = self._query(
             "SELECT fingerprint, suite, created_at, announced_at, destroyed_at "

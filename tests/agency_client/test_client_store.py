@@ -150,7 +150,7 @@ def test_key_records(tmp_path: Path) -> None:
         store.add_key("cc" * 32, "s", NOW + timedelta(days=14), announced_at=None)
         store.forget_key("cc" * 32)
         store.forget_key("bb" * 32)  # announced: kept
-        old, new = store.keys()
+        old, new = store.key_records()
     assert (old.fingerprint, old.created_at, old.destroyed_at) == (
         "aa" * 32,
         NOW,
