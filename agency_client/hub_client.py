@@ -43,6 +43,8 @@ __all__ = [
     "HubInfo",
     "HubResponseError",
     "HubUnavailable",
+    "check_hub_url",
+    "enrolment_agency",
     "is_transient",
     "tls_context",
 ]
@@ -131,7 +133,8 @@ def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
     return context
 
 
-def _check_base_url(base_url: str, allow_http: bool) -> URL:
+def check_hub_url(base_url: str, *, allow_http: bool = False) -> URL:
+    """The hub's base URL, refused unless https (or http to loopback, or allowed)."""
     url = URL(base_url.rstrip("/"))
     if url.scheme not in {"http", "https"} or not url.host:
         raise ProtocolError(f"hub URL must be https://HOST[:PORT]: {base_url!r}", code="bad-url")
@@ -142,6 +145,16 @@ def _check_base_url(base_url: str, allow_http: bool) -> URL:
             "refusing plain http:// to a remote hub; use https://", code="insecure-url"
         )
     return url
+
+
+def enrolment_agency(code: str) -> str:
+    """The agency id of an enrolment code ``<agency_id>:<secret>``."""
+    agency_id, sep, secret = code.partition(":")
+    if not sep or not agency_id or not secret:
+        raise ProtocolError(
+            "an enrolment code looks like <agency_id>:<secret>", code="bad-enrolment-code"
+        )
+    return agency_id
 
 
 def _is_loopback(host: str) -> bool:
@@ -167,7 +180,7 @@ class HubClient:
         ca_bundle: Path | None = None,
         allow_http: bool = False,
     ) -> None:
-        self.base_url = _check_base_url(base_url, allow_http)
+        self.base_url = check_hub_url(base_url, allow_http=allow_http)
         self.agency_id = agency_id
         self.identity = identity
         self.clock = clock
@@ -211,11 +224,7 @@ class HubClient:
         valid_for: timedelta = DEFAULT_VALIDITY,
     ) -> Enrolment:
         """Redeem an enrolment code ``<agency_id>:<secret>`` with a signed key announcement."""
-        agency_id, sep, secret = code.partition(":")
-        if not sep or not agency_id or not secret:
-            raise ProtocolError(
-                "an enrolment code looks like <agency_id>:<secret>", code="bad-enrolment-code"
-            )
+        agency_id = enrolment_agency(code)
         announcement = announce_key(
             identity, agency_id, encryption_key, now=now, valid_for=valid_for
         )

@@ -122,7 +122,12 @@ class Runner:
         """Load the private keys and hand over what an earlier run stored but did not hand."""
         await self.rotation.load()
         self._started = True
-        await self.hand_over(CycleReport())
+        report = CycleReport()
+        await self.hand_over(report)
+        if report.handed or report.pending:
+            log.info(
+                "stored earlier: handed %d, waiting for the sink %d", report.handed, report.pending
+            )
 
     async def run(self) -> None:
         """Cycle until :meth:`stop`; transient failures back off, others raise."""

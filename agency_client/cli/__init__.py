@@ -6,20 +6,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agency_client.cli import keys, open_file
+from agency_client.cli import enrol, inbox, keys, open_file, run, show
 from hub import __version__
 from hub.protocol.errors import HubError
 
 __all__ = ["console", "main"]
 
-_SUBCOMMANDS = (keys, open_file)
+_SUBCOMMANDS = (enrol, run, inbox, show, keys, open_file)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every built subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="agency-client",
-        description="The agency end of marac-hub: keys, and opening sealed envelopes.",
+        description="The agency end of marac-hub: enrol, receive, read and rotate keys.",
     )
     parser.add_argument("--version", action="version", version=f"agency-client {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

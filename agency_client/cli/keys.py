@@ -1,21 +1,23 @@
-"""``agency-client keys new|show``: make and inspect the agency's key files."""
+"""``agency-client keys new|show|rotate``: make, inspect and rotate the agency's keys."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from agency_client.cli import passphrase
+from agency_client.cli._common import add_dir, connection_options, data_dir
 from agency_client.keystore import KeyDirectory
 from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519
 
-HELP = "make or inspect this agency's identity and encryption keys"
+HELP = "make, inspect or rotate this agency's identity and encryption keys"
 SUITE_NAMES = {"x25519": SUITE_X25519, "hybrid": SUITE_HYBRID}
 
 
 def register(sub: Any) -> None:
-    """Add ``keys new`` and ``keys show``."""
+    """Add ``keys new``, ``keys show`` and ``keys rotate``."""
     parser = sub.add_parser("keys", help=HELP, description=HELP)
     keys_sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     new = keys_sub.add_parser("new", help="make a new identity and encryption key")
@@ -30,8 +32,16 @@ def register(sub: Any) -> None:
     passphrase.add_argument(new)
     new.set_defaults(handler=run_new)
     show = keys_sub.add_parser("show", help="print the key fingerprints (no passphrase needed)")
-    show.add_argument("--dir", type=Path, required=True, help="key directory")
+    show.add_argument(
+        "--dir", type=Path, required=True, help="key directory (or the client's data directory)"
+    )
     show.set_defaults(handler=run_show)
+    rotate = keys_sub.add_parser(
+        "rotate", help="make a new encryption key now and announce it to the hub"
+    )
+    add_dir(rotate)
+    passphrase.add_argument(rotate)
+    rotate.set_defaults(handler=run_rotate)
 
 
 def run_new(args: argparse.Namespace) -> int:
@@ -48,6 +58,34 @@ def run_new(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the kind and fingerprint of every key file."""
-    for info in KeyDirectory(args.dir).public_info():
+    directory = KeyDirectory(args.dir)
+    if not directory.exists() and KeyDirectory(args.dir / "keys").exists():
+        directory = KeyDirectory(args.dir / "keys")
+    for info in directory.public_info():
         print(f"{info.path.name:<32} {info.kind:<46} {info.fingerprint}")
+    return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    """Rotate now; the old key is destroyed by ``run`` once nothing sealed to it is left."""
+    return asyncio.run(_rotate(args))
+
+
+async def _rotate(args: argparse.Namespace) -> int:
+    from agency_client.hub_client import HubClient  # noqa: PLC0415 - aiohttp only when needed
+    from agency_client.rotation import KeyRotation  # noqa: PLC0415
+
+    data = data_dir(args)
+    secret = passphrase.read(args)
+    identity, store = await asyncio.to_thread(data.unlock, secret)
+    with store:
+        async with HubClient(
+            store.require_config("hub_url"),
+            store.require_config("agency_id"),
+            identity,
+            **connection_options(store),
+        ) as client:
+            fingerprint = await KeyRotation(client, store, data.keys, secret).rotate()
+    print(f"encryption key {fingerprint} made and announced to the hub")
+    print("the previous key is destroyed by 'run' once nothing sealed to it is left")
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from agency_client.cli import passphrase
+from agency_client.datadir import DataDir
 from agency_client.keystore import KeyDirectory
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.sealing import open_envelope
@@ -23,10 +24,15 @@ def register(sub: Any) -> None:
     """Add ``open``."""
     parser = sub.add_parser("open", help=HELP, description=HELP)
     parser.add_argument("file", type=Path, help="the envelope file (JSON)")
-    parser.add_argument("--keys", type=Path, required=True, help="this agency's key directory")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="the client's data directory: --keys defaults to DIR/keys, "
+        "--sender-key to the hub key pinned at enrolment",
+    )
+    parser.add_argument("--keys", type=Path, help="this agency's key directory")
     parser.add_argument(
         "--sender-key",
-        required=True,
         metavar="B64",
         help="the sender's (hub's) Ed25519 identity key, base64url",
     )
@@ -36,17 +42,17 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Open the envelope with whichever stored key it was sealed to; print the payload."""
-    try:
-        sender = IdentityPublicKey.from_bytes(b64decode(args.sender_key, field="--sender-key"))
-    except ValueError:
-        raise ProtocolError("--sender-key is not an Ed25519 public key") from None
+    sender = _sender_key(args)
+    key_dir = args.keys or (DataDir(args.dir).keys.path if args.dir else None)
+    if key_dir is None:
+        raise ProtocolError("give --keys (or --dir)", code="bad-argument")
     try:
         with args.file.open("rb") as handle:
             data = handle.read(MAX_ENVELOPE_BYTES + 1)
     except OSError as exc:
         raise ProtocolError(f"cannot read {args.file}: {exc.strerror}") from None
     envelope = parse_envelope(data)
-    keys = KeyDirectory(args.keys).encryption_keys(passphrase.read(args))
+    keys = KeyDirectory(key_dir).encryption_keys(passphrase.read(args))
     key = keys.get(envelope.header.recipient_key)
     if key is None:
         raise InvalidEnvelope()
@@ -59,3 +65,19 @@ def run(args: argparse.Namespace) -> int:
     )
     print(json.dumps(opened.payload, indent=2, ensure_ascii=False))
     return 0
+
+
+def _sender_key(args: argparse.Namespace) -> IdentityPublicKey:
+    """``--sender-key``, else the hub key pinned in ``--dir``'s store."""
+    if args.sender_key is None:
+        if args.dir is None:
+            raise ProtocolError("give --sender-key (or --dir)", code="bad-argument")
+        with DataDir(args.dir).open_store() as store:
+            pinned = store.hub_key()
+        if pinned is None:
+            raise ProtocolError(f"{args.dir} has no pinned hub key", code="bad-argument")
+        return pinned
+    try:
+        return IdentityPublicKey.from_bytes(b64decode(args.sender_key, field="--sender-key"))
+    except ValueError:
+        raise ProtocolError("--sender-key is not an Ed25519 public key") from None

@@ -1,0 +1,108 @@
+"""``agency-client run``: receive, decrypt, store, acknowledge and hand on, until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import timedelta
+from typing import Any
+
+from agency_client.cli import passphrase
+from agency_client.cli._common import add_dir, connection_options, data_dir
+from agency_client.sinks import parse_sink
+from agency_client.store import StoreError
+from hub.protocol.errors import HubError
+
+HELP = "receive from the hub: long-poll, decrypt, store, acknowledge, hand on to a sink"
+
+
+def register(sub: Any) -> None:
+    """Add ``run``."""
+    parser = sub.add_parser("run", help=HELP, description=HELP)
+    add_dir(parser)
+    parser.add_argument(
+        "--sink",
+        metavar="SPEC",
+        help="where each message goes once stored: folder:DIR (one JSON file each), stdout, "
+        "or command:CMD (message JSON on stdin; non-zero exit = retry later). "
+        "Without a sink messages stay in the encrypted store (see inbox, show) "
+        "and go to the first sink given later",
+    )
+    parser.add_argument("--once", action="store_true", help="poll once, then exit")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        metavar="S",
+        help="long-poll for up to S seconds, 0-60 (default 30; 0 with --once)",
+    )
+    parser.add_argument(
+        "--rotate-days",
+        type=float,
+        default=7.0,
+        metavar="D",
+        help="make and announce a new encryption key every D days (default 7)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
+    passphrase.add_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Set up the runner from the data directory and run it."""
+    if args.wait is not None and not 0 <= args.wait <= 60:
+        raise HubError("--wait must be between 0 and 60 seconds", code="bad-argument")
+    if args.rotate_days <= 0:
+        raise HubError("--rotate-days must be positive", code="bad-argument")
+    sink = parse_sink(args.sink) if args.sink else None
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("hub.crypto.sealing").setLevel(logging.INFO)  # reasons stay private
+    return asyncio.run(_main(args, sink))
+
+
+async def _main(args: argparse.Namespace, sink: Any) -> int:
+    from agency_client.hub_client import HubClient  # noqa: PLC0415 - aiohttp only when needed
+    from agency_client.rotation import KeyRotation  # noqa: PLC0415
+    from agency_client.runner import Runner, RunnerSettings  # noqa: PLC0415
+
+    data = data_dir(args)
+    secret = passphrase.read(args)
+    identity, store = await asyncio.to_thread(data.unlock, secret)
+    with store:
+        hub_key = store.hub_key()
+        if hub_key is None:
+            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
+        settings = RunnerSettings(
+            wait=args.wait if args.wait is not None else (0.0 if args.once else 30.0),
+            rotate_every=timedelta(days=args.rotate_days),
+        )
+        async with HubClient(
+            store.require_config("hub_url"),
+            store.require_config("agency_id"),
+            identity,
+            **connection_options(store),
+        ) as client:
+            rotation = KeyRotation(client, store, data.keys, secret, every=settings.rotate_every)
+            runner = Runner(client, store, rotation, hub_key, sink, settings=settings)
+            if args.once:
+                await runner.start()
+                report = await runner.cycle()
+                if report is None:
+                    return 130
+                print(report.summary(), file=sys.stderr)
+                return 1 if report.pending else 0
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, runner.stop)
+            try:
+                await runner.run()
+            finally:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
+    return 0
