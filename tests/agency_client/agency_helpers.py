@@ -12,14 +12,17 @@ import aiohttp
 from agency_client.datadir import DataDir
 from agency_client.hub_client import HubClient
 from agency_client.store import Store
+from hub.crypto.keyfile import Strength
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import OpenedEnvelope, open_envelope, seal
-from hub.protocol import Envelope
+from hub.protocol import SUITE_X25519, Envelope
 from hub.protocol.messages import BasisRef, CaseExtract, Notice, PersonDetails
 from hub.testing import RunningHub
 
 PASS = "a long agency passphrase"
-FAST = "interactive"  # Argon2id parameters are tested in tests/crypto; tests use the quick ones
+FAST: Strength = (
+    "interactive"  # Argon2id parameters are tested in tests/crypto; tests use the quick ones
+)
 VICTIM = "Philippa Quennell-Ashdown"
 
 
@@ -62,10 +65,15 @@ def opened(hub: IdentityKeyPair, key: EncryptionKeyPair, **kwargs: Any) -> Opene
 
 
 async def staff(
-    http: aiohttp.ClientSession, hub: RunningHub, method: str, path: str, body: Any = None
+    http: aiohttp.ClientSession,
+    hub: RunningHub,
+    method: str,
+    path: str,
+    body: Any = None,
+    token: str | None = None,
 ) -> Any:
-    """A staff call with the hub's admin token; asserts success."""
-    headers = {"Authorization": f"Bearer {hub.admin_token}"}
+    """A staff call (by default with the hub's admin token); asserts success."""
+    headers = {"Authorization": f"Bearer {token or hub.admin_token}"}
     async with http.request(method, hub.url + path, json=body, headers=headers) as resp:
         doc = await resp.json(content_type=None)
         assert resp.status < 300, doc
@@ -106,10 +114,14 @@ async def approve(
 
 
 async def notice(
-    http: aiohttp.ClientSession, hub: RunningHub, text: str, to: str = "all"
+    http: aiohttp.ClientSession,
+    hub: RunningHub,
+    text: str,
+    to: str = "all",
+    token: str | None = None,
 ) -> list[dict[str, str]]:
     """Send a coordinator's notice; the queued envelopes."""
-    doc = await staff(http, hub, "POST", "/api/v1/notices", {"to": to, "text": text})
+    doc = await staff(http, hub, "POST", "/api/v1/notices", {"to": to, "text": text}, token)
     envelopes: list[dict[str, str]] = doc["envelopes"]
     return envelopes
 
@@ -136,10 +148,11 @@ async def enrolled(
     kind: str = "police",
     *,
     approved: bool = True,
+    suite: str = SUITE_X25519,
 ) -> Agency:
     """Make keys, enrol through ``HubClient.enrol``, pin the hub key, approve."""
     data = DataDir(root / agency_id)
-    identity, key = data.keys.create(PASS, strength=FAST)
+    identity, key = data.keys.create(PASS, strength=FAST, suite=suite)
     now = datetime.now(UTC)
     enrolment = await HubClient.enrol(
         hub.url, await invite(http, hub, agency_id, kind), identity, key.public, now

@@ -154,13 +154,13 @@ async def test_run_until_sigterm(
         else:
             raise AssertionError("the running client did not hand the message over")
         process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), 10)
+        _, stderr = await asyncio.wait_for(process.communicate(), 10)
     finally:
         if process.returncode is None:
             process.kill()
             await process.wait()
-    assert process.returncode == 0, err.decode()
-    assert "Traceback" not in err.decode()
+    assert process.returncode == 0, stderr.decode()
+    assert "Traceback" not in stderr.decode()
 
 
 @pytest.mark.parametrize(
