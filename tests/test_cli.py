@@ -63,7 +63,7 @@ def test_unknown_subcommand_is_refused() -> None:
 
 
 def test_demo_seals_and_opens_with_both_suites() -> None:
-    result = run("marac-hub", "demo")
+    result = run("marac-hub", "demo", "--seal-only")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("opened by the agency: signature and header verified") == 2
     assert "hpke-x25519-sha256-chacha20poly1305" in result.stdout
