@@ -4,7 +4,7 @@
 new key of the same suite, records it in the store, writes it (passphrase-sealed) to
 the key directory and announces it, signed, to the hub; from then on the hub seals to
 it. A key that was recorded but not yet announced (a crash, the hub down) is announced
-on the next cycle; one whose file was never written is forgotten.
+on the next cycle; one whose file was still not written an hour later is forgotten.
 
 **Destruction.** An older key's private file is deleted once *both*:
 
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ROTATION: Final = timedelta(days=7)
 DEFAULT_GRACE: Final = timedelta(minutes=5)
+ABANDONED: Final = timedelta(hours=1)
 
 
 def current_key(keys: Sequence[KeyRecord]) -> KeyRecord | None:
@@ -123,6 +124,17 @@ class KeyRotation:
         self.keys = await asyncio.to_thread(self.directory.encryption_keys, self.passphrase)
         return self.keys
 
+    async def key_for(self, fingerprint: str) -> EncryptionKeyPair | None:
+        """The private key with ``fingerprint``, loading it if another process added it
+        (``agency-client keys rotate`` while ``run`` is running); None if not held."""
+        key = self.keys.get(fingerprint)
+        if key is None and self.directory.encryption_key_path(fingerprint).is_file():
+            key = await asyncio.to_thread(
+                self.directory.encryption_key, fingerprint, self.passphrase
+            )
+            self.keys[fingerprint] = key
+        return key
+
     async def maintain(self) -> str | None:
         """Announce keys left unannounced; rotate if due. The new key's fingerprint, or None."""
         records = await asyncio.to_thread(self.store.key_records)
@@ -169,17 +181,13 @@ class KeyRotation:
         return doomed
 
     async def _announce_pending(self, record: KeyRecord) -> None:
-        path = self.directory.encryption_key_path(record.fingerprint)
-        if not path.is_file():
+        key = await self.key_for(record.fingerprint)
+        if key is not None:
+            await self._announce(key)
+        elif self.clock() - record.created_at > ABANDONED:
+            # The process that recorded it died before writing it. (A younger row may be
+            # another process's rotation, between recording the key and writing its file.)
             await asyncio.to_thread(self.store.forget_key, record.fingerprint)
-            return
-        key = self.keys.get(record.fingerprint)
-        if key is None:
-            loaded = await asyncio.to_thread(
-                self.directory.encryption_key, record.fingerprint, self.passphrase
-            )
-            key = self.keys[record.fingerprint] = loaded
-        await self._announce(key)
 
     async def _announce(self, key: EncryptionKeyPair) -> None:
         try:

@@ -26,10 +26,9 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from agency_client.hub_client import Clock, HubClient, HubResponseError, is_transient, utc_now
-from agency_client.rotation import DEFAULT_GRACE, DEFAULT_ROTATION, KeyRotation
+from agency_client.rotation import KeyRotation
 from agency_client.sinks import Sink
 from agency_client.store import MessageInfo, Store
 from hub.crypto.keys import IdentityPublicKey
@@ -47,12 +46,10 @@ _FINAL_ACK_REFUSALS = frozenset({400, 404})
 
 @dataclass(frozen=True, slots=True)
 class RunnerSettings:
-    """How the loop polls, rotates and backs off."""
+    """How the loop polls and backs off (rotation is :class:`KeyRotation`'s business)."""
 
     wait: float = 30.0
     limit: int = 100
-    rotate_every: timedelta = DEFAULT_ROTATION
-    destroy_grace: timedelta = DEFAULT_GRACE
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
 
@@ -199,16 +196,16 @@ class Runner:
         """Open and store new envelopes; the ids already stored that the hub sent again."""
         again: list[str] = []
         for envelope in envelopes:
-            envelope_id = envelope.header.id
+            envelope_id, digest = envelope.header.id, envelope.digest()
             known = await asyncio.to_thread(self.store.info, envelope_id)
             if known is not None:
                 report.duplicates += 1
-                if known.envelope_sha256 == envelope.digest():
+                if known.envelope_sha256 == digest:
                     again.append(envelope_id)
                 else:
                     log.warning("envelope %s came again with other content; ignored", envelope_id)
                 continue
-            key = self.rotation.keys.get(envelope.header.recipient_key)
+            key = await self.rotation.key_for(envelope.header.recipient_key)
             try:
                 if key is None:
                     raise InvalidEnvelope()
@@ -223,7 +220,7 @@ class Runner:
                 )
                 report.unopened.append(envelope_id)
                 continue
-            if await asyncio.to_thread(self.store.add, opened, envelope.digest(), self.clock()):
+            if await asyncio.to_thread(self.store.add, opened, digest, self.clock()):
                 report.stored += 1
             else:
                 report.duplicates += 1

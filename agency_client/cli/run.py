@@ -43,7 +43,7 @@ def register(sub: Any) -> None:
         type=float,
         default=7.0,
         metavar="D",
-        help="make and announce a new encryption key every D days (default 7)",
+        help="make and announce a new encryption key every D days (at most and by default 7)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log each step")
     passphrase.add_argument(parser)
@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
     """Set up the runner from the data directory and run it."""
     if args.wait is not None and not 0 <= args.wait <= 60:
         raise HubError("--wait must be between 0 and 60 seconds", code="bad-argument")
-    if args.rotate_days <= 0:
-        raise HubError("--rotate-days must be positive", code="bad-argument")
+    if not 0 < args.rotate_days <= 7:
+        # The key announced at enrolment is valid for 14 days: rotate well within that.
+        raise HubError("--rotate-days must be more than 0 and at most 7", code="bad-argument")
     sink = parse_sink(args.sink) if args.sink else None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -79,8 +80,7 @@ async def _main(args: argparse.Namespace, sink: Any) -> int:
         if hub_key is None:
             raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
         settings = RunnerSettings(
-            wait=args.wait if args.wait is not None else (0.0 if args.once else 30.0),
-            rotate_every=timedelta(days=args.rotate_days),
+            wait=args.wait if args.wait is not None else (0.0 if args.once else 30.0)
         )
         async with HubClient(
             store.require_config("hub_url"),
@@ -88,7 +88,9 @@ async def _main(args: argparse.Namespace, sink: Any) -> int:
             identity,
             **connection_options(store),
         ) as client:
-            rotation = KeyRotation(client, store, data.keys, secret, every=settings.rotate_every)
+            rotation = KeyRotation(
+                client, store, data.keys, secret, every=timedelta(days=args.rotate_days)
+            )
             runner = Runner(client, store, rotation, hub_key, sink, settings=settings)
             if args.once:
                 await runner.start()

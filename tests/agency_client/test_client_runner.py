@@ -217,12 +217,15 @@ async def test_a_key_made_but_not_announced_is_announced_next_time(
     police.store.add_key(pending.fingerprint, pending.suite, now, None)
     police.data.keys.add_encryption_key(pending, PASS, strength=FAST)
     lost = "dd" * 32  # recorded, then the process died before writing its file
-    police.store.add_key(lost, pending.suite, now, None)
+    police.store.add_key(lost, pending.suite, now - timedelta(hours=2), None)
+    busy = "ee" * 32  # recorded a moment ago by a rotation in another process
+    police.store.add_key(busy, pending.suite, now, None)
     runner = runner_for(police, None)
     await runner.start()
     await runner.cycle(wait=0)
     records = {k.fingerprint: k for k in police.store.key_records()}
     assert records[pending.fingerprint].announced_at is not None and lost not in records
+    assert records[busy].announced_at is None
     await notice(http, hub, "To the announced key.")
     [envelope] = await police.client.poll(wait=5)
     assert envelope.header.recipient_key == pending.fingerprint
@@ -269,3 +272,18 @@ async def test_a_suspended_agency_stops_the_loop_with_the_hubs_error(
     with pytest.raises(HubResponseError) as caught:
         await asyncio.wait_for(runner_for(police, None).run(), 10)
     assert caught.value.code == "agency-suspended"
+
+
+async def test_a_key_rotated_by_another_process_is_picked_up(
+    hub: RunningHub, http: aiohttp.ClientSession, police: Agency, tmp_path: Path
+) -> None:
+    runner = runner_for(police, FolderSink(tmp_path / "inbox"))
+    await runner.start()  # loads the keys there are now
+    async with HubClient(hub.url, police.id, police.identity) as other:
+        rotated = await KeyRotation(
+            other, police.store, police.data.keys, PASS, strength=FAST
+        ).rotate()  # as 'agency-client keys rotate' does, beside the running client
+    [sent] = await notice(http, hub, "Sealed to the key made elsewhere.")
+    report = await runner.cycle(wait=5)
+    assert report is not None and report.handed == 1 and report.unopened == []
+    assert files(tmp_path / "inbox")[sent["id"]]["recipient_key"] == rotated
