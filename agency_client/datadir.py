@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agency_client.keystore import KeyDirectory
@@ -36,7 +40,36 @@ class DataDir:
         with self.open_store() as store:
             return store.config("agency_id") is not None
 
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Hold ``DIR/run.lock``: one ``run`` per data directory, or a sink could see a
+        message twice (both runners reading it as not yet handed)."""
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.path / "run.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                _lock(fd)
+            except OSError:
+                raise StoreError(
+                    f"another 'agency-client run' is using {self.path}", code="busy"
+                ) from None
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def unlock(self, passphrase: str) -> tuple[IdentityKeyPair, Store]:
         """The identity key and the store opened with its key."""
         identity = self.keys.identity(passphrase)
         return identity, self.open_store(identity)
+
+
+def _lock(fd: int) -> None:
+    """An exclusive, non-blocking lock on an open file; OSError if another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt  # noqa: PLC0415
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl  # noqa: PLC0415
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,22 +10,24 @@ on the next cycle; one whose file was still not written an hour later is forgott
 
 1. a newer key has been announced (the hub seals nothing new to the old key), and
 2. a mailbox poll that *started* at least ``grace`` (default 5 minutes) after that
-   announcement came back *complete* (fewer envelopes than the limit asked for, so it
-   held every unacknowledged envelope) with *no envelope sealed to the old key*.
+   announcement came back *empty*.
 
-An empty poll is the common case of (2). Together they mean every envelope ever sealed
-to the old key has been acknowledged or has expired at the hub, so the key can open
-nothing the client still needs (stored messages are re-encrypted under the store key).
-The grace covers a sealing transaction at the hub that read the old key just before
-the announcement committed. An envelope sealed to the old key that fails to open stays
-unacknowledged and so holds the key back, which is what one wants while it is examined.
+The hub's mailbox holds every unacknowledged, unexpired envelope for the agency, so an
+empty answer means every envelope ever sealed to the old key has been acknowledged (or
+has expired at the hub): the key can open nothing the client still needs, and stored
+messages are re-encrypted under the store key. The grace covers a sealing transaction
+at the hub that read the old key just before the announcement committed. Only an
+*empty* poll counts, not a short batch without the old key, so the rule holds even if
+a hub returns fewer envelopes than asked for. An envelope that never opens is never
+acknowledged and so holds older keys back until it expires at the hub (the hub alerts
+the coordinator then): a delay, never a loss.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -70,13 +72,12 @@ def retirable(
     keys: Sequence[KeyRecord],
     *,
     poll_started: datetime,
-    complete: bool,
-    polled_keys: Collection[str],
+    poll_empty: bool,
     grace: timedelta = DEFAULT_GRACE,
 ) -> list[str]:
     """Fingerprints of keys that may now be destroyed (see the module's rule)."""
     current = current_key(keys)
-    if current is None or current.announced_at is None or not complete:
+    if current is None or current.announced_at is None or not poll_empty:
         return []
     if poll_started < current.announced_at + grace:
         return []
@@ -85,7 +86,6 @@ def retirable(
         for k in keys
         if k.destroyed_at is None
         and (k.created_at, k.fingerprint) < (current.created_at, current.fingerprint)
-        and k.fingerprint not in polled_keys
     ]
 
 
@@ -161,17 +161,11 @@ class KeyRotation:
         log.info("rotated to encryption key %s", key.fingerprint[:16])
         return key.fingerprint
 
-    async def retire(
-        self, *, poll_started: datetime, complete: bool, polled_keys: Collection[str]
-    ) -> list[str]:
+    async def retire(self, *, poll_started: datetime, poll_empty: bool) -> list[str]:
         """Destroy the keys :func:`retirable` allows; their fingerprints."""
         records = await asyncio.to_thread(self.store.key_records)
         doomed = retirable(
-            records,
-            poll_started=poll_started,
-            complete=complete,
-            polled_keys=polled_keys,
-            grace=self.grace,
+            records, poll_started=poll_started, poll_empty=poll_empty, grace=self.grace
         )
         for fingerprint in doomed:
             await asyncio.to_thread(self.directory.destroy_encryption_key, fingerprint)

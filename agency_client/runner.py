@@ -10,7 +10,8 @@ Each cycle:
 4. acknowledge, in batches, everything stored but not yet acknowledged (so a crash
    between storing and acknowledging re-acknowledges) and every duplicate the hub
    sent again (its earlier receipt was lost);
-5. destroy retired keys if the poll allows it;
+5. destroy retired keys if the poll allows it (an empty poll; see
+   :mod:`agency_client.rotation`);
 6. hand every stored message not yet handed to the sink, oldest first (so a crash
    between acknowledging and handing still hands it over on restart).
 
@@ -171,9 +172,7 @@ class Runner:
             raise
         await self.hand_over(report)
         report.destroyed = await self.rotation.retire(
-            poll_started=started,
-            complete=len(envelopes) < self.settings.limit,
-            polled_keys={e.header.recipient_key for e in envelopes},
+            poll_started=started, poll_empty=not envelopes
         )
         return report
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.sinks import parse_sink
+from agency_client.datadir import DataDir
+from agency_client.sinks import Sink, parse_sink
 from agency_client.store import StoreError
 from hub.protocol.errors import HubError
 
@@ -63,16 +64,18 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("hub.crypto.sealing").setLevel(logging.INFO)  # reasons stay private
-    return asyncio.run(_main(args, sink))
+    data = data_dir(args)
+    if not data.enrolled():
+        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+    with data.run_lock():
+        return asyncio.run(_main(args, data, sink))
 
 
-async def _main(args: argparse.Namespace, sink: Any) -> int:
+async def _main(args: argparse.Namespace, data: DataDir, sink: Sink | None) -> int:
     from agency_client.hub_client import HubClient  # noqa: PLC0415 - aiohttp only when needed
     from agency_client.rotation import KeyRotation  # noqa: PLC0415
     from agency_client.runner import Runner, RunnerSettings  # noqa: PLC0415
 
-    data = data_dir(args)
     secret = passphrase.read(args)
     identity, store = await asyncio.to_thread(data.unlock, secret)
     with store:

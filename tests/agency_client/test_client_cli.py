@@ -175,3 +175,11 @@ async def test_run_until_sigterm(
 )
 async def test_refusals_are_one_line(tmp_path: Path, argv: list[str], text: str) -> None:
     one_line_error(await cli(*(a.format(tmp=tmp_path) for a in argv)), text)
+
+
+async def test_one_runner_per_data_directory(tmp_path: Path) -> None:
+    data = DataDir(tmp_path / "client")
+    with data.open_store(create=True) as store:
+        store.set_config("agency_id", "police-north")
+    with data.run_lock():
+        one_line_error(await cli("run", "--dir", str(data.path), "--once"), "busy")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from agency_helpers import FAST, PASS
 
 from agency_client.hub_client import HubClient
@@ -52,45 +51,30 @@ def test_the_current_key_is_the_newest_announced_one() -> None:
     assert current_key([]) is None
 
 
-def clean_poll(at: datetime) -> list[str]:
-    return retirable(ROTATED, poll_started=at, complete=True, polled_keys=set(), grace=GRACE)
+def empty_poll(at: datetime) -> list[str]:
+    return retirable(ROTATED, poll_started=at, poll_empty=True, grace=GRACE)
 
 
-def test_an_old_key_is_destroyed_after_a_clean_poll_that_started_after_the_grace() -> None:
-    assert clean_poll(ROTATED_AT) == []
-    assert clean_poll(ROTATED_AT + GRACE - timedelta(microseconds=1)) == []
-    assert clean_poll(ROTATED_AT + GRACE) == [OLD]
-    assert clean_poll(ROTATED_AT + timedelta(days=3)) == [OLD]
+def test_an_old_key_is_destroyed_after_an_empty_poll_that_started_after_the_grace() -> None:
+    assert empty_poll(ROTATED_AT) == []
+    assert empty_poll(ROTATED_AT + GRACE - timedelta(microseconds=1)) == []
+    assert empty_poll(ROTATED_AT + GRACE) == [OLD]
+    assert empty_poll(ROTATED_AT + timedelta(days=3)) == [OLD]
 
 
-@pytest.mark.parametrize(
-    ("complete", "polled"),
-    [
-        (False, set()),  # a full batch: more may be queued behind it
-        (True, {OLD}),  # something sealed to the old key is still unacknowledged
-        (False, {NEW}),
-    ],
-)
-def test_an_old_key_is_kept_while_something_may_still_need_it(
-    complete: bool, polled: set[str]
-) -> None:
+def test_an_old_key_is_kept_while_the_mailbox_holds_anything() -> None:
     later = ROTATED_AT + timedelta(hours=1)
-    assert retirable(ROTATED, poll_started=later, complete=complete, polled_keys=polled) == []
-
-
-def test_envelopes_sealed_to_the_new_key_do_not_hold_the_old_one() -> None:
-    later = ROTATED_AT + timedelta(hours=1)
-    assert retirable(ROTATED, poll_started=later, complete=True, polled_keys={NEW}) == [OLD]
+    assert retirable(ROTATED, poll_started=later, poll_empty=False) == []
 
 
 def test_only_an_announced_key_supersedes() -> None:
     made_only = [key(OLD, T0, T0), key(NEW, T0 + WEEK)]
-    assert retirable(made_only, poll_started=T0 + 2 * WEEK, complete=True, polled_keys=()) == []
+    assert retirable(made_only, poll_started=T0 + 2 * WEEK, poll_empty=True) == []
     three = [key(OLD, T0, T0), key(NEW, T0 + WEEK, T0 + WEEK), key(NEWER, T0 + 2 * WEEK)]
     later = T0 + 2 * WEEK + timedelta(hours=1)
-    assert retirable(three, poll_started=later, complete=True, polled_keys=()) == [OLD]
+    assert retirable(three, poll_started=later, poll_empty=True) == [OLD]
     destroyed = [key(OLD, T0, T0, T0 + WEEK), key(NEW, T0 + WEEK, T0 + WEEK)]
-    assert retirable(destroyed, poll_started=later, complete=True, polled_keys=()) == []
+    assert retirable(destroyed, poll_started=later, poll_empty=True) == []
 
 
 async def test_retire_deletes_the_key_file_and_records_it(tmp_path: Path) -> None:
@@ -107,12 +91,12 @@ async def test_retire_deletes_the_key_file_and_records_it(tmp_path: Path) -> Non
                 client, store, directory, PASS, grace=GRACE, clock=lambda: clock[0]
             )
             assert set(await rotation.load()) == {first.fingerprint, second.fingerprint}
-            kept = await rotation.retire(poll_started=ROTATED_AT, complete=True, polled_keys=set())
-            assert kept == []
-            done = await rotation.retire(poll_started=clock[0], complete=True, polled_keys=set())
+            assert await rotation.retire(poll_started=ROTATED_AT, poll_empty=True) == []
+            assert await rotation.retire(poll_started=clock[0], poll_empty=False) == []
+            done = await rotation.retire(poll_started=clock[0], poll_empty=True)
             assert done == [first.fingerprint]
             assert set(rotation.keys) == {second.fingerprint}
-            assert await rotation.retire(poll_started=clock[0], complete=True, polled_keys=()) == []
+            assert await rotation.retire(poll_started=clock[0], poll_empty=True) == []
         records = {k.fingerprint: k for k in store.key_records()}
     assert records[first.fingerprint].destroyed_at == clock[0]
     assert records[second.fingerprint].destroyed_at is None

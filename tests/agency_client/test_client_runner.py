@@ -199,6 +199,9 @@ async def test_rotation_announces_a_new_key_and_destroys_the_old_one_when_clear(
     [after] = await notice(http, hub, "Sealed to the new key.")
     report = await runner.cycle(wait=5)
     assert report is not None and report.handed == 1 and report.rotated is None
+    assert report.destroyed == []  # the mailbox was not empty
+    report = await runner.cycle(wait=0)
+    assert report is not None and report.received == 0
     assert report.destroyed == [old_key]
     assert set(police.encryption_keys()) == {new_key}
     got = files(tmp_path / "inbox")
