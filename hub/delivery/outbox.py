@@ -119,6 +119,23 @@ async def acknowledge(
         if receipt.agency_id != agency.id:
             raise ProtocolError("a receipt names another agency", code="bad-receipt")
         verify_receipt(key, receipt, signature)
+    for attempt in (1, 2):
+        try:
+            return await _store_receipts(engine, agency, signed, ids, now)
+        except IntegrityError:  # acknowledged concurrently by another request: look again
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _store_receipts(
+    engine: AsyncEngine,
+    agency: Agency,
+    signed: Sequence[tuple[Receipt, bytes]],
+    ids: list[str],
+    now: datetime,
+) -> Acknowledgement:
+    """One transaction: every receipt and every outbox status change, or none."""
     done, already = [], []
     async with engine.begin() as conn:
         rows = {
@@ -129,6 +146,7 @@ async def acknowledge(
                 )
             )
         }
+        fresh = []
         for receipt, signature in signed:
             row = rows.get(receipt.envelope_id)
             if row is None:
@@ -138,27 +156,24 @@ async def acknowledge(
             if row.status == "delivered":
                 already.append(receipt.envelope_id)
                 continue
-            try:
-                async with conn.begin_nested():
-                    await conn.execute(
-                        receipts.insert().values(
-                            envelope_id=receipt.envelope_id,
-                            agency_id=agency.id,
-                            received_at=receipt.received_at,
-                            stored_at=now,
-                            receipt=json.dumps(payload_of(receipt)),
-                            signature=signature,
-                        )
-                    )
-            except IntegrityError:  # acknowledged concurrently by another request
-                already.append(receipt.envelope_id)
-                continue
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.envelope_id == receipt.envelope_id)
-                .values(status="delivered", delivered_at=now)
+            fresh.append(
+                {
+                    "envelope_id": receipt.envelope_id,
+                    "agency_id": agency.id,
+                    "received_at": receipt.received_at,
+                    "stored_at": now,
+                    "receipt": json.dumps(payload_of(receipt)),
+                    "signature": signature,
+                }
             )
             done.append(receipt.envelope_id)
+        if fresh:
+            await conn.execute(receipts.insert(), fresh)
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.envelope_id.in_(done))
+                .values(status="delivered", delivered_at=now)
+            )
     return Acknowledgement(done, already)
 
 

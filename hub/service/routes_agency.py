@@ -69,6 +69,7 @@ async def enrol_agency(request: web.Request) -> web.Response:
 
 
 def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
+    """A numeric query parameter, capped at ``high``; below ``low`` or not a number is refused."""
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -76,9 +77,9 @@ def _number(request: web.Request, name: str, default: float, low: float, high: f
         value = float(raw)
     except ValueError:
         raise ProtocolError(f"{name} must be a number") from None
-    if not low <= value <= high:
-        raise ProtocolError(f"{name} must be between {low:g} and {high:g}")
-    return value
+    if not low <= value:  # also refuses NaN, which fails every comparison
+        raise ProtocolError(f"{name} must be at least {low:g}")
+    return min(value, high)
 
 
 @routes.get("/api/v1/mailbox")

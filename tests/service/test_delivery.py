@@ -216,3 +216,14 @@ async def test_unacknowledged_envelopes_expire_and_coordinators_are_alerted(tmp_
         ]
         async with hub.app[ENGINE].connect() as conn:
             assert await conn.scalar(select(outbox.c.status)) == "expired"
+
+
+async def test_mailbox_caps_limit_and_wait_and_refuses_nonsense(hub, http, make_agency) -> None:  # type: ignore[no-untyped-def]
+    police = await make_agency("police-north")
+    for n in range(3):
+        await notice(hub, http, text=f"n{n}")
+    status, doc = await police.call("GET", "/api/v1/mailbox", query="limit=100000&wait=0")
+    assert status == 200 and len(doc["envelopes"]) == 3
+    for query in ("limit=0", "wait=-1", "wait=soon", "wait=nan"):
+        status, doc = await police.call("GET", "/api/v1/mailbox", query=query)
+        assert_problem(status, doc, 400, "malformed")
