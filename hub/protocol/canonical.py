@@ -27,6 +27,9 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
 def b64encode(data: bytes) -> str:
     """Unpadded base64url, the encoding of every binary field on the wire."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
@@ -34,12 +37,15 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: str, *, field: str = "value") -> bytes:
     """Strictly decode unpadded base64url; anything else is ``bad-base64``."""
-    if not isinstance(text, str) or "=" in text or len(text) % 4 == 1:
+    if (
+        not isinstance(text, str) or len(text) % 4 == 1 or "=" in text or "+" in text or "/" in text
+    ):  # b64decode would take the standard alphabet's '+' and '/'
         raise ProtocolError(f"{field} is not unpadded base64url", code="bad-base64")
     try:
         raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise ProtocolError(f"{field} is not unpadded base64url", code="bad-base64") from None
-    if b64encode(raw) != text:  # non-canonical trailing bits
+    tail = len(text) % 4  # 2 or 3 characters in the last group carry 4 or 2 unused bits
+    if tail and _B64URL.index(text[-1]) & (0b1111 if tail == 2 else 0b11):
         raise ProtocolError(f"{field} is not canonical base64url", code="bad-base64")
     return raw

@@ -185,8 +185,18 @@ class Envelope:
         return {"header": self.header.to_json(), "ciphertext": b64encode(self.ciphertext)}
 
     def to_bytes(self) -> bytes:
-        """Canonical wire bytes of the envelope."""
-        return canonical_json(self.to_json())
+        """Canonical wire bytes of the envelope.
+
+        Built directly: the members are in RFC 8785 order, the header is canonical and
+        base64url never needs escaping, so this equals ``canonical_json(self.to_json())``.
+        """
+        return (
+            b'{"ciphertext":"'
+            + b64encode(self.ciphertext).encode("ascii")
+            + b'","header":'
+            + self.header.canonical()
+            + b"}"
+        )
 
     def digest(self) -> str:
         """Hex SHA-256 of the canonical envelope: what receipts sign."""

@@ -30,6 +30,7 @@ from hub.protocol import (
     Header,
     ProtocolError,
     b64encode,
+    canonical_json,
     format_timestamp,
     parse_envelope,
     parse_timestamp,
@@ -823,3 +824,27 @@ def test_arbitrary_ciphertext_text(text: str) -> None:
     obj = wire()
     obj["ciphertext"] = text
     _parses_or_protocol_error(obj)
+
+
+@given(ciphertext=st.binary(max_size=300))
+def test_to_bytes_is_the_rfc8785_form(ciphertext: bytes) -> None:
+    """The hand-built wire form equals the canonical JSON of the envelope object."""
+    envelope = Envelope(header=_fast_path_header(), ciphertext=ciphertext)
+    assert envelope.to_bytes() == canonical_json(envelope.to_json())
+
+
+def _fast_path_header() -> Header:
+    return Header.from_json(
+        {
+            "v": 1,
+            "id": "01KAQZ7Y3M8V4J9W2E6R5T1Q0P",
+            "type": "notice",
+            "from": "hub",
+            "to": "police-north",
+            "sent_at": "2026-11-23T10:30:00.000000Z",
+            "case_ref": None,
+            "sender_key": "a" * 64,
+            "recipient_key": "b" * 64,
+            "suite": "hpke-x25519-sha256-chacha20poly1305",
+        }
+    )
