@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 
 __all__ = ["Waiters"]
 
@@ -18,9 +19,9 @@ class Waiters:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = defaultdict(set)
 
-    def notify(self, agency_ids: object) -> None:
-        """Wake every poll waiting for any of ``agency_ids`` (an iterable of ids)."""
-        for agency_id in agency_ids:  # type: ignore[attr-defined]
+    def notify(self, agency_ids: Iterable[str]) -> None:
+        """Wake every poll waiting for any of ``agency_ids``."""
+        for agency_id in agency_ids:
             for event in self._events.get(agency_id, ()):
                 event.set()
 
