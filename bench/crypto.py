@@ -38,7 +38,6 @@ the ratios more than the absolute rates.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
 import sys
@@ -48,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import cryptography
+from _machine import machine_line
 from cryptography.hazmat.backends.openssl import backend as openssl_backend
 
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
@@ -271,17 +271,6 @@ def breakdown(case: Case, seconds: float) -> list[tuple[str, str, str, float]]:
     return [(case.suite_label, case.size_label, name, 1e6 / rate) for name, rate in rates.items()]
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def fmt_rate(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -314,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = args.seconds if args.seconds is not None else (0.2 if args.quick else 1.0)
 
     print("# seal / open throughput vs raw primitives\n")
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs")
+    print(machine_line())
     print(
         f"- python {platform.python_version()} ({platform.python_implementation()}), "
         f"cryptography {cryptography.__version__}, "

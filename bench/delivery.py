@@ -65,6 +65,7 @@ import aiohttp
 import asyncpg
 import cryptography
 import sqlalchemy
+from _machine import machine_line
 
 from agency_client.hub_client import HubClient
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
@@ -522,17 +523,6 @@ def print_table(rows: list[list[str]]) -> None:
         print("| " + " | ".join(padded) + " |")
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 class Skipped(Exception):
     """The engine cannot run here (no PostgreSQL server answers)."""
 
@@ -557,7 +547,7 @@ async def amain(args: argparse.Namespace) -> int:
     notices = args.messages or (QUICK_NOTICES if args.quick else DEFAULT_NOTICES)
     pg_version = await postgres_version(args.postgres_url)
     print("# end-to-end delivery: send → open → stored signed receipt\n")
-    print(f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs")
+    print(machine_line())
     print(
         f"- python {platform.python_version()}, cryptography {cryptography.__version__}, "
         f"sqlalchemy {sqlalchemy.__version__}, aiohttp {aiohttp.__version__}, "
