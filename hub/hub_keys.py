@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from hub.crypto.at_rest import KeyEncryptionKey
 from hub.crypto.keyfile import read_key_file, write_key_file
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.protocol.envelope import SUITE_X25519
 from hub.protocol.errors import CryptoError, HubError
 from hub.settings import Settings
 
@@ -66,7 +67,7 @@ def create_hub_keys(settings: Settings) -> HubKeys:
 
 
 def _kek_as_key(kek: KeyEncryptionKey) -> EncryptionKeyPair:
-    return EncryptionKeyPair("hpke-x25519-sha256-chacha20poly1305", kek.raw())
+    return EncryptionKeyPair(SUITE_X25519, kek.raw())
 
 
 def load_hub_keys(settings: Settings) -> HubKeys:

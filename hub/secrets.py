@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
 from typing import Final
@@ -12,7 +11,7 @@ import nacl.pwhash
 
 from hub.protocol.canonical import b64encode
 
-__all__ = ["hash_secret", "new_secret", "verify_secret"]
+__all__ = ["hash_secret", "new_secret", "token_id", "verify_secret"]
 
 # Tokens and codes carry 256 random bits, so memory-hard parameters buy little; these keep
 # each check near 10 ms. Passwords (typed by people) use libsodium's MODERATE instead.
@@ -37,11 +36,6 @@ def verify_secret(hashed: str, secret: str) -> bool:
         return bool(nacl.pwhash.argon2id.verify(hashed.encode("ascii"), secret.encode()))
     except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
         return False
-
-
-def same(a: str, b: str) -> bool:
-    """Constant-time string comparison."""
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def token_id() -> str:

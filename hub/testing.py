@@ -71,7 +71,7 @@ async def running_hub(
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     try:
         yield RunningHub(f"http://127.0.0.1:{port}", config, keys, token, app)
     finally:

@@ -245,6 +245,8 @@ async def test_wrong_content_type_and_oversized_body(hub, http, make_agency) -> 
         ({"to": "all", "text": "x" * 20_001}, 400, "malformed"),
         ({"to": "all", "text": 7}, 400, "wrong-type"),
         ({"to": "all", "text": "x", "bcc": "y"}, 400, "malformed"),
+        ({"to": "all", "text": "x", "case_ref": 5}, 400, "wrong-type"),
+        ({"to": "all", "text": "x", "case_ref": "Jane Victim"}, 400, "malformed"),
     ],
 )
 async def test_bad_notices_send_nothing(hub, http, make_agency, body, status_code, code) -> None:  # type: ignore[no-untyped-def]
