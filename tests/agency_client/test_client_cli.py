@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,22 +17,10 @@ from agency_helpers import PASS, approve, invite, notice
 from agency_client.datadir import DataDir
 from hub.crypto.sealing import seal
 from hub.protocol.messages import Notice
-from hub.testing import RunningHub, running_hub
+from hub.testing import RunningHub
 
 CLIENT = str(Path(sys.executable).parent / "agency-client")
 ENV = {**os.environ, "AGENCY_CLIENT_PASSPHRASE": PASS}
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub") as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 async def cli(*argv: str, timeout: float = 60) -> tuple[int, str, str]:

@@ -20,19 +20,7 @@ from agency_client.runner import Runner, RunnerSettings, backoff_delay
 from agency_client.sinks import FolderSink, Sink
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.protocol.messages import Receipt
-from hub.testing import RunningHub, running_hub
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub") as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+from hub.testing import RunningHub
 
 
 @pytest.fixture

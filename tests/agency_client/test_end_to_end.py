@@ -24,25 +24,13 @@ from agency_client.sinks import FolderSink
 from hub.crypto.sealing import open_envelope
 from hub.protocol import SUITE_HYBRID, SUITE_X25519, Envelope, InvalidEnvelope
 from hub.protocol.messages import Receipt
-from hub.testing import RunningHub, running_hub
+from hub.testing import RunningHub
 
 AGENCIES = [
     ("police-north", "police", SUITE_X25519),
     ("idva-east", "idva", SUITE_X25519),
     ("housing-west", "housing", SUITE_HYBRID),
 ]
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub") as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
 
 
 @pytest.fixture

@@ -32,19 +32,7 @@ from hub.hub_keys import create_hub_keys
 from hub.protocol import ProtocolError
 from hub.service.app import create_app
 from hub.settings import Settings
-from hub.testing import RunningHub, running_hub
-
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub") as running:
-        yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
+from hub.testing import RunningHub
 
 
 @pytest.fixture
