@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub import __version__
-from hub.cli import agency, alerts, demo, send, setup, staff
+from hub.cli import agency, alerts, cases, demo, log, meetings, policy, send, setup, staff
 from hub.protocol.commands import run_command
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = (setup, staff, agency, send, alerts, demo)
+_SUBCOMMANDS = (setup, staff, agency, policy, cases, meetings, send, alerts, log, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

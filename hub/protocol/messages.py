@@ -36,6 +36,8 @@ __all__ = [
     "CaseExtract",
     "KeyAnnouncement",
     "Message",
+    "Minutes",
+    "MinutesItem",
     "Notice",
     "PersonDetails",
     "Receipt",
@@ -304,6 +306,27 @@ class KeyAnnouncement(Message):
         return self
 
 
+class MinutesItem(_Model):
+    """One case as the minutes record it: what was decided, and the actions agreed."""
+
+    case_ref: Ref
+    victim: PersonDetails | None = None
+    discussion: Text | None = None
+    actions: tuple[ActionSummary, ...] = Field(default=(), max_length=MAX_ITEMS)
+
+
+class Minutes(Message):
+    """A meeting's minutes: restricted, sent sealed only to the agencies that attended."""
+
+    message_type: ClassVar[str] = "minutes"
+    meeting_id: Ulid
+    area: Short
+    meeting_date: date
+    attended: tuple[AgencyId, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    apologies: tuple[AgencyId, ...] = Field(default=(), max_length=MAX_ITEMS)
+    items: tuple[MinutesItem, ...] = Field(max_length=MAX_ITEMS)
+
+
 class Notice(Message):
     """A free-text notice from a coordinator."""
 
@@ -322,6 +345,7 @@ MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
         ActionUpdate,
         Receipt,
         KeyAnnouncement,
+        Minutes,
         Notice,
     )
 }

@@ -13,7 +13,15 @@ from aiohttp import web
 from hub.delivery.outbox import expire
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import load_hub_keys
-from hub.service import routes_agency, routes_staff
+from hub.service import (
+    routes_agency,
+    routes_cases,
+    routes_inbound,
+    routes_log,
+    routes_meetings,
+    routes_policy,
+    routes_staff,
+)
 from hub.service.appkeys import ENGINE, KEYS, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
@@ -33,6 +41,8 @@ def create_app(settings: Settings) -> web.Application:
     app[WAITERS] = Waiters()
     app.add_routes(routes_agency.routes)
     app.add_routes(routes_staff.routes)
+    for module in (routes_policy, routes_cases, routes_meetings, routes_inbound, routes_log):
+        app.add_routes(module.routes)
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_housekeeping)
     return app

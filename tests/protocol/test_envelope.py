@@ -231,7 +231,7 @@ def test_version_of_wrong_json_type(version: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "msg_type", ["", "Agenda", "agenda ", "minutes", "case-extract", "__class__", "x" * 128]
+    "msg_type", ["", "Agenda", "agenda ", "minute", "case-extract", "__class__", "x" * 128]
 )
 def test_unknown_type(msg_type: str) -> None:
     for data in as_all_forms(with_header(type=msg_type)):

@@ -30,6 +30,8 @@ from hub.protocol.messages import (
     BasisRef,
     CaseExtract,
     KeyAnnouncement,
+    Minutes,
+    MinutesItem,
     Notice,
     PersonDetails,
     Receipt,
@@ -219,6 +221,21 @@ EXAMPLES: dict[str, Message] = {
         suite="hpke-x25519-sha256-chacha20poly1305",
         created_at=datetime(2024, 5, 1, tzinfo=UTC),
         expires_at=datetime(2024, 5, 8, tzinfo=UTC),
+    ),
+    "minutes": Minutes(
+        meeting_id=MEETING,
+        area="Tower Hamlets",
+        meeting_date=date(2024, 5, 16),
+        attended=("met-police", "idva-service"),
+        apologies=("housing",),
+        items=(
+            MinutesItem(
+                case_ref="MARAC-2024-0117",
+                victim=victim(),
+                discussion="Target hardening agreed; IDVA to keep weekly contact.",
+                actions=(CARRIED,),
+            ),
+        ),
     ),
     "notice": Notice(text="The May MARAC moves to Thursday 16 May, 09:30, same Teams link."),
 }
@@ -479,7 +496,7 @@ def test_payload_not_an_object(data: object) -> None:
     invalid("notice", data)
 
 
-@pytest.mark.parametrize("message_type", ["", "minutes", "Agenda", "agenda ", "Message"])
+@pytest.mark.parametrize("message_type", ["", "minute", "Agenda", "agenda ", "Message"])
 def test_parse_message_unknown_type(message_type: str) -> None:
     with pytest.raises(ProtocolError) as info:
         parse_message(message_type, {"text": "x"})
