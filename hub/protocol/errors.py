@@ -129,6 +129,7 @@ _TYPES: Final = (
     ProblemType("fingerprint-mismatch", 409, "Fingerprint differs from the enrolled key"),
     ProblemType("unknown-envelope", 404, "No such envelope for this agency"),
     ProblemType("bad-receipt", 400, "Receipt does not verify"),
+    ProblemType("bad-tree-head", 400, "Tree head is malformed or does not verify"),
     ProblemType("no-lawful-basis", 403, "No lawful basis covers this disclosure"),
     ProblemType("isp-not-signed", 403, "Recipient has not signed the current ISP"),
     ProblemType("policy-refused", 403, "Disclosure refused by policy"),
