@@ -206,7 +206,7 @@ class HubClient:
 
     async def fetch_hub_info(self) -> HubInfo:
         """The hub's identity key (``GET /api/v1/hub``)."""
-        body = await self._request("GET", "/hub")
+        body = await self.request("GET", "/hub")
         return HubInfo(identity_key=_hub_key(body), version=str(body.get("version", "")))
 
     @classmethod
@@ -231,7 +231,7 @@ class HubClient:
         async with cls(
             base_url, agency_id, identity, session, ca_bundle=ca_bundle, allow_http=allow_http
         ) as client:
-            body = await client._request(
+            body = await client.request(
                 "POST", "/enrol", {"code": code, "announcement": announcement.to_json()}
             )
         enrolment = Enrolment(
@@ -264,7 +264,7 @@ class HubClient:
         """
         seconds = max(0, min(60, int(wait)))
         query = f"wait={seconds}&limit={max(1, int(limit))}"
-        body = await self._request(
+        body = await self.request(
             "GET", "/mailbox", query=query, signed=True, timeout=seconds + POLL_MARGIN
         )
         items = body.get("envelopes")
@@ -299,7 +299,7 @@ class HubClient:
         """``POST /api/v1/receipts``: all or nothing. Nothing to send, nothing sent."""
         if not receipts:
             return AckResult((), ())
-        body = await self._request(
+        body = await self.request(
             "POST",
             "/receipts",
             {"receipts": [sign_receipt(self.identity, r) for r in receipts]},
@@ -314,7 +314,7 @@ class HubClient:
         signed = announce_key(
             self.identity, self.agency_id, key, now=self.clock(), valid_for=valid_for
         )
-        body = await self._request("POST", "/keys", signed.to_json(), signed=True)
+        body = await self.request("POST", "/keys", signed.to_json(), signed=True)
         if body.get("fingerprint") != key.fingerprint:
             raise CryptoError("the hub confirmed another key than was sent", code="key-mismatch")
         return key.fingerprint
@@ -326,7 +326,7 @@ class HubClient:
             self._session = aiohttp.ClientSession(trust_env=True)  # honour HTTPS_PROXY
         return self._session
 
-    async def _request(
+    async def request(
         self,
         method: str,
         endpoint: str,
@@ -336,6 +336,11 @@ class HubClient:
         signed: bool = False,
         timeout: float = REQUEST_TIMEOUT,
     ) -> dict[str, Any]:
+        """Call ``/api/v1{endpoint}``; ``signed`` signs it as the agency. Returns the JSON object.
+
+        Errors: ``HubUnavailable`` (transport), ``HubResponseError`` (problem+json answer),
+        ``ProtocolError`` (an answer that is not a JSON object).
+        """
         path = self.base_url.path.rstrip("/") + API + endpoint
         data = canonical_json(dict(json_body)) if json_body is not None else b""
         headers = {"Accept": "application/json"}
