@@ -135,6 +135,11 @@ _TYPES: Final = (
     ProblemType("policy-refused", 403, "Disclosure refused by policy"),
     ProblemType("delivery-failed", 502, "Delivery failed"),
     ProblemType("log-integrity", 500, "Disclosure log failed verification"),
+    ProblemType("sender-mismatch", 403, "Envelope or payload names another sender"),
+    ProblemType("wrong-recipient", 400, "Envelope is addressed to another hub"),
+    ProblemType("unhandled-type", 400, "The hub accepts no message of this type"),
+    ProblemType("case-mismatch", 400, "Payload's case differs from its envelope's"),
+    ProblemType("duplicate-envelope", 409, "Another envelope was received under this id"),
     ProblemType("hub-error", 500, "Internal error"),
 )
 
