@@ -9,7 +9,7 @@ from aiohttp import web
 
 from hub import __version__
 from hub.agencies import Agency, enrol, register_key
-from hub.crypto.announce import SignedKeyAnnouncement
+from hub.crypto.announce import SignedKeyAnnouncement, announce_key
 from hub.crypto.receipts import parse_signed_receipt
 from hub.delivery.outbox import acknowledge, pending
 from hub.protocol.canonical import b64encode
@@ -27,14 +27,23 @@ _MAX_RECEIPTS = 1000
 
 @routes.get("/api/v1/hub")
 async def hub_info(request: web.Request) -> web.Response:
-    """The hub's identity key, which clients pin at enrolment."""
-    identity = request.app[KEYS].identity
+    """The hub's identity key, which clients pin at enrolment, and its encryption key,
+    announced (signed) by the identity key: what agencies seal their messages to."""
+    keys, hub_id = request.app[KEYS], request.app[SETTINGS].hub_id
+    encryption = keys.encryption.public
+    announcement = announce_key(keys.identity, hub_id, encryption, now=datetime.now(UTC))
     return web.json_response(
         {
-            "identity_key": b64encode(identity.public.raw),
-            "fingerprint": identity.fingerprint,
+            "identity_key": b64encode(keys.identity.public.raw),
+            "fingerprint": keys.identity.fingerprint,
             "version": __version__,
-            "hub_id": request.app[SETTINGS].hub_id,
+            "hub_id": hub_id,
+            "encryption": {
+                "suite": encryption.suite,
+                "key": b64encode(encryption.raw),
+                "fingerprint": encryption.fingerprint,
+                "announcement": announcement.to_json(),
+            },
         }
     )
 

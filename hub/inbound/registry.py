@@ -1,0 +1,67 @@
+"""Handlers for sealed messages from agencies, registered by message type.
+
+The code that owns a message's meaning registers one handler per type::
+
+    from hub.inbound import handler
+
+    @handler("research_response")
+    async def handle(conn, ctx, agency, message, envelope_id, now) -> dict:
+        ...
+
+``POST /api/v1/messages`` calls it in the same transaction as the row recording the
+envelope, so a handler that raises rolls both back. Only the types in
+:data:`INBOUND_TYPES` may be registered: the others travel from the hub, not to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.agencies import Agency
+from hub.protocol.messages import ActionUpdate, Message, ResearchResponse
+
+__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "unregister"]
+
+INBOUND_TYPES: Final = frozenset({ResearchResponse.message_type, ActionUpdate.message_type})
+
+Handler = Callable[
+    [AsyncConnection, Any, Agency, Message, str, datetime], Awaitable[dict[str, Any]]
+]
+"""``handle(conn, ctx, agency, message, envelope_id, now) -> dict``; ``ctx`` is the
+running hub's :class:`hub.disclosure.DisclosureContext`; the dict goes back to the client."""
+
+H = TypeVar("H", bound=Handler)
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(message_type: str) -> Callable[[H], H]:
+    """Register the decorated coroutine as the handler for ``message_type``.
+
+    Registering a second, different handler for a type is a programming error
+    (``ValueError``); registering the same function again is harmless.
+    """
+    if message_type not in INBOUND_TYPES:
+        raise ValueError(f"the hub accepts no {message_type!r} from agencies")
+
+    def register(function: H) -> H:
+        current = _HANDLERS.get(message_type)
+        if current is not None and current is not function:
+            raise ValueError(f"a handler for {message_type!r} is already registered")
+        _HANDLERS[message_type] = function
+        return function
+
+    return register
+
+
+def registered(message_type: str) -> Handler | None:
+    """The handler registered for ``message_type``, if any."""
+    return _HANDLERS.get(message_type)
+
+
+def unregister(message_type: str) -> Handler | None:
+    """Remove (and return) the handler for ``message_type``; for tests and reloads."""
+    return _HANDLERS.pop(message_type, None)
