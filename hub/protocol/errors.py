@@ -113,6 +113,7 @@ _TYPES: Final = (
     ProblemType("bad-key-file", 400, "Key file is damaged or of the wrong kind"),
     ProblemType("wrong-passphrase", 400, "Wrong passphrase or damaged key file"),
     ProblemType("key-destroyed", 410, "The data key was destroyed"),
+    ProblemType("invalid-referral", 400, "Referral is incomplete or inconsistent"),
     ProblemType("key-expired", 403, "Key is expired or not yet valid"),
     ProblemType("unknown-agency", 401, "Unknown agency"),
     ProblemType("key-revoked", 403, "Key revoked"),
@@ -140,6 +141,10 @@ _TYPES: Final = (
     ProblemType("unhandled-type", 400, "The hub accepts no message of this type"),
     ProblemType("case-mismatch", 400, "Payload's case differs from its envelope's"),
     ProblemType("duplicate-envelope", 409, "Another envelope was received under this id"),
+    ProblemType("reason-required", 400, "Say why the action is not completed"),
+    ProblemType("meeting-closed", 409, "The meeting's minutes were sent: it is closed"),
+    ProblemType("not-requested", 403, "This agency was not asked for this research"),
+    ProblemType("not-action-owner", 403, "Only the owning agency may update this action"),
     ProblemType("hub-error", 500, "Internal error"),
 )
 
