@@ -1,0 +1,33 @@
+"""Areas, referrals and cases (encrypted at rest), repeats, the SafeLives return, retention."""
+
+from hub.cases.areas import Area, agencies_serving, require_area
+from hub.cases.casekeys import decrypt_for_case, encrypt_for_case
+from hub.cases.referral import Referral, parse_referral
+from hub.cases.store import (
+    Case,
+    CaseSummary,
+    Referred,
+    find_subject_ids,
+    list_cases,
+    load_case,
+    mark_heard,
+    refer,
+)
+
+__all__ = [
+    "Area",
+    "Case",
+    "CaseSummary",
+    "Referral",
+    "Referred",
+    "agencies_serving",
+    "decrypt_for_case",
+    "encrypt_for_case",
+    "find_subject_ids",
+    "list_cases",
+    "load_case",
+    "mark_heard",
+    "parse_referral",
+    "refer",
+    "require_area",
+]
