@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     expiry_sweep_seconds: float = Field(default=60.0, gt=0)
     key_file_strength: Literal["interactive", "moderate", "sensitive"] = "moderate"
     config_file: Path | None = None
+    policy_file: Path | None = Field(
+        default=None, description="disclosure policy TOML; default: the bundled policy"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -134,6 +134,7 @@ _TYPES: Final = (
     ProblemType("no-lawful-basis", 403, "No lawful basis covers this disclosure"),
     ProblemType("isp-not-signed", 403, "Recipient has not signed the current ISP"),
     ProblemType("policy-refused", 403, "Disclosure refused by policy"),
+    ProblemType("invalid-policy", 400, "Disclosure policy file is invalid"),
     ProblemType("delivery-failed", 502, "Delivery failed"),
     ProblemType("log-integrity", 500, "Disclosure log failed verification"),
     ProblemType("sender-mismatch", 403, "Envelope or payload names another sender"),
