@@ -22,14 +22,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import aiohttp
 from yarl import URL
 
+from agency_client.transparency.wire import (
+    Inclusion,
+    KeyEntries,
+    parse_consistency,
+    parse_head,
+    parse_inclusion,
+    parse_key_entries,
+)
 from hub.crypto.announce import DEFAULT_VALIDITY, announce_key
 from hub.crypto.keys import EncryptionPublicKey, IdentityKeyPair, IdentityPublicKey
 from hub.crypto.receipts import sign_receipt
 from hub.crypto.request_signing import sign_request
+from hub.crypto.tree_head import SignedTreeHead
 from hub.protocol.canonical import b64decode, canonical_json
 from hub.protocol.envelope import Envelope, loads_strict, parse_envelope
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
@@ -318,6 +328,29 @@ class HubClient:
         if body.get("fingerprint") != key.fingerprint:
             raise CryptoError("the hub confirmed another key than was sent", code="key-mismatch")
         return key.fingerprint
+
+    # -- the disclosure log (parsed, not yet verified: see agency_client.transparency) ----
+
+    async def log_head(self) -> SignedTreeHead:
+        """The newest signed tree head (``GET /api/v1/log/head``)."""
+        return parse_head(await self.request("GET", "/log/head", signed=True))
+
+    async def log_inclusion(self, envelope_id: str) -> Inclusion:
+        """The log entry of an envelope sent to this agency, with its inclusion proof."""
+        query = urlencode({"envelope_id": envelope_id})
+        return parse_inclusion(
+            await self.request("GET", "/log/inclusion", query=query, signed=True)
+        )
+
+    async def log_consistency(self, old: int, new: int) -> tuple[bytes, ...]:
+        """The consistency proof from tree size ``old`` to ``new``."""
+        query = urlencode({"from": int(old), "to": int(new)})
+        body = await self.request("GET", "/log/consistency", query=query, signed=True)
+        return parse_consistency(body, old, new)
+
+    async def log_keys(self) -> KeyEntries:
+        """Every key entry about this agency, each with its inclusion proof."""
+        return parse_key_entries(await self.request("GET", "/log/keys", signed=True))
 
     # -- HTTP ---------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
 from hub.crypto.sealing import OpenedEnvelope
+from hub.crypto.tree_head import SignedTreeHead
 from hub.protocol.canonical import b64decode, b64encode, canonical_json
 from hub.protocol.envelope import format_timestamp, loads_strict, parse_timestamp
 from hub.protocol.errors import CryptoError, HubError
@@ -40,6 +41,8 @@ from hub.protocol.errors import CryptoError, HubError
 __all__ = [
     "STORE_FILE",
     "KeyRecord",
+    "LogAlarm",
+    "LogHead",
     "MessageInfo",
     "Store",
     "StoreError",
@@ -85,6 +88,30 @@ CREATE TABLE IF NOT EXISTS encryption_keys (
     created_at   TEXT NOT NULL,
     announced_at TEXT,
     destroyed_at TEXT
+);
+CREATE TABLE IF NOT EXISTS log_heads (
+    size    INTEGER NOT NULL,
+    root    TEXT NOT NULL,
+    head    TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    status  TEXT NOT NULL,
+    PRIMARY KEY (size, root)
+);
+CREATE TABLE IF NOT EXISTS log_checks (
+    envelope_id TEXT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    log_index   INTEGER,
+    checked_at  TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE TABLE IF NOT EXISTS log_alarms (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind     TEXT NOT NULL,
+    reason   TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at  TEXT NOT NULL,
+    count    INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (kind, reason)
 );
 """
 _INFO_COLUMNS: Final = (
@@ -153,6 +180,29 @@ class KeyRecord:
     created_at: datetime
     announced_at: datetime | None
     destroyed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LogHead:
+    """A signed tree head the client has seen, and whether it extends the ones before.
+
+    ``status``: ``pending`` (consistency not yet checked), ``consistent`` or ``failed``.
+    """
+
+    head: SignedTreeHead
+    seen_at: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogAlarm:
+    """Something the hub's log showed that it must not (a fork, a rewrite, a foreign key)."""
+
+    kind: str
+    reason: str
+    first_at: str
+    last_at: str
+    count: int
 
 
 class Store:
@@ -456,3 +506,97 @@ class Store:
             )
             for fp, suite, created, announced, destroyed in rows
         ]
+
+    # -- the hub's log, as this client has checked it ---------------------------------
+
+    def add_log_head(self, head: SignedTreeHead, status: str, now: datetime) -> bool:
+        """Record a head (by size and root); False if one with that size and root is known."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO log_heads (size, root, head, seen_at, status) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    head.size,
+                    b64encode(head.root),
+                    canonical_json(head.to_json()).decode(),
+                    format_timestamp(now),
+                    status,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def set_log_head_status(self, head: SignedTreeHead, status: str) -> None:
+        """Record the outcome of a head's consistency check."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE log_heads SET status = ? WHERE size = ? AND root = ?",
+                (status, head.size, b64encode(head.root)),
+            )
+
+    def log_heads(self) -> list[LogHead]:
+        """Every head seen, smallest first."""
+        rows = self._query("SELECT head, seen_at, status FROM log_heads ORDER BY size, seen_at")
+        return [LogHead(SignedTreeHead.from_json(loads_strict(h)), at, st) for h, at, st in rows]
+
+    def unchecked_in_log(self, limit: int = -1) -> list[MessageInfo]:
+        """Stored messages whose inclusion in the hub's log is not yet checked, oldest first."""
+        columns = ", ".join(f"m.{c.strip()}" for c in _INFO_COLUMNS.split(","))
+        rows = self._query(
+            f"SELECT {columns} FROM messages m LEFT JOIN log_checks c "  # noqa: S608
+            "ON c.envelope_id = m.envelope_id WHERE c.envelope_id IS NULL "
+            "ORDER BY m.received_at, m.envelope_id LIMIT ?",
+            (limit,),
+        )
+        return [MessageInfo(*row) for row in rows]
+
+    def record_log_check(
+        self,
+        envelope_id: str,
+        status: str,
+        now: datetime,
+        *,
+        index: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record an envelope's inclusion check: ``verified`` (at ``index``) or ``failed``."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO log_checks (envelope_id, status, log_index, checked_at, "
+                "reason) VALUES (?, ?, ?, ?, ?)",
+                (envelope_id, status, index, format_timestamp(now), reason),
+            )
+
+    def log_check_counts(self) -> dict[str, int]:
+        """How many stored messages are ``verified``, ``failed`` and ``pending``."""
+        rows = self._query(
+            "SELECT COALESCE(c.status, 'pending'), COUNT(*) FROM messages m LEFT JOIN "
+            "log_checks c ON c.envelope_id = m.envelope_id GROUP BY 1"
+        )
+        counts = {"verified": 0, "failed": 0, "pending": 0}
+        counts.update({str(status): int(n) for status, n in rows})
+        return counts
+
+    def add_alarm(self, kind: str, reason: str, now: datetime) -> bool:
+        """Record an alarm; True if new (the same alarm again only counts up)."""
+        at = format_timestamp(now)
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO log_alarms (kind, reason, first_at, last_at) "
+                "VALUES (?, ?, ?, ?)",
+                (kind, reason, at, at),
+            )
+            if cursor.rowcount == 1:
+                return True
+            db.execute(
+                "UPDATE log_alarms SET count = count + 1, last_at = ? "
+                "WHERE kind = ? AND reason = ?",
+                (at, kind, reason),
+            )
+            return False
+
+    def alarms(self) -> list[LogAlarm]:
+        """Every alarm, oldest first."""
+        rows = self._query(
+            "SELECT kind, reason, first_at, last_at, count FROM log_alarms ORDER BY id"
+        )
+        return [LogAlarm(*row) for row in rows]

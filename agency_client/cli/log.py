@@ -2,8 +2,88 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from typing import Any
+
+from agency_client.cli import passphrase
+from agency_client.cli._common import add_dir, connection_options, data_dir
+from agency_client.store import Store, StoreError
+from agency_client.transparency.entries import KnownKeys
+
+HELP = "check the hub's disclosure log: this agency's envelopes, its keys, no fork"
 
 
 def register(sub: Any) -> None:
-    """Add this module's subcommands."""
+    """Add ``log check``."""
+    parser = sub.add_parser("log", help=HELP, description=HELP)
+    log_sub = parser.add_subparsers(dest="log_command", metavar="ACTION", required=True)
+    check = log_sub.add_parser(
+        "check",
+        help="verify envelopes' log entries, key entries and the heads' consistency",
+        description="Check that every envelope received is logged as a disclosure to this "
+        "agency, that every key the hub logged for it is one it made, and that every head "
+        "the hub signed extends the ones seen before. Exit 0 if all is well, else 1 with "
+        "one line per problem.",
+    )
+    add_dir(check)
+    passphrase.add_argument(check)
+    check.set_defaults(handler=run_check)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Run the key, head and envelope checks; print the tally and every problem."""
+    data = data_dir(args)
+    if not data.enrolled():
+        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+    return asyncio.run(_check(args))
+
+
+async def _check(args: argparse.Namespace) -> int:
+    from agency_client.hub_client import HubClient  # noqa: PLC0415 - aiohttp only when needed
+    from agency_client.transparency.checker import CheckReport, LogChecker  # noqa: PLC0415
+
+    data = data_dir(args)
+    identity, store = await asyncio.to_thread(data.unlock, passphrase.read(args))
+    with store:
+        hub_key = store.hub_key()
+        if hub_key is None:
+            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
+        known = KnownKeys(
+            identity=identity.fingerprint,
+            encryption={r.fingerprint: r.suite for r in store.key_records()},
+        )
+        report = CheckReport()
+        async with HubClient(
+            store.require_config("hub_url"),
+            store.require_config("agency_id"),
+            identity,
+            **connection_options(store),
+        ) as client:
+            checker = LogChecker(client, store, hub_key)
+            await checker.check_keys(known, report)
+            await checker.check_newest(report)
+            await checker.check_envelopes(report=report)
+        return _print(store, report.key_entries, report.unreachable)
+
+
+def _print(store: Store, key_entries: int, unreachable: str | None) -> int:
+    heads = store.log_heads()
+    counts = store.log_check_counts()
+    alarms = store.alarms()
+    newest = max((h.head.size for h in heads), default=0)
+    print(f"heads seen: {len(heads)}, newest size {newest}")
+    print(
+        f"envelopes: {counts['verified']} verified, {counts['pending']} pending, "
+        f"{counts['failed']} failed"
+    )
+    print(f"key entries checked: {key_entries}")
+    print(f"alarms: {len(alarms)}")
+    problems = [f"alarm ({a.kind}): {a.reason}" for a in alarms]
+    if unreachable:
+        problems.append(f"not checked, retry later: {unreachable}")
+    if counts["pending"] and not unreachable:
+        problems.append(f"{counts['pending']} envelopes not yet checked")
+    for line in problems:
+        print(line)
+    return 1 if problems else 0
