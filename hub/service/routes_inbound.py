@@ -28,6 +28,8 @@ async def messages(request: web.Request, agency: Agency, body: bytes) -> web.Res
     doc = loads_strict(body)
     if not isinstance(doc, dict) or set(doc) != {"envelope"}:
         raise ProtocolError('send {"envelope": <sealed envelope>}', code="malformed")
+    if not isinstance(doc["envelope"], dict):  # parse_envelope would read a str as JSON text
+        raise ProtocolError("envelope must be a JSON object", code="wrong-type")
     envelope = parse_envelope(doc["envelope"])
     app = request.app
     received = await receive(
