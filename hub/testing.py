@@ -21,15 +21,23 @@ import asyncpg
 from aiohttp import web
 
 from hub.hub_keys import HubKeys, create_hub_keys
+from hub.policy.isp import publish_isp
 from hub.service.app import create_app
 from hub.service.appkeys import ENGINE
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import add_user
 
-__all__ = ["POSTGRES_ADMIN_URL", "RunningHub", "postgres_database", "running_hub"]
+__all__ = [
+    "POSTGRES_ADMIN_URL",
+    "TEST_ISP_VERSION",
+    "RunningHub",
+    "postgres_database",
+    "running_hub",
+]
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_ISP_VERSION = "2026.1"
 
 
 @dataclass
@@ -64,6 +72,15 @@ async def running_hub(
     try:
         await migrate(engine)
         token = await add_user(engine, "admin", "admin", now=datetime.now(UTC))
+        async with engine.begin() as conn:  # the ISP version tests invite agencies with
+            await publish_isp(
+                conn,
+                version=TEST_ISP_VERSION,
+                title="Test information sharing protocol",
+                document_sha256=None,
+                by="testing",
+                now=datetime.now(UTC),
+            )
     finally:
         await engine.dispose()
     app = create_app(config)

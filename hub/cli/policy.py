@@ -2,8 +2,282 @@
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import hashlib
+import sys
+import tempfile
+import tomllib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.agencies import KINDS
+from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.hub_keys import IDENTITY
+from hub.policy.bases import (
+    Basis,
+    add_basis,
+    basis_history,
+    basis_ids,
+    current_basis,
+    list_bases,
+    parse_basis_spec,
+    retire_basis,
+)
+from hub.policy.decide import explain
+from hub.policy.fields import PURPOSES
+from hub.policy.isp import isp_status, publish_isp, sign_isp
+from hub.policy.policy import MAX_POLICY_BYTES, check_policy, load_policy
+from hub.protocol.errors import ProtocolError
+from hub.settings import Settings
+
+T = TypeVar("T")
+MAX_BASIS_BYTES = 64 * 1024
 
 
 def register(sub: Any) -> None:
-    """Add this module's subcommands."""
+    """Add ``basis``, ``isp`` and ``policy``."""
+    _register_basis(sub)
+    _register_isp(sub)
+    _register_policy(sub)
+
+
+def _register_basis(sub: Any) -> None:
+    parser = sub.add_parser("basis", help="lawful-basis records: add, list, show, retire")
+    actions = parser.add_subparsers(dest="basis_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add a basis, or a new version of one, from TOML")
+    add.add_argument("--file", type=Path, required=True, help="basis.toml (see docs/policy.md)")
+    add.add_argument("--by", default="cli", help="who records it")
+    add.set_defaults(handler=run_basis_add)
+    listing = actions.add_parser("list", help="current lawful bases")
+    listing.add_argument("--all", action="store_true", help="include retired ones")
+    listing.set_defaults(handler=run_basis_list)
+    show = actions.add_parser("show", help="every version of one basis")
+    show.add_argument("id")
+    show.set_defaults(handler=run_basis_show)
+    retire = actions.add_parser("retire", help="retire a basis: nothing may rely on it")
+    retire.add_argument("id")
+    retire.add_argument("--by", default="cli", help="who retires it")
+    retire.set_defaults(handler=run_basis_retire)
+
+
+def _register_isp(sub: Any) -> None:
+    parser = sub.add_parser("isp", help="the information sharing protocol: publish, sign, status")
+    actions = parser.add_subparsers(dest="isp_command", metavar="ACTION", required=True)
+    publish = actions.add_parser("publish", help="publish a version; it becomes current")
+    publish.add_argument("version")
+    publish.add_argument("--title", required=True)
+    publish.add_argument("--file", type=Path, help="the signed document (its SHA-256 is kept)")
+    publish.add_argument("--by", default="cli", help="who publishes it")
+    publish.set_defaults(handler=run_isp_publish)
+    sign = actions.add_parser("sign", help="record that an agency signed a version")
+    sign.add_argument("agency")
+    sign.add_argument("--version", required=True, dest="isp_version")
+    sign.add_argument("--by", required=True, help="who signed for the agency")
+    sign.add_argument("--on", type=date.fromisoformat, help="when (YYYY-MM-DD; default today)")
+    sign.set_defaults(handler=run_isp_sign)
+    actions.add_parser("status", help="each agency's signed version").set_defaults(
+        handler=run_isp_status
+    )
+
+
+def _register_policy(sub: Any) -> None:
+    parser = sub.add_parser("policy", help="the disclosure policy: explain, check")
+    actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
+    exp = actions.add_parser("explain", help="what a purpose sends to an agency kind, and why")
+    exp.add_argument("--purpose", required=True, choices=PURPOSES)
+    exp.add_argument("--kind", required=True, choices=KINDS)
+    exp.add_argument("--file", type=Path, help="policy TOML (default: the hub's policy)")
+    exp.add_argument("--restricted", action="store_true", help="the perpetrator must not know")
+    exp.set_defaults(handler=run_policy_explain)
+    check = actions.add_parser("check", help="validate a policy file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=run_policy_check)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = settings_from(args)
+    require_initialised(settings)
+    return settings
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    async def run(engine: Any) -> T:
+        async with engine.begin() as conn:
+            return await work(conn)
+
+    return with_engine(settings, run)
+
+
+def _with_bases(args: argparse.Namespace, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``work`` on the hub's database, or on the bundled defaults if there is no hub."""
+    settings = settings_from(args)
+    if (settings.data_dir / IDENTITY).exists():
+        return _in_transaction(settings, work)
+    with tempfile.TemporaryDirectory() as scratch:
+        return _in_transaction(Settings(data_dir=Path(scratch)), work)
+
+
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ProtocolError(f"cannot read {path}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise ProtocolError(f"{path} is larger than {limit} bytes", code="payload-too-large")
+    return data
+
+
+def run_basis_add(args: argparse.Namespace) -> int:
+    """Add a lawful basis (or a new version) from a TOML file."""
+    try:
+        doc = tomllib.loads(_read(args.file, MAX_BASIS_BYTES).decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProtocolError(f"{args.file} is not valid TOML: {exc}") from None
+    spec = parse_basis_spec(doc)
+    basis = _in_transaction(
+        _settings(args), lambda c: add_basis(c, spec, by=args.by, now=datetime.now(UTC))
+    )
+    print(f"lawful basis {basis.id} version {basis.version} recorded")
+    return 0
+
+
+def _line(b: Basis) -> str:
+    retired = f" RETIRED {b.retired_at:%Y-%m-%d} by {b.retired_by}" if b.retired_at else ""
+    return f"{b.id:<24} v{b.version:<3} {b.title}{retired}"
+
+
+def run_basis_list(args: argparse.Namespace) -> int:
+    """List lawful bases."""
+    found = _in_transaction(_settings(args), lambda c: list_bases(c, include_retired=args.all))
+    for b in found:
+        print(_line(b))
+        print(f"{'':<29}{b.references()}")
+    return 0
+
+
+def run_basis_show(args: argparse.Namespace) -> int:
+    """Show every version of one basis."""
+    versions = _in_transaction(_settings(args), lambda c: basis_history(c, args.id))
+    if not versions:
+        raise ProtocolError(f"no lawful basis {args.id}", code="not-found")
+    for b in versions:
+        print(_line(b))
+        print(f"  references:      {b.references()}")
+        print(f"  purposes:        {', '.join(b.purposes)}")
+        print(f"  data categories: {', '.join(b.data_categories)}")
+        print(f"  created:         {b.created_at:%Y-%m-%d %H:%M} by {b.created_by}")
+    return 0
+
+
+def run_basis_retire(args: argparse.Namespace) -> int:
+    """Retire a basis."""
+    count = _in_transaction(
+        _settings(args), lambda c: retire_basis(c, args.id, by=args.by, now=datetime.now(UTC))
+    )
+    print(f"lawful basis {args.id} retired ({count} version(s))")
+    return 0
+
+
+def run_isp_publish(args: argparse.Namespace) -> int:
+    """Publish an ISP version."""
+    digest = None
+    if args.file is not None:
+        digest = hashlib.sha256(_read(args.file, 64 * 1024 * 1024)).hexdigest()
+    published = _in_transaction(
+        _settings(args),
+        lambda c: publish_isp(
+            c,
+            version=args.version,
+            title=args.title,
+            document_sha256=digest,
+            by=args.by,
+            now=datetime.now(UTC),
+        ),
+    )
+    print(f"ISP {published.version} published; it is now the current ISP")
+    if digest:
+        print(f"document SHA-256 {digest}")
+    return 0
+
+
+def run_isp_sign(args: argparse.Namespace) -> int:
+    """Record an agency's signature."""
+    now = datetime.now(UTC)
+    _in_transaction(
+        _settings(args),
+        lambda c: sign_isp(
+            c,
+            args.agency,
+            version=args.isp_version,
+            signed_by=args.by,
+            signed_on=args.on or now.date(),
+            recorded_by="cli",
+            now=now,
+        ),
+    )
+    print(f"{args.agency} signed ISP {args.isp_version}")
+    return 0
+
+
+def run_isp_status(args: argparse.Namespace) -> int:
+    """Each agency's signed ISP version against the current one."""
+    current, status = _in_transaction(_settings(args), isp_status)
+    print(f"current ISP: {current.version} ({current.title})" if current else "no ISP published")
+    for s in status:
+        mark = "current" if s.current else "NOT CURRENT: receives nothing"
+        print(f"{s.agency_id:<24} {s.status:<10} signed {s.signed_version:<10} {mark}")
+    return 0
+
+
+def run_policy_explain(args: argparse.Namespace) -> int:
+    """Explain what a purpose sends to an agency kind, field by field."""
+    settings = settings_from(args)
+    path = args.file or settings.policy_file
+
+    async def work(conn: AsyncConnection) -> dict[str, Any]:
+        policy = load_policy(path, basis_ids=await basis_ids(conn))
+        rule = policy.rule(args.purpose, args.kind)
+        basis = await current_basis(conn, rule.basis) if rule else None
+        return explain(
+            policy, basis, purpose=args.purpose, kind=args.kind, restricted=args.restricted
+        )
+
+    doc = _with_bases(args, work)
+    restricted = "yes" if args.restricted else "no"
+    print(
+        f"policy {doc['policy_version']}, rule {doc['rule'] or '-'}: {doc['purpose']} "
+        f"to {doc['kind']} (perpetrator must not know: {restricted})"
+    )
+    print(f"decision: {doc['decision']}" + (f" ({doc['reason']})" if doc["reason"] else ""))
+    basis = doc["basis"]
+    if basis:
+        print(f"basis: {basis['id']} v{basis['version']}: {basis['title']}")
+        print(f"  {basis['references']}")
+    for title, key in (("sent", "sent"), ("not sent", "not_sent")):
+        print(f"{title} ({len(doc[key])} fields):")
+        for item in doc[key]:
+            print(f"  {item['field']:<36} {item['category']}")
+    return 0
+
+
+def run_policy_check(args: argparse.Namespace) -> int:
+    """Validate a policy file: exit 1 with one line per error."""
+    data = _read(args.file, MAX_POLICY_BYTES + 1)
+
+    async def work(conn: AsyncConnection) -> list[str]:
+        return check_policy(
+            data, source=str(args.file), basis_ids=await basis_ids(conn, current_only=True)
+        )
+
+    errors = _with_bases(args, work)
+    for error in errors:
+        print(f"{args.file}: {error}", file=sys.stderr)
+    if errors:
+        return 1
+    print(f"{args.file}: valid")
+    return 0

@@ -13,6 +13,8 @@ from aiohttp import web
 from hub.delivery.outbox import expire
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import load_hub_keys
+from hub.policy.bases import basis_ids
+from hub.policy.policy import load_policy
 from hub.service import (
     routes_agency,
     routes_cases,
@@ -22,7 +24,7 @@ from hub.service import (
     routes_policy,
     routes_staff,
 )
-from hub.service.appkeys import ENGINE, KEYS, SETTINGS, TOKENS, WAITERS
+from hub.service.appkeys import ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
@@ -52,7 +54,14 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: Settings = app[SETTINGS]
     app[KEYS] = load_hub_keys(settings)
     engine = create_engine(settings.db_url)
-    await migrate(engine)
+    try:
+        await migrate(engine)
+        async with engine.connect() as conn:
+            known = await basis_ids(conn)
+        app[POLICY] = load_policy(settings.policy_file, basis_ids=known)  # bad file: no start
+    except BaseException:
+        await engine.dispose()
+        raise
     app[ENGINE] = engine
     app[TOKENS] = TokenCache(engine)
     yield

@@ -7,13 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import HubKeys
+from hub.policy.policy import Policy
 from hub.settings import Settings
 from hub.users import TokenCache
 
-__all__ = ["ENGINE", "KEYS", "SETTINGS", "TOKENS", "WAITERS"]
+__all__ = ["ENGINE", "KEYS", "POLICY", "SETTINGS", "TOKENS", "WAITERS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 KEYS = web.AppKey("keys", HubKeys)
 WAITERS = web.AppKey("waiters", Waiters)
 TOKENS = web.AppKey("tokens", TokenCache)
+POLICY = web.AppKey("policy", Policy)
