@@ -13,7 +13,11 @@ Each cycle:
 5. destroy retired keys if the poll allows it (an empty poll; see
    :mod:`agency_client.rotation`);
 6. hand every stored message not yet handed to the sink, oldest first (so a crash
-   between acknowledging and handing still hands it over on restart).
+   between acknowledging and handing still hands it over on restart);
+7. check that the hub logged each stored envelope (:mod:`agency_client.transparency`),
+   a batch at a time after the poll, and every ``key_check_every`` that the hub's key
+   entries for this agency name only keys it made. These checks never stop the loop:
+   what the hub could not answer stays pending, anything wrong is an alarm.
 
 Connection failures, 5xx answers and "awaiting approval" are retried with
 exponential backoff and jitter; other refusals stop the loop with the hub's error.
@@ -27,11 +31,14 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from agency_client.hub_client import Clock, HubClient, HubResponseError, is_transient, utc_now
 from agency_client.rotation import KeyRotation
 from agency_client.sinks import Sink
 from agency_client.store import MessageInfo, Store
+from agency_client.transparency.checker import CheckReport, LogChecker
+from agency_client.transparency.entries import KnownKeys
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.sealing import open_envelope
 from hub.protocol.envelope import Envelope, parse_timestamp
@@ -53,6 +60,8 @@ class RunnerSettings:
     limit: int = 100
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
+    check_log: bool = True
+    key_check_every: timedelta = timedelta(hours=1)
 
 
 @dataclass(slots=True)
@@ -68,6 +77,7 @@ class CycleReport:
     pending: int = 0
     rotated: str | None = None
     destroyed: list[str] = field(default_factory=list)
+    log: CheckReport | None = None
 
     def summary(self) -> str:
         """One line for the log."""
@@ -111,6 +121,10 @@ class Runner:
         self.rng = rng
         self._stop = asyncio.Event()
         self._started = False
+        self.log_checker = (
+            LogChecker(client, store, hub_key, clock=clock) if self.settings.check_log else None
+        )
+        self._keys_checked: datetime | None = None
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step (safe from a signal handler)."""
@@ -174,7 +188,32 @@ class Runner:
         report.destroyed = await self.rotation.retire(
             poll_started=started, poll_empty=not envelopes
         )
+        report.log = await self.check_log(keys=report.rotated is not None)
         return report
+
+    async def check_log(self, *, keys: bool = False) -> CheckReport | None:
+        """Check a batch of envelopes' log entries; the key entries too if due or ``keys``."""
+        if self.log_checker is None:
+            return None
+        now = self.clock()
+        log_report = CheckReport()
+        if (
+            keys
+            or self._keys_checked is None
+            or now - self._keys_checked >= (self.settings.key_check_every)
+        ):
+            records = await asyncio.to_thread(self.store.key_records)
+            known = KnownKeys(
+                identity=self.client.identity.fingerprint,
+                encryption={r.fingerprint: r.suite for r in records},
+            )
+            await self.log_checker.check_keys(known, log_report)
+            if log_report.unreachable is None:
+                self._keys_checked = now
+        await self.log_checker.check_envelopes(self.settings.limit, log_report)
+        if log_report.verified or log_report.failed or log_report.alarms:
+            log.info("%s", log_report.summary())
+        return log_report
 
     async def _poll(self, wait: float) -> list[Envelope] | None:
         if self._stop.is_set():
