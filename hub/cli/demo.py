@@ -25,6 +25,7 @@ from hub.cli._context import settings_from
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope, seal
 from hub.hub_keys import IDENTITY, create_hub_keys
+from hub.policy.isp import current_isp, publish_isp
 from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519, parse_envelope
 from hub.protocol.errors import HubError
 from hub.protocol.messages import ActionNotice, ActionSummary
@@ -41,6 +42,7 @@ DEMO_AGENCIES = (
 )
 DEMO_PASSPHRASE = "demo passphrase - not for real use"  # noqa: S105 - documented demo value
 ADMIN_TOKEN_FILE = "demo-admin-token"  # noqa: S105 - a file name
+DEMO_ISP = "2026.1"
 
 
 def register(sub: Any) -> None:
@@ -98,6 +100,16 @@ def _write_private(path: Path, text: str) -> None:
 
 async def _invite_demo_agencies(engine: Any) -> dict[str, str]:
     now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        if await current_isp(conn) is None:
+            await publish_isp(
+                conn,
+                version=DEMO_ISP,
+                title="Demo information sharing protocol",
+                document_sha256=None,
+                by="demo",
+                now=now,
+            )
     known = {a.id for a in await agencies.list_agencies(engine, now)}
     codes = {}
     for agency_id, name, kind in DEMO_AGENCIES:
@@ -107,7 +119,7 @@ async def _invite_demo_agencies(engine: Any) -> dict[str, str]:
                 agency_id=agency_id,
                 name=name,
                 kind=kind,
-                isp_version="2026.1",
+                isp_version=DEMO_ISP,
                 isp_signed_by="Demo Designated MARAC Officer",
                 isp_signed_on=date.today(),
                 now=now,
