@@ -1,9 +1,132 @@
-"""Routes for areas, referrals and cases."""
+"""Routes for areas, referrals and cases. A coordinator works only in their own areas."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from aiohttp import web
+
+from hub.cases import areas as area_ops
+from hub.cases.areas import require_area
+from hub.cases.referral import parse_referral
+from hub.cases.store import Case, case_area, list_cases, load_case, refer
+from hub.protocol.errors import ProtocolError
+from hub.service.appkeys import ENGINE, KEYS
+from hub.service.auth import current_user, staff
+from hub.service.problems import json_body
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
+_AREA_FIELDS = {"id", "name", "target_days", "escalation_callouts", "retention_years"}
+_STATUSES = ("referred", "heard", "destroyed")
+
+
+@routes.get("/api/v1/areas")
+@staff("admin", "coordinator", "dpo")
+async def get_areas(request: web.Request) -> web.Response:
+    """Areas: every area for admins and DPOs, a coordinator's own for a coordinator."""
+    user = current_user(request)
+    async with request.app[ENGINE].connect() as conn:
+        only = await area_ops.user_area_ids(conn, user.name) if user.role == "coordinator" else None
+        found = await area_ops.list_areas(conn, only)
+    return web.json_response({"areas": [a.as_json() for a in found]})
+
+
+@routes.post("/api/v1/areas")
+@staff("admin")
+async def post_area(request: web.Request) -> web.Response:
+    """Create an area with its rules (defaults: 42 days, 3 call-outs, 6 years)."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or not {"id", "name"} <= set(body) <= _AREA_FIELDS:
+        raise ProtocolError(f"send id and name, optionally {', '.join(sorted(_AREA_FIELDS))}")
+    if not isinstance(body["id"], str) or not isinstance(body["name"], str):
+        raise ProtocolError("id and name are strings", code="wrong-type")
+    async with request.app[ENGINE].begin() as conn:
+        area = await area_ops.add_area(
+            conn,
+            body["id"],
+            body["name"],
+            now=datetime.now(UTC),
+            target_days=body.get("target_days"),
+            escalation_callouts=body.get("escalation_callouts"),
+            retention_years=body.get("retention_years"),
+        )
+    return web.json_response(area.as_json(), status=201)
+
+
+@routes.post("/api/v1/cases")
+@staff("admin", "coordinator")
+async def post_case(request: web.Request) -> web.Response:
+    """Take a referral into an area: ``{"area": ..., "referral": {...}}``."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"area", "referral"}:
+        raise ProtocolError("send area and referral")
+    if not isinstance(body["area"], str):
+        raise ProtocolError("area is a string", code="wrong-type")
+    user = current_user(request)
+    now = datetime.now(UTC)
+    async with request.app[ENGINE].begin() as conn:
+        await require_area(conn, user, body["area"], write=True)
+        referral = parse_referral(body["referral"], today=now.date())
+        done = await refer(
+            conn,
+            request.app[KEYS],
+            referral,
+            area=body["area"],
+            actor=f"{user.role}:{user.name}",
+            now=now,
+        )
+    return web.json_response(
+        {
+            "case_ref": done.case_ref,
+            "is_repeat": done.is_repeat,
+            "previous_ref": done.previous_ref,
+            "yes_count": done.yes_count,
+            "level": done.level,
+        },
+        status=201,
+    )
+
+
+@routes.get("/api/v1/cases")
+@staff("admin", "coordinator", "dpo")
+async def get_cases(request: web.Request) -> web.Response:
+    """An area's cases, children's first; nothing about any person."""
+    area = request.query.get("area")
+    status = request.query.get("status")
+    if area is None:
+        raise ProtocolError("say which area: ?area=ID")
+    if status is not None and status not in _STATUSES:
+        raise ProtocolError(f"status is one of {', '.join(_STATUSES)}")
+    async with request.app[ENGINE].connect() as conn:
+        await require_area(conn, current_user(request), area)
+        found = await list_cases(conn, area, status)
+    return web.json_response({"cases": [c.as_json() for c in found]})
+
+
+@routes.get("/api/v1/cases/{ref}")
+@staff("coordinator")
+async def get_case(request: web.Request) -> web.Response:
+    """One case, decrypted, for a coordinator of its area."""
+    ref = request.match_info["ref"]
+    async with request.app[ENGINE].connect() as conn:
+        await require_area(conn, current_user(request), await case_area(conn, ref), write=True)
+        case = await load_case(conn, request.app[KEYS], ref)
+    return web.json_response(_case_json(case))
+
+
+def _case_json(case: Case) -> dict[str, Any]:
+    return {
+        "ref": case.ref,
+        "area": case.area,
+        "status": case.status,
+        "referred_on": case.referred_on.isoformat(),
+        "heard_on": case.heard_on.isoformat() if case.heard_on else None,
+        "criteria": list(case.criteria),
+        "is_repeat": case.is_repeat,
+        "previous_ref": case.previous_ref,
+        "legal_hold": case.legal_hold,
+        "view": case.view,
+    }
