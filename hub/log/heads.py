@@ -1,0 +1,129 @@
+"""Signed tree heads: sign the log's current size, keep every head, serve the newest.
+
+One signer at a time (a PostgreSQL advisory lock; SQLite's write lock). A head is only
+signed when the log has grown past the newest one. ``HeadSigner`` is the serving
+process's background task; ``sign_for_cli`` is for commands that append and then exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from hub.crypto.keys import IdentityKeyPair
+from hub.crypto.tree_head import SignedTreeHead, sign_tree_head
+from hub.hub_keys import load_hub_keys
+from hub.log.store import lock, root, size
+from hub.log.tables import log_heads
+from hub.settings import Settings
+
+__all__ = [
+    "HeadSigner",
+    "head_covering",
+    "head_from_row",
+    "latest_head",
+    "sign_for_cli",
+    "sign_head",
+]
+
+SIGN_LOCK: Final = 0x6D617261635F6864  # "marac_hd"
+log = logging.getLogger("hub.log")
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def head_from_row(log_id: str, row: Any) -> SignedTreeHead:
+    """A stored head as a ``SignedTreeHead`` of the log named ``log_id``."""
+    return SignedTreeHead(
+        log_id, int(row.size), bytes(row.root), _aware(row.timestamp), bytes(row.signature)
+    )
+
+
+async def latest_head(conn: AsyncConnection, log_id: str) -> SignedTreeHead | None:
+    """The newest signed head, if any."""
+    row = (await conn.execute(select(log_heads).order_by(log_heads.c.id.desc()).limit(1))).first()
+    return None if row is None else head_from_row(log_id, row)
+
+
+async def sign_head(
+    engine: AsyncEngine, identity: IdentityKeyPair, log_id: str, *, now: datetime | None = None
+) -> SignedTreeHead:
+    """Sign a head for the log's current size (or return the newest if it already covers it)."""
+    async with engine.begin() as conn:
+        await lock(conn, SIGN_LOCK)
+        newest = await latest_head(conn, log_id)
+        current = await size(conn)
+        if newest is not None and newest.size >= current:
+            return newest
+        head = sign_tree_head(
+            identity, log_id, current, await root(conn, current), now or datetime.now(UTC)
+        )
+        await conn.execute(
+            log_heads.insert().values(
+                size=head.size, root=head.root, timestamp=head.timestamp, signature=head.signature
+            )
+        )
+    return head
+
+
+async def head_covering(
+    engine: AsyncEngine, identity: IdentityKeyPair, log_id: str, tree_size: int = 0
+) -> SignedTreeHead:
+    """The newest head, signing one first if none covers ``tree_size`` entries yet."""
+    async with engine.connect() as conn:
+        newest = await latest_head(conn, log_id)
+    if newest is not None and newest.size >= tree_size:
+        return newest
+    return await sign_head(engine, identity, log_id)
+
+
+async def sign_for_cli(engine: AsyncEngine, settings: Settings) -> SignedTreeHead:
+    """For a command that appended: load the hub identity and sign a head before exiting."""
+    keys = load_hub_keys(settings)
+    return await sign_head(engine, keys.identity, settings.hub_id)
+
+
+class HeadSigner:
+    """Signs a head soon after entries are appended (polls the size cheaply)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        identity: IdentityKeyPair,
+        log_id: str,
+        *,
+        interval: float = 0.2,
+    ) -> None:
+        self._engine, self._identity, self._log_id = engine, identity, log_id
+        self._interval = interval
+        self._signed = -1
+
+    async def step(self) -> SignedTreeHead | None:
+        """Sign if the log grew since the last head this signer saw; return the new head."""
+        async with self._engine.connect() as conn:
+            current = await size(conn)
+            if self._signed < 0:
+                newest = await latest_head(conn, self._log_id)
+                self._signed = -1 if newest is None else newest.size
+        if current <= self._signed:
+            return None
+        head = await sign_head(self._engine, self._identity, self._log_id)
+        self._signed = head.size
+        return head
+
+    async def run(self) -> None:
+        """Poll every ``interval`` seconds (coalescing appends) until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.step()
+            except Exception:
+                log.exception("signing a tree head failed")
