@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.cases import areas as area_ops
 from hub.cases.areas import require_area
@@ -54,6 +56,32 @@ async def post_area(request: web.Request) -> web.Response:
             retention_years=body.get("retention_years"),
         )
     return web.json_response(area.as_json(), status=201)
+
+
+@routes.post("/api/v1/areas/{id}/agencies")
+@staff("admin")
+async def post_area_agency(request: web.Request) -> web.Response:
+    """Record that an agency serves the area: ``{"agency": ID}``."""
+    return await _member(request, "agency", area_ops.add_agency)
+
+
+@routes.post("/api/v1/areas/{id}/users")
+@staff("admin")
+async def post_area_user(request: web.Request) -> web.Response:
+    """Let a coordinator work in the area: ``{"user": NAME}``."""
+    return await _member(request, "user", area_ops.add_user)
+
+
+async def _member(
+    request: web.Request, key: str, add: Callable[[AsyncConnection, str, str], Awaitable[None]]
+) -> web.Response:
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {key} or not isinstance(body[key], str):
+        raise ProtocolError(f'send {{"{key}": "..."}}')
+    area = request.match_info["id"]
+    async with request.app[ENGINE].begin() as conn:
+        await add(conn, area, body[key])
+    return web.json_response({"area": area, key: body[key]}, status=201)
 
 
 @routes.post("/api/v1/cases")
