@@ -38,7 +38,7 @@ class Orderable(Protocol):
     """What agenda ordering looks at."""
 
     @property
-    def case_ref(self) -> str: ...
+    def ref(self) -> str: ...
     @property
     def has_children(self) -> bool: ...
     @property
@@ -50,7 +50,7 @@ T = TypeVar("T", bound=Orderable)
 
 def order_cases(items: Iterable[T]) -> list[T]:
     """Children's cases first, then by referral date, then by case reference."""
-    return sorted(items, key=lambda i: (not i.has_children, i.referred_on, i.case_ref))
+    return sorted(items, key=lambda i: (not i.has_children, i.referred_on, i.ref))
 
 
 @dataclass(frozen=True, slots=True)

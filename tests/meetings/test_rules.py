@@ -21,7 +21,7 @@ from hub.protocol.errors import HubError
 
 @dataclass(frozen=True)
 class Item:
-    case_ref: str
+    ref: str
     has_children: bool
     referred_on: date
 
@@ -34,7 +34,7 @@ def test_children_first_then_referral_date_then_ref() -> None:
         Item("M-2026-0001", False, date(2026, 1, 1)),
         Item("M-2026-0005", True, date(2026, 1, 15)),
     ]
-    assert [i.case_ref for i in order_cases(items)] == [
+    assert [i.ref for i in order_cases(items)] == [
         "M-2026-0002",
         "M-2026-0005",
         "M-2026-0003",

@@ -1,0 +1,276 @@
+"""Publishing a meeting's agenda and its research requests to the agencies serving the area.
+
+Each serving agency is sent, through ``disclose``:
+
+* one ``Agenda`` (purpose ``agenda``): one projection per case, children's cases first,
+  and the actions carried forward (incomplete actions of the area's earlier meetings);
+* one ``ResearchRequest`` per case (purpose ``research_request``), respond by two
+  working days before the meeting unless the coordinator says otherwise.
+
+Agencies that are not active, have not signed the current ISP or have no lawful basis
+receive nothing; ``disclose`` logs each refusal. ``agenda_deliveries`` and
+``research_requests`` record what each agency was sent (or had held for review), so
+publishing again (a late addition) sends each agency only the cases it has not had: an
+agenda of just those cases (at their positions in the whole agenda) and their research
+requests. An agency refused before is tried again, and is refused (and logged) again
+unless its standing changed. Carried-forward actions travel with an agency's first
+agenda of the meeting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from hub.agencies import Agency, get_agency
+from hub.cases import Case, agencies_serving, load_case
+from hub.hub_keys import HubKeys
+from hub.meetings.actions import Action, incomplete_before
+from hub.meetings.listing import Listed, agenda
+from hub.meetings.meetings import Meeting, actor, get_meeting
+from hub.meetings.rules import working_days_before
+from hub.meetings.sending import Outcome, send
+from hub.meetings.tables import agenda_deliveries, meetings, research_requests
+from hub.protocol.errors import ProtocolError
+from hub.protocol.messages import (
+    Agenda,
+    AgendaItem,
+    PersonDetails,
+    ResearchRequest,
+)
+from hub.users import StaffUser
+
+__all__ = ["Published", "publish"]
+
+RESPOND_WORKING_DAYS = 2
+
+
+@dataclass
+class Published:
+    """What one publication sent: per agency, the agenda's outcome and its requests."""
+
+    meeting_id: str
+    respond_by: date
+    agendas: list[tuple[Outcome, list[str]]] = field(default_factory=list)
+    requests: list[tuple[Outcome, str]] = field(default_factory=list)
+
+    @property
+    def recipients(self) -> set[str]:
+        """Agencies sent something now (their long-polls are woken after commit)."""
+        return {o.agency for o, _ in self.agendas if o.kind == "disclosed"} | {
+            o.agency for o, _ in self.requests if o.kind == "disclosed"
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as the API shows it: ids, refs and codes only."""
+        return {
+            "meeting_id": self.meeting_id,
+            "respond_by": self.respond_by.isoformat(),
+            "agendas": [{**o.as_json(), "cases": refs} for o, refs in self.agendas],
+            "research_requests": [{**o.as_json(), "case_ref": ref} for o, ref in self.requests],
+        }
+
+
+def _person(value: Any) -> PersonDetails | None:
+    return PersonDetails.model_validate(value) if value else None
+
+
+def _item(listed: Listed, view: dict[str, Any]) -> AgendaItem:
+    children = view.get("children")
+    return AgendaItem(
+        case_ref=listed.case.ref,
+        position=listed.position or 1,
+        victim=_person(view.get("victim")),
+        perpetrator=_person(view.get("perpetrator")),
+        children=tuple(PersonDetails.model_validate(c) for c in children) if children else None,
+        has_children=listed.case.has_children,
+        is_repeat=listed.case.is_repeat,
+    )
+
+
+def _subjects(view: dict[str, Any]) -> tuple[PersonDetails, ...]:
+    people = [view.get("victim"), view.get("perpetrator"), *(view.get("children") or [])]
+    found = tuple(PersonDetails.model_validate(p) for p in people if p)
+    if not found:
+        raise ProtocolError("the policy lets this agency see no subject of the case")
+    return found
+
+
+async def _sent_refs(conn: AsyncConnection, meeting_id: str, agency_id: str) -> set[str]:
+    rows = await conn.execute(
+        select(agenda_deliveries.c.case_ref).where(
+            agenda_deliveries.c.meeting_id == meeting_id,
+            agenda_deliveries.c.agency_id == agency_id,
+        )
+    )
+    return {r.case_ref for r in rows}
+
+
+async def _requested_refs(conn: AsyncConnection, meeting_id: str, agency_id: str) -> set[str]:
+    rows = await conn.execute(
+        select(research_requests.c.case_ref).where(
+            research_requests.c.meeting_id == meeting_id,
+            research_requests.c.agency_id == agency_id,
+        )
+    )
+    return {r.case_ref for r in rows}
+
+
+async def publish(
+    conn: AsyncConnection,
+    ctx: Any,
+    keys: HubKeys,
+    user: StaffUser,
+    meeting_id: str,
+    *,
+    now: datetime,
+    respond_by: date | None = None,
+) -> Published:
+    """Send the agenda and research requests not yet sent, in ``conn``'s transaction."""
+    meeting = await get_meeting(conn, user, meeting_id, write=True)
+    meeting.require_open()
+    listed = await agenda(conn, meeting)
+    if not listed:
+        raise ProtocolError("the agenda is empty: add cases first")
+    respond_by = respond_by or working_days_before(meeting.meeting_date, RESPOND_WORKING_DAYS)
+    cases = {entry.case.ref: await load_case(conn, keys, entry.case.ref) for entry in listed}
+    carried = await incomplete_before(conn, keys, meeting)
+    carried_cases = {a.case_ref: await load_case(conn, keys, a.case_ref) for a in carried}
+    report = Published(meeting.id, respond_by)
+    for agency_id in await agencies_serving(conn, meeting.area.id):
+        agency = await get_agency(conn, agency_id)
+        if agency is None:
+            continue
+        sent = await _sent_refs(conn, meeting.id, agency.id)
+        new = [entry for entry in listed if entry.case.ref not in sent]
+        if new:
+            outcome = await _send_agenda(
+                conn,
+                ctx,
+                user,
+                meeting,
+                agency,
+                new,
+                cases,
+                [] if sent else carried,
+                carried_cases,
+                now,
+            )
+            report.agendas.append((outcome, [e.case.ref for e in new]))
+        requested = await _requested_refs(conn, meeting.id, agency.id)
+        for entry in listed:
+            if entry.case.ref not in requested:
+                request = await _send_request(
+                    conn, ctx, user, meeting, agency, cases[entry.case.ref], respond_by, now
+                )
+                report.requests.append((request, entry.case.ref))
+    if meeting.published_at is None:
+        await conn.execute(
+            update(meetings).where(meetings.c.id == meeting.id).values(published_at=now)
+        )
+    return report
+
+
+async def _send_agenda(
+    conn: AsyncConnection,
+    ctx: Any,
+    user: StaffUser,
+    meeting: Meeting,
+    agency: Agency,
+    new: list[Listed],
+    cases: dict[str, Case],
+    carried: list[Action],
+    carried_cases: dict[str, Case],
+    now: datetime,
+) -> Outcome:
+    concerned = [cases[e.case.ref] for e in new]
+    concerned += [c for ref, c in carried_cases.items() if ref not in cases and carried]
+
+    def build(projections: list[dict[str, Any]], _decision: Any) -> Agenda:
+        return Agenda(
+            meeting_id=meeting.id,
+            area=meeting.area.id,
+            meeting_date=meeting.meeting_date,
+            location=meeting.location,
+            items=tuple(_item(e, view) for e, view in zip(new, projections, strict=False)),
+            carried_forward=tuple(a.summary() for a in carried),
+        )
+
+    outcome = await send(
+        conn,
+        ctx,
+        purpose="agenda",
+        agency=agency,
+        cases=concerned,
+        build=build,
+        actor=actor(user),
+        meeting_id=meeting.id,
+    )
+    if outcome.sent:
+        await conn.execute(
+            agenda_deliveries.insert(),
+            [
+                {
+                    "meeting_id": meeting.id,
+                    "agency_id": agency.id,
+                    "case_ref": e.case.ref,
+                    "outcome": outcome.kind,
+                    "reference": outcome.reference,
+                    "sent_at": now,
+                }
+                for e in new
+            ],
+        )
+    return outcome
+
+
+async def _send_request(
+    conn: AsyncConnection,
+    ctx: Any,
+    user: StaffUser,
+    meeting: Meeting,
+    agency: Agency,
+    case: Case,
+    respond_by: date,
+    now: datetime,
+) -> Outcome:
+    request_id = str(ULID.from_datetime(now))
+
+    def build(projections: list[dict[str, Any]], _decision: Any) -> ResearchRequest:
+        return ResearchRequest(
+            request_id=request_id,
+            case_ref=case.ref,
+            meeting_id=meeting.id,
+            respond_by=respond_by,
+            subjects=_subjects(projections[0] if projections else {}),
+        )
+
+    outcome = await send(
+        conn,
+        ctx,
+        purpose="research_request",
+        agency=agency,
+        cases=[case],
+        build=build,
+        actor=actor(user),
+        meeting_id=meeting.id,
+    )
+    if outcome.sent:
+        await conn.execute(
+            research_requests.insert().values(
+                id=request_id,
+                meeting_id=meeting.id,
+                case_ref=case.ref,
+                agency_id=agency.id,
+                respond_by=respond_by,
+                outcome=outcome.kind,
+                reference=outcome.reference,
+                sent_at=now,
+            )
+        )
+    return outcome

@@ -1,0 +1,232 @@
+"""Meetings: create, find, list; a meeting's agenda cases and its attendance.
+
+Every function takes the member of staff acting, and checks through
+:func:`hub.cases.require_area` that they may read (or, ``write=True``, change) the area.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from hub.cases import Area, require_area
+from hub.cases.refs import CASE_REF
+from hub.cases.store import case_area
+from hub.meetings.tables import attendance, meeting_cases, meetings
+from hub.protocol.errors import HubError, ProtocolError
+from hub.storage.tables import agencies
+from hub.users import StaffUser
+
+__all__ = [
+    "ATTENDANCE",
+    "Meeting",
+    "actor",
+    "add_case",
+    "agenda_refs",
+    "attendance_of",
+    "check_case_ref",
+    "create_meeting",
+    "get_meeting",
+    "list_meetings",
+    "remove_case",
+    "set_attendance",
+]
+
+ATTENDANCE: Final = ("attended", "apologies")
+_ULID: Final = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Meeting:
+    """One MARAC meeting of one area."""
+
+    id: str
+    area: Area
+    meeting_date: date
+    location: str | None
+    published_at: datetime | None
+    minutes_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The meeting as the API shows it."""
+        return {
+            "id": self.id,
+            "area": self.area.id,
+            "date": self.meeting_date.isoformat(),
+            "location": self.location,
+            "target_days": self.area.target_days,
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "minutes_at": self.minutes_at.isoformat() if self.minutes_at else None,
+        }
+
+    def require_open(self) -> None:
+        """Refuse changes once the minutes were sent."""
+        if self.minutes_at is not None:
+            raise HubError("the meeting's minutes were sent: it is closed", code="meeting-closed")
+
+
+def actor(user: StaffUser) -> str:
+    """How the log and the updates name a member of staff: ``coordinator:<name>``."""
+    return f"{user.role}:{user.name}"
+
+
+def check_case_ref(ref: object) -> str:
+    """A well-formed case ref, or ``malformed``."""
+    if not isinstance(ref, str) or not CASE_REF.match(ref):
+        raise ProtocolError("a case ref looks like M-2026-0001")
+    return ref
+
+
+def _check_location(location: str | None) -> str | None:
+    if location is None:
+        return None
+    if not isinstance(location, str) or not location.strip() or len(location) > 100:
+        raise ProtocolError("a location is 1-100 characters")
+    return location.strip()
+
+
+async def create_meeting(
+    conn: AsyncConnection,
+    user: StaffUser,
+    area_id: str,
+    meeting_date: date,
+    location: str | None,
+    *,
+    now: datetime,
+) -> Meeting:
+    """Schedule a meeting of ``area_id`` on ``meeting_date``."""
+    area = await require_area(conn, user, area_id, write=True)
+    meeting_id = str(ULID.from_datetime(now))
+    await conn.execute(
+        meetings.insert().values(
+            id=meeting_id,
+            area_id=area.id,
+            meeting_date=meeting_date,
+            location=_check_location(location),
+            created_at=now,
+            created_by=user.name,
+        )
+    )
+    return Meeting(meeting_id, area, meeting_date, _check_location(location), None, None)
+
+
+async def get_meeting(
+    conn: AsyncConnection, user: StaffUser, meeting_id: str, *, write: bool = False
+) -> Meeting:
+    """The meeting, if ``user`` may read (or change) its area; ``not-found`` otherwise."""
+    if not isinstance(meeting_id, str) or not _ULID.match(meeting_id):
+        raise HubError("no such meeting", code="not-found")
+    row = (await conn.execute(select(meetings).where(meetings.c.id == meeting_id))).first()
+    if row is None:
+        raise HubError("no such meeting", code="not-found")
+    area = await require_area(conn, user, row.area_id, write=write)
+    return Meeting(row.id, area, row.meeting_date, row.location, row.published_at, row.minutes_at)
+
+
+async def list_meetings(conn: AsyncConnection, user: StaffUser, area_id: str) -> list[Meeting]:
+    """The area's meetings, newest first."""
+    area = await require_area(conn, user, area_id)
+    rows = await conn.execute(
+        select(meetings)
+        .where(meetings.c.area_id == area.id)
+        .order_by(meetings.c.meeting_date.desc(), meetings.c.id.desc())
+    )
+    return [
+        Meeting(r.id, area, r.meeting_date, r.location, r.published_at, r.minutes_at) for r in rows
+    ]
+
+
+async def add_case(
+    conn: AsyncConnection, user: StaffUser, meeting_id: str, case_ref: str, *, now: datetime
+) -> Meeting:
+    """Put a referred, not yet heard case of the meeting's area on its agenda."""
+    meeting = await get_meeting(conn, user, meeting_id, write=True)
+    meeting.require_open()
+    check_case_ref(case_ref)
+    if await case_area(conn, case_ref) != meeting.area.id:
+        raise HubError("no such case in this area", code="not-found")
+    present = await conn.scalar(
+        select(meeting_cases.c.case_ref).where(
+            meeting_cases.c.meeting_id == meeting.id, meeting_cases.c.case_ref == case_ref
+        )
+    )
+    if present is not None:
+        raise HubError("the case is already on this agenda", code="conflict")
+    await conn.execute(
+        meeting_cases.insert().values(
+            meeting_id=meeting.id, case_ref=case_ref, added_at=now, added_by=user.name
+        )
+    )
+    return meeting
+
+
+async def remove_case(
+    conn: AsyncConnection, user: StaffUser, meeting_id: str, case_ref: str
+) -> Meeting:
+    """Take a case off the agenda (agencies already sent it keep what they were sent)."""
+    meeting = await get_meeting(conn, user, meeting_id, write=True)
+    meeting.require_open()
+    check_case_ref(case_ref)
+    done = await conn.execute(
+        delete(meeting_cases).where(
+            meeting_cases.c.meeting_id == meeting.id, meeting_cases.c.case_ref == case_ref
+        )
+    )
+    if done.rowcount != 1:
+        raise HubError("the case is not on this agenda", code="not-found")
+    return meeting
+
+
+async def agenda_refs(conn: AsyncConnection, meeting_id: str) -> list[str]:
+    """The case refs on a meeting's agenda (unordered: see ``listing.agenda``)."""
+    rows = await conn.execute(
+        select(meeting_cases.c.case_ref).where(meeting_cases.c.meeting_id == meeting_id)
+    )
+    return [r.case_ref for r in rows]
+
+
+async def set_attendance(
+    conn: AsyncConnection,
+    user: StaffUser,
+    meeting_id: str,
+    agency_id: str,
+    status: str,
+    *,
+    now: datetime,
+) -> Meeting:
+    """Record that an agency attended or sent apologies (a later record replaces it)."""
+    meeting = await get_meeting(conn, user, meeting_id, write=True)
+    meeting.require_open()
+    if status not in ATTENDANCE:
+        raise ProtocolError(f"status must be one of {', '.join(ATTENDANCE)}")
+    if not isinstance(agency_id, str) or not await conn.scalar(
+        select(agencies.c.id).where(agencies.c.id == agency_id)
+    ):
+        raise HubError("no such agency", code="not-found")
+    values = {"status": status, "recorded_at": now, "recorded_by": user.name}
+    done = await conn.execute(
+        update(attendance)
+        .where(attendance.c.meeting_id == meeting.id, attendance.c.agency_id == agency_id)
+        .values(**values)
+    )
+    if done.rowcount == 0:
+        await conn.execute(
+            attendance.insert().values(meeting_id=meeting.id, agency_id=agency_id, **values)
+        )
+    return meeting
+
+
+async def attendance_of(conn: AsyncConnection, meeting_id: str) -> dict[str, str]:
+    """``{agency_id: attended | apologies}`` for a meeting."""
+    rows = await conn.execute(
+        select(attendance.c.agency_id, attendance.c.status).where(
+            attendance.c.meeting_id == meeting_id
+        )
+    )
+    return {r.agency_id: r.status for r in rows}
