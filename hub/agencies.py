@@ -5,18 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, get_args
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionPublicKey, IdentityPublicKey
+from hub.log import LogEntry, append
+from hub.log.entries import EntryKey
 from hub.protocol.canonical import b64decode
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import AgencyKind
 from hub.secrets import hash_secret, new_secret, verify_secret
 from hub.storage.tables import agencies, agency_keys
+
+IDENTITY_SUITE: Final = "ed25519"
 
 __all__ = [
     "KINDS",
@@ -158,6 +162,30 @@ async def enrol(
         if done.rowcount != 1:
             raise refused
         await _insert_key(conn, agency_id, signed, key, now)
+        actor = f"agency:{agency_id}"
+        await append(
+            conn,
+            [
+                _key_entry(
+                    "key_registered",
+                    agency_id,
+                    "identity",
+                    identity.fingerprint,
+                    IDENTITY_SUITE,
+                    actor,
+                    now,
+                ),
+                _key_entry(
+                    "key_registered",
+                    agency_id,
+                    "encryption",
+                    key.fingerprint,
+                    key.suite,
+                    actor,
+                    now,
+                ),
+            ],
+        )
         row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).one()
     return _agency(row, key.fingerprint)
 
@@ -199,7 +227,38 @@ async def register_key(
     )
     async with engine.begin() as conn:
         await _insert_key(conn, agency.id, signed, key, now)
+        await append(
+            conn,
+            [
+                _key_entry(
+                    "key_rotated",
+                    agency.id,
+                    "encryption",
+                    key.fingerprint,
+                    key.suite,
+                    f"agency:{agency.id}",
+                    now,
+                )
+            ],
+        )
     return key
+
+
+def _key_entry(
+    kind: Literal["key_registered", "key_rotated", "key_revoked"],
+    agency_id: str,
+    role: Literal["identity", "encryption"],
+    fingerprint: str,
+    suite: str,
+    actor: str,
+    now: datetime,
+) -> LogEntry:
+    key = EntryKey(role=role, fingerprint=fingerprint, suite=suite)
+    return LogEntry(kind=kind, at=now, actor=actor, agency=agency_id, key=key)
+
+
+def _status_entry(agency_id: str, status: str, actor: str, now: datetime) -> LogEntry:
+    return LogEntry(kind="agency_status", at=now, actor=actor, agency=agency_id, status=status)
 
 
 async def newest_key(
@@ -260,6 +319,7 @@ async def approve(
             .where(agencies.c.id == agency_id)
             .values(status="active", approved_at=now, approved_by=by, status_changed_at=now)
         )
+        await append(conn, [_status_entry(agency_id, "active", by, now)])
 
 
 _TRANSITIONS: Final = {
@@ -269,8 +329,14 @@ _TRANSITIONS: Final = {
 }
 
 
-async def set_status(engine: AsyncEngine, agency_id: str, status: str, *, now: datetime) -> None:
-    """Suspend, reinstate or revoke an agency. Revoking also revokes all its keys."""
+async def set_status(
+    engine: AsyncEngine, agency_id: str, status: str, *, now: datetime, actor: str = "hub"
+) -> None:
+    """Suspend, reinstate or revoke an agency. Revoking also revokes all its keys.
+
+    Each change is logged (``agency_status``; ``key_revoked`` for every key revoked) in
+    the same transaction; ``actor`` names who made it.
+    """
     async with engine.begin() as conn:
         row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
         if row is None:
@@ -284,12 +350,37 @@ async def set_status(engine: AsyncEngine, agency_id: str, status: str, *, now: d
             .where(agencies.c.id == agency_id)
             .values(status=status, status_changed_at=now, enrol_code_hash=None)
         )
+        entries = []
         if status == "revoked":
-            await conn.execute(
-                update(agency_keys)
-                .where(agency_keys.c.agency_id == agency_id, agency_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+            live = agency_keys.c.agency_id == agency_id, agency_keys.c.revoked_at.is_(None)
+            keys = (
+                await conn.execute(
+                    select(agency_keys.c.fingerprint, agency_keys.c.suite)
+                    .where(*live)
+                    .order_by(agency_keys.c.created_at, agency_keys.c.fingerprint)
+                )
+            ).all()
+            await conn.execute(update(agency_keys).where(*live).values(revoked_at=now))
+            if row.identity_fingerprint is not None:
+                entries.append(
+                    _key_entry(
+                        "key_revoked",
+                        agency_id,
+                        "identity",
+                        row.identity_fingerprint,
+                        IDENTITY_SUITE,
+                        actor,
+                        now,
+                    )
+                )
+            entries += [
+                _key_entry(
+                    "key_revoked", agency_id, "encryption", k.fingerprint, k.suite, actor, now
+                )
+                for k in keys
+            ]
+        entries.append(_status_entry(agency_id, status, actor, now))
+        await append(conn, entries)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -1,0 +1,209 @@
+"""Search and export of the disclosure log for the DPO.
+
+Filters: case, agency (recipient, or the agency a key or status entry concerns),
+purpose, lawful basis id, data category, date range, overrides only, refusals only,
+subject id. Results are ordered by index and limited to the entries a signed head covers.
+
+Export formats (both start with the signed head the export was taken at; every entry it
+holds is covered by that head, so each can be proved against it):
+
+* ``jsonl``: line 1 is ``{"head": <signed head>, "filters": {...}}``; then one line per
+  entry, ``{"index": N, "entry": <the entry object>}``. The RFC 8785 canonical JSON of
+  ``entry`` is exactly the logged bytes, so its leaf hash can be recomputed.
+* ``csv``: line 1 is ``# signed tree head: <signed head as compact JSON>``; line 2 the
+  column names (``COLUMNS``); then one row per entry. Lists are joined with ``;``. A cell
+  that a spreadsheet would run as a formula (``= + - @``) is prefixed with ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.crypto.tree_head import SignedTreeHead
+from hub.log.entries import parse_entry
+from hub.log.tables import log_case_refs, log_categories, log_entries, log_subjects
+from hub.protocol.envelope import loads_strict
+
+__all__ = ["COLUMNS", "LogQuery", "export_lines", "search"]
+
+COLUMNS: Final = (
+    "index",
+    "kind",
+    "at",
+    "actor",
+    "case_refs",
+    "subject_ids",
+    "sender",
+    "recipient",
+    "agency",
+    "purpose",
+    "message_type",
+    "fields",
+    "data_categories",
+    "basis_id",
+    "basis_version",
+    "consent",
+    "policy_version",
+    "override_id",
+    "override_justification_sha256",
+    "refusal_code",
+    "envelope_id",
+    "envelope_sha256",
+    "payload_sha256",
+    "key_role",
+    "key_fingerprint",
+    "key_suite",
+    "status",
+)
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class LogQuery:
+    """What to look for; ``None`` (or ``False``) means any."""
+
+    case_ref: str | None = None
+    agency: str | None = None
+    purpose: str | None = None
+    basis_id: str | None = None
+    category: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    overrides: bool = False
+    refusals: bool = False
+    subject_id: str | None = None
+    subject_ids: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The filters that were set, for an export's header."""
+        out = {}
+        for name, value in asdict(self).items():
+            if value is None or value is False:
+                continue
+            out[name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    def statement(self, below: int) -> Select[Any]:
+        """The SELECT of matching entries with index below ``below``, by index."""
+        e = log_entries.c
+        stmt = select(e.idx, e.entry).where(e.idx < below).order_by(e.idx)
+        for value, column in (
+            (self.agency, e.agency),
+            (self.purpose, e.purpose),
+            (self.basis_id, e.basis_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if self.since is not None:
+            stmt = stmt.where(e.at >= self.since)
+        if self.until is not None:
+            stmt = stmt.where(e.at <= self.until)
+        if self.overrides:
+            stmt = stmt.where(e.override.is_(True))
+        if self.refusals:
+            stmt = stmt.where(e.kind == "refusal")
+        for value, table, column in (
+            (self.case_ref, log_case_refs, log_case_refs.c.case_ref),
+            (self.category, log_categories, log_categories.c.category),
+            (self.subject_id, log_subjects, log_subjects.c.subject_id),
+        ):
+            if value is not None:
+                stmt = stmt.where(e.idx.in_(select(table.c.idx).where(column == value)))
+        if self.subject_ids is not None:
+            stmt = stmt.where(
+                e.idx.in_(
+                    select(log_subjects.c.idx).where(
+                        log_subjects.c.subject_id.in_(self.subject_ids)
+                    )
+                )
+            )
+        return stmt
+
+
+async def search(
+    conn: AsyncConnection,
+    query: LogQuery,
+    *,
+    below: int,
+    offset: int = 0,
+    limit: int = 100,
+    after: int = -1,
+) -> list[tuple[int, bytes]]:
+    """Matching ``(index, entry bytes)`` with ``after < index < below``, a page at a time."""
+    stmt = query.statement(below).where(log_entries.c.idx > after)
+    rows = await conn.execute(stmt.offset(offset).limit(limit))
+    return [(int(r.idx), bytes(r.entry)) for r in rows]
+
+
+def csv_row(index: int, entry: bytes) -> list[str]:
+    """One CSV row (``COLUMNS``) for an entry."""
+    e = parse_entry(entry)
+    values: dict[str, Any] = e.model_dump(mode="json", exclude_none=True)
+    values["index"] = index
+    if e.basis:
+        values["basis_id"], values["basis_version"] = e.basis.id, e.basis.version
+    if e.override:
+        values["override_id"] = e.override.id
+        values["override_justification_sha256"] = e.override.justification_sha256
+    if e.key:
+        values["key_role"], values["key_fingerprint"] = e.key.role, e.key.fingerprint
+        values["key_suite"] = e.key.suite
+    row = []
+    for column in COLUMNS:
+        value = values.get(column, "")
+        cell = ";".join(value) if isinstance(value, list) else str(value)
+        row.append("'" + cell if cell.startswith(_FORMULA) else cell)
+    return row
+
+
+async def export_lines(
+    conn: AsyncConnection,
+    query: LogQuery,
+    head: SignedTreeHead,
+    fmt: Literal["csv", "jsonl"],
+    *,
+    page: int = 5000,
+) -> AsyncIterator[str]:
+    """The export, line by line (each ending in ``\\n``), of entries ``head`` covers."""
+    head_json = json.dumps(head.to_json(), separators=(",", ":"), sort_keys=True)
+    if fmt == "jsonl":
+        yield (
+            json.dumps({"head": head.to_json(), "filters": query.to_json()}, separators=(",", ":"))
+            + "\n"
+        )
+    else:
+        yield f"# signed tree head: {head_json}\n"
+        yield _csv_line(list(COLUMNS))
+    after = -1
+    while True:
+        found = await search(conn, query, below=head.size, after=after, limit=page)
+        for index, entry in found:
+            if fmt == "jsonl":
+                yield (
+                    json.dumps(
+                        {"index": index, "entry": loads_strict(entry)},
+                        separators=(",", ":"),
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+            else:
+                yield _csv_line(csv_row(index, entry))
+        if len(found) < page:
+            return
+        after = found[-1][0]
+
+
+def _csv_line(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
