@@ -22,7 +22,7 @@ from hub.policy.policy import Policy
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import BasisRef
 
-__all__ = ["Decision", "Outcome", "basis_gap", "decide", "explain"]
+__all__ = ["Decision", "Outcome", "basis_gap", "decide", "explain", "recipient_refusal"]
 
 
 class Outcome(StrEnum):
@@ -119,6 +119,16 @@ async def decide(
         code=None,
         basis=BasisRef(id=basis.id, version=basis.version),
     )
+
+
+async def recipient_refusal(
+    conn: AsyncConnection, agency_id: str, now: datetime
+) -> tuple[str, str] | None:
+    """Why ``agency_id`` may receive nothing at all now (status, key, ISP), or None.
+
+    Free notices, which carry no case data, are checked with this alone.
+    """
+    return await _recipient_refusal(conn, await get_agency(conn, agency_id), agency_id, now)
 
 
 async def _recipient_refusal(
