@@ -5,6 +5,13 @@
 transaction with the row that makes it idempotent (``tables.inbound_messages``).
 """
 
-from hub.inbound.registry import INBOUND_TYPES, Handler, handler, registered, unregister
+from hub.inbound.registry import (
+    INBOUND_TYPES,
+    Handler,
+    handler,
+    registered,
+    replaced,
+    unregister,
+)
 
-__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "unregister"]
+__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "replaced", "unregister"]

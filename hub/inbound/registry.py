@@ -15,7 +15,8 @@ envelope, so a handler that raises rolls both back. Only the types in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.agencies import Agency
 from hub.protocol.messages import ActionUpdate, Message, ResearchResponse
 
-__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "unregister"]
+__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "replaced", "unregister"]
 
 INBOUND_TYPES: Final = frozenset({ResearchResponse.message_type, ActionUpdate.message_type})
 
@@ -65,3 +66,19 @@ def registered(message_type: str) -> Handler | None:
 def unregister(message_type: str) -> Handler | None:
     """Remove (and return) the handler for ``message_type``; for tests and reloads."""
     return _HANDLERS.pop(message_type, None)
+
+
+@contextmanager
+def replaced(handlers: Mapping[str, Handler]) -> Iterator[None]:
+    """Within the block, ``handlers`` (type -> handler) replace the registered ones;
+    a type mapped to nothing here keeps its handler. For tests and integrators."""
+    saved = {message_type: unregister(message_type) for message_type in handlers}
+    try:
+        for message_type, function in handlers.items():
+            handler(message_type)(function)
+        yield
+    finally:
+        for message_type, original in saved.items():
+            unregister(message_type)
+            if original is not None:
+                _HANDLERS[message_type] = original

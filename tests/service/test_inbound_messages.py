@@ -19,7 +19,7 @@ from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionKeyPair, EncryptionPublicKey, IdentityKeyPair
 from hub.crypto.request_signing import sign_request
 from hub.crypto.sealing import seal
-from hub.inbound import INBOUND_TYPES, handler, unregister
+from hub.inbound import INBOUND_TYPES, handler, registered, replaced, unregister
 from hub.inbound.tables import inbound_messages
 from hub.protocol import Envelope
 from hub.protocol.canonical import b64decode
@@ -64,15 +64,9 @@ class Recorder:
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """Replace the registered handlers (if any) by a recorder for the test's duration."""
-    saved = {t: unregister(t) for t in INBOUND_TYPES}
     record = Recorder()
-    for message_type in INBOUND_TYPES:
-        handler(message_type)(record.handle)
-    yield record
-    for message_type, original in saved.items():
-        unregister(message_type)
-        if original is not None:
-            handler(message_type)(original)
+    with replaced(dict.fromkeys(INBOUND_TYPES, record.handle)):
+        yield record
 
 
 def response(agency_id: str = "police-north", case_ref: str = "M-2026-0001") -> ResearchResponse:
@@ -385,18 +379,15 @@ async def test_only_signed_requests_of_active_agencies_are_heard(  # type: ignor
 def test_only_inbound_types_can_be_registered() -> None:
     with pytest.raises(ValueError, match="accepts no"):
         handler("agenda")
+    before = {t: registered(t) for t in INBOUND_TYPES}
+
+    async def another(*_: Any) -> dict[str, Any]:
+        return {}
+
     for message_type in INBOUND_TYPES:
-
-        async def another(*_: Any) -> dict[str, Any]:
-            return {}
-
-        saved = unregister(message_type)
-        try:
-            handler(message_type)(another)
+        with replaced({message_type: another}):
+            assert registered(message_type) is another
             handler(message_type)(another)  # the same function again is harmless
             with pytest.raises(ValueError, match="already registered"):
                 handler(message_type)(Recorder().handle)
-        finally:
-            unregister(message_type)
-            if saved is not None:
-                handler(message_type)(saved)
+    assert {t: registered(t) for t in INBOUND_TYPES} == before
