@@ -16,6 +16,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.cases.tables import areas, case_keys, case_subjects, cases
+from hub.log import LogEntry, append
 
 __all__ = ["RetentionRun", "retention_due", "run_retention", "scrub_sqlite"]
 
@@ -53,20 +54,38 @@ async def _candidates(conn: AsyncConnection, today: date) -> tuple[list[str], li
 
 
 async def run_retention(
-    conn: AsyncConnection, *, now: datetime, dry_run: bool = False
+    conn: AsyncConnection, *, now: datetime, actor: str = "hub", dry_run: bool = False
 ) -> RetentionRun:
-    """Destroy the keys of every case due (in the caller's transaction), or just list them."""
+    """Destroy the keys of every case due (in the caller's transaction), or just list them.
+
+    Each destroyed case gets a ``retention`` entry in the disclosure log (its ref and
+    subject ids, no names), written in the same transaction.
+    """
     due, held = await _candidates(conn, now.date())
-    subjects = [
-        r.subject_id
-        for r in await conn.execute(
-            select(case_subjects.c.subject_id)
-            .where(case_subjects.c.case_ref.in_(due))
-            .order_by(case_subjects.c.case_ref, case_subjects.c.position)
-        )
-    ]
+    by_case: dict[str, list[str]] = {ref: [] for ref in due}
+    for r in await conn.execute(
+        select(case_subjects.c.case_ref, case_subjects.c.subject_id)
+        .where(case_subjects.c.case_ref.in_(due))
+        .order_by(case_subjects.c.case_ref, case_subjects.c.position)
+    ):
+        by_case[r.case_ref].append(r.subject_id)
+    subjects = [s for ref in due for s in by_case[ref]]
     if dry_run or not due:
         return RetentionRun(due, held, subjects)
+    await append(
+        conn,
+        [
+            LogEntry(
+                kind="retention",
+                at=now,
+                actor=actor,
+                case_refs=(ref,),
+                subject_ids=tuple(by_case[ref]),
+                status="key_destroyed",
+            )
+            for ref in due
+        ],
+    )
     if conn.dialect.name == "sqlite":
         await conn.execute(text("PRAGMA secure_delete=ON"))  # overwrite what is removed
     await conn.execute(

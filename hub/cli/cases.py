@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
     run = actions.add_parser("run", help="destroy the keys of cases past retention")
     run.add_argument("--dry-run", action="store_true", help="only list what is due")
     run.add_argument("--now", type=_day, help="take this date (YYYY-MM-DD) as today")
+    run.add_argument("--actor", default="hub", help="who runs it (recorded in the log)")
     run.set_defaults(handler=run_retention_command)
 
 
@@ -279,7 +280,7 @@ def run_retention_command(args: argparse.Namespace) -> int:
         now = datetime(args.now.year, args.now.month, args.now.day, 12, tzinfo=UTC)
     done = _in_transaction(
         args,
-        lambda c, _k: run_retention(c, now=now, dry_run=args.dry_run),
+        lambda c, _k: run_retention(c, now=now, actor=args.actor, dry_run=args.dry_run),
         after=None if args.dry_run else scrub_sqlite,
     )
     verb = "would destroy" if args.dry_run else "destroyed"

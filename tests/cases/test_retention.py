@@ -15,6 +15,9 @@ from hub.cases.areas import set_area
 from hub.cases.retention import retention_due, run_retention
 from hub.cases.store import set_hold
 from hub.cases.tables import case_subjects
+from hub.crypto import merkle
+from hub.log import parse_entry
+from hub.log import store as log_store
 from hub.protocol.errors import HubError
 
 
@@ -54,6 +57,18 @@ async def test_keys_are_destroyed_after_six_years_unless_held(db: Db) -> None:
         assert all(k.match_key is None for k in keys)
         listed = {c.ref: c for c in await list_cases(conn, "north")}
         assert listed[old.case_ref].destroyed and listed[old.case_ref].status == "destroyed"
+        # The destruction is logged (ref and subject ids, no names); the log verifies.
+        count = await log_store.size(conn)
+        entries = [await log_store.entry(conn, i) for i in range(count)]
+        assert count == 1 and entries[0] is not None
+        logged = parse_entry(entries[0])
+        assert (logged.kind, logged.case_refs, logged.status) == (
+            "retention",
+            (old.case_ref,),
+            "key_destroyed",
+        )
+        assert list(logged.subject_ids or ()) == dry.subject_ids and b"Alice" not in entries[0]
+        assert await log_store.root(conn, count) == merkle.root([e for e in entries if e])
     async with db.engine.begin() as conn:
         await set_hold(conn, db.keys, held.case_ref, None)
         assert (await run_retention(conn, now=at("2032-09-01"))).destroyed == [held.case_ref]
