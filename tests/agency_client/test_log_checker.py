@@ -8,6 +8,7 @@ The same checks against the real hub are in test_log_real_hub.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,14 +16,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agency_helpers import sealed
+from agency_helpers import FAST, PASS, sealed
 from aiohttp import web
 
+from agency_client.cli import main
+from agency_client.datadir import DataDir
 from agency_client.hub_client import HubClient
-from agency_client.store import Store, derive_store_key
+from agency_client.keystore import IDENTITY_FILE
+from agency_client.store import Store
 from agency_client.transparency.checker import LogChecker
 from agency_client.transparency.entries import KnownKeys
 from hub.crypto import merkle
+from hub.crypto.keyfile import write_key_file
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope
 from hub.crypto.tree_head import SignedTreeHead, sign_tree_head
@@ -121,6 +126,7 @@ class Setup:
     checker: LogChecker
     key: EncryptionKeyPair
     identity: IdentityKeyPair
+    data: DataDir
 
     def receive(self, logged: bool = True) -> Envelope:
         """An envelope the client received and stored (and the hub logged)."""
@@ -144,11 +150,16 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    data = DataDir(tmp_path / "police")
     identity, key = IdentityKeyPair.generate(), EncryptionKeyPair.generate()
-    store = Store(tmp_path / "store.sqlite3", derive_store_key(identity))
+    store = data.open_store(identity, create=True)  # the key files: only for the CLI
+    store.record_enrolment(
+        agency_id=AGENCY, hub_url=url, hub_key=log.identity.public, key=key, now=datetime.now(UTC)
+    )
     log.entries.append(entry(kind="agency_status", agency="idva-east", status="active"))
     async with HubClient(url, AGENCY, identity) as client:
-        yield Setup(log, store, LogChecker(client, store, log.identity.public), key, identity)
+        checker = LogChecker(client, store, log.identity.public)
+        yield Setup(log, store, checker, key, identity, data)
     store.close()
     await runner.cleanup()
 
@@ -422,3 +433,68 @@ async def test_a_malformed_key_answer_is_an_alarm(setup: Setup, body: Any) -> No
     report = await setup.checker.check_keys(setup.known())
     [alarm] = report.alarms
     assert "this agency's key entries is unusable" in alarm
+
+
+async def log_check(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, list[str]]:
+    monkeypatch.setenv("AGENCY_CLIENT_PASSPHRASE", PASS)
+    if not setup.data.keys.exists():
+        write_key_file(setup.data.keys.path / IDENTITY_FILE, setup.identity, PASS, strength=FAST)
+    capsys.readouterr()
+    status = await asyncio.to_thread(main, ["log", "check", "--dir", str(setup.data.path)])
+    out, err = capsys.readouterr()
+    return status, (out + err).splitlines()
+
+
+async def test_log_check_reports_all_well_and_exits_0(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.log.entries.append(key_entry(setup.key.fingerprint))
+    setup.receive()
+    setup.receive()
+    status, lines = await log_check(setup, capsys, monkeypatch)
+    assert (status, lines) == (
+        0,
+        [
+            "heads seen: 1, newest size 4",
+            "envelopes: 2 verified, 0 pending, 0 failed",
+            "key entries checked: 1",
+            "alarms: 0",
+        ],
+    )
+
+
+async def test_log_check_names_each_problem_and_exits_1(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.receive()
+    assert (await log_check(setup, capsys, monkeypatch))[0] == 0
+    lost = setup.receive(logged=False)
+    planted = EncryptionKeyPair.generate().fingerprint
+    setup.log.entries.append(key_entry(planted))
+    status, lines = await log_check(setup, capsys, monkeypatch)
+    assert status == 1
+    assert lines[1:4] == [
+        "envelopes: 1 verified, 0 pending, 1 failed",
+        "key entries checked: 1",
+        "alarms: 2",
+    ]
+    assert lines[4:] == [
+        "alarm (keys): the hub registered a key this agency did not make: "
+        f"encryption {planted} (key_registered)",
+        f"alarm (inclusion): the hub says envelope {lost.header.id} is not in its log",
+    ]
+
+
+async def test_log_check_with_the_hub_down_is_not_all_well(
+    setup: Setup, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup.receive()
+    for what in ("head", "keys", "inclusion"):
+        setup.log.overrides[what] = lambda _: web.Response(status=503)
+    status, lines = await log_check(setup, capsys, monkeypatch)
+    assert status == 1
+    assert "envelopes: 0 verified, 1 pending, 0 failed" in lines
+    assert "alarms: 0" in lines
+    assert lines[-1].startswith("not checked, retry later: http-503")
