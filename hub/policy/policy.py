@@ -171,13 +171,13 @@ def _rule(number: int, raw: object, basis_ids: frozenset[str], errors: list[str]
         errors.append(f"{where}: must be a table")
         return None
     before = len(errors)
-    errors.extend(f"{where}: unknown key {_show(k)}" for k in sorted(set(raw) - _RULE_KEYS))
-    errors.extend(f"{where}: missing {k}" for k in sorted(_REQUIRED_RULE_KEYS - set(raw)))
     purpose = raw.get("purpose")
     if purpose in PURPOSES:
         where = f"rule {number} ({purpose})"
     elif "purpose" in raw:
         errors.append(f"{where}: unknown purpose {_show(purpose)}")
+    errors.extend(f"{where}: unknown key {_show(k)}" for k in sorted(set(raw) - _RULE_KEYS))
+    errors.extend(f"{where}: missing {k}" for k in sorted(_REQUIRED_RULE_KEYS - set(raw)))
     kinds = _kinds(where, raw.get("kinds", []), errors)
     carried = PURPOSE_FIELDS.get(str(purpose), frozenset(FIELDS))
     fields = _fields(where, "fields", raw.get("fields", []), carried, errors)
