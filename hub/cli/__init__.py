@@ -8,12 +8,36 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hub import __version__
-from hub.cli import agency, alerts, cases, demo, log, meetings, policy, send, setup, staff
+from hub.cli import (
+    agency,
+    alerts,
+    cases,
+    demo,
+    disclosure,
+    log,
+    meetings,
+    policy,
+    send,
+    setup,
+    staff,
+)
 from hub.protocol.commands import run_command
 
 __all__ = ["main"]
 
-_SUBCOMMANDS = (setup, staff, agency, policy, cases, meetings, send, alerts, log, demo)
+_SUBCOMMANDS = (
+    setup,
+    staff,
+    agency,
+    policy,
+    cases,
+    meetings,
+    disclosure,
+    send,
+    alerts,
+    log,
+    demo,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

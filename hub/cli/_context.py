@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.hub_keys import IDENTITY
+from hub.disclosure import DisclosureContext
+from hub.hub_keys import IDENTITY, load_hub_keys
+from hub.policy import load_policy
 from hub.protocol.errors import HubError
 from hub.settings import Settings, load_settings
 from hub.storage.database import create_engine, migrate
@@ -48,3 +51,10 @@ def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]])
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def disclosure_context(settings: Settings) -> DisclosureContext:
+    """Keys, settings and the disclosure policy, for a command that discloses now."""
+    return DisclosureContext(
+        load_hub_keys(settings), settings, load_policy(settings.policy_file), datetime.now(UTC)
+    )

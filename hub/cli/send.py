@@ -5,14 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.delivery.notices import send_notice
-from hub.hub_keys import load_hub_keys
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.cli._context import disclosure_context, require_initialised, settings_from, with_engine
+from hub.disclosure import Disclosed, Outcome, Refused, refuse_unless_disclosed
+from hub.disclosure.extracts import send_notices
 
 
 def register(sub: Any) -> None:
     """Add ``send``."""
-    parser = sub.add_parser("send", help="send a free-text notice (sealed, queued)")
+    parser = sub.add_parser("send", help="send a free-text notice (sealed, queued, logged)")
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", help="agency id")
     target.add_argument("--all", action="store_true", help="every active agency")
@@ -23,24 +25,32 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Seal and queue in one transaction; the running hub delivers it."""
+    """Seal, queue and log in one transaction; the running hub delivers it."""
     settings = settings_from(args)
     require_initialised(settings)
-    keys = load_hub_keys(settings)
-    queued = with_engine(
-        settings,
-        lambda engine: send_notice(
-            engine,
-            keys,
-            settings,
-            to="all" if args.all else args.to,
-            text=args.text,
-            case_ref=args.case_ref,
-            sent_by=args.by,
-        ),
-    )
-    for envelope_id, agency_id in queued:
-        print(f"queued {envelope_id} for {agency_id}")
-    if not queued:
+    to = "all" if args.all else args.to
+
+    async def work(engine: AsyncEngine) -> list[Outcome]:
+        async with engine.begin() as conn:
+            return list(
+                await send_notices(
+                    conn,
+                    disclosure_context(settings),
+                    to=to,
+                    text=args.text,
+                    case_ref=args.case_ref,
+                    actor=args.by,
+                )
+            )
+
+    outcomes = with_engine(settings, work)
+    if to != "all":
+        refuse_unless_disclosed(outcomes[0])
+    for outcome in outcomes:
+        if isinstance(outcome, Disclosed):
+            print(f"queued {outcome.envelope_id} for {outcome.agency_id}")
+        elif isinstance(outcome, Refused):
+            print(f"not sent to {outcome.agency_id}: {outcome.code} (logged)")
+    if not outcomes:
         print("no active agencies: nothing sent")
     return 0

@@ -13,11 +13,13 @@ from aiohttp import web
 from hub.delivery.outbox import expire
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import load_hub_keys
+from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
 from hub.policy.policy import load_policy
 from hub.service import (
     routes_agency,
     routes_cases,
+    routes_disclosure,
     routes_inbound,
     routes_log,
     routes_meetings,
@@ -43,10 +45,18 @@ def create_app(settings: Settings) -> web.Application:
     app[WAITERS] = Waiters()
     app.add_routes(routes_agency.routes)
     app.add_routes(routes_staff.routes)
-    for module in (routes_policy, routes_cases, routes_meetings, routes_inbound, routes_log):
+    for module in (
+        routes_policy,
+        routes_cases,
+        routes_disclosure,
+        routes_meetings,
+        routes_inbound,
+        routes_log,
+    ):
         app.add_routes(module.routes)
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_housekeeping)
+    app.cleanup_ctx.append(_head_signer)
     return app
 
 
@@ -82,6 +92,16 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
                 log.exception("housekeeping failed")
 
     task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _head_signer(app: web.Application) -> AsyncIterator[None]:
+    """Sign a tree head soon after entries are appended (see ``hub.log.heads``)."""
+    signer = HeadSigner(app[ENGINE], app[KEYS].identity, app[SETTINGS].hub_id)
+    task = asyncio.create_task(signer.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

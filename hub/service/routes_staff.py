@@ -10,11 +10,11 @@ from sqlalchemy import select, text
 
 from hub import agencies as agency_ops
 from hub import users as user_ops
-from hub.delivery.notices import send_notice
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, SETTINGS, TOKENS, WAITERS
+from hub.service.appkeys import ENGINE, TOKENS
 from hub.service.auth import current_user, staff
 from hub.service.problems import json_body
+from hub.service.routes_disclosure import send_notice
 from hub.storage.tables import alerts
 
 __all__ = ["routes"]
@@ -141,7 +141,7 @@ async def revoke(request: web.Request) -> web.Response:
 async def post_notice(request: web.Request) -> web.Response:
     """Seal a free-text notice to one agency or to every active agency."""
     body = _fields(await json_body(request), {"to", "text"}, frozenset({"case_ref"}))
-    ids = await send(
+    ids = await send_notice(
         request.app,
         body["to"],
         body["text"],
@@ -149,23 +149,6 @@ async def post_notice(request: web.Request) -> web.Response:
         sent_by=current_user(request).name,
     )
     return web.json_response({"envelopes": [{"id": e, "to": a} for e, a in ids]}, status=202)
-
-
-async def send(
-    app: web.Application, to: str, text_: str, case_ref: str | None, *, sent_by: str
-) -> list[tuple[str, str]]:
-    """Queue a notice and wake the recipients' polls."""
-    queued = await send_notice(
-        app[ENGINE],
-        app[KEYS],
-        app[SETTINGS],
-        to=to,
-        text=text_,
-        case_ref=case_ref,
-        sent_by=sent_by,
-    )
-    app[WAITERS].notify(a for _, a in queued)
-    return queued
 
 
 @routes.get("/api/v1/alerts")

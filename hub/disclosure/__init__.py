@@ -1,0 +1,28 @@
+"""The one path by which anything leaves the hub for an agency.
+
+decide (policy) → project (each case onto the allowed fields) → build the message →
+seal to the agency's newest key → queue in the outbox → append the disclosure entry,
+all in the caller's transaction. See docs/internals.md.
+"""
+
+from hub.disclosure.pipeline import (
+    Disclosed,
+    DisclosureContext,
+    DisclosureRequest,
+    Held,
+    Outcome,
+    Refused,
+    disclose,
+    refuse_unless_disclosed,
+)
+
+__all__ = [
+    "Disclosed",
+    "DisclosureContext",
+    "DisclosureRequest",
+    "Held",
+    "Outcome",
+    "Refused",
+    "disclose",
+    "refuse_unless_disclosed",
+]

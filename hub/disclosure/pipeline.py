@@ -1,0 +1,419 @@
+"""``disclose``: decide, project, build, seal, queue and log — in the caller's transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+from ulid import ULID
+
+from hub.agencies import Agency, newest_key
+from hub.cases import Case, encrypt_for_case
+from hub.crypto.keys import EncryptionPublicKey
+from hub.crypto.sealing import seal
+from hub.disclosure.fields import disclosed_paths, subject_ids_in
+from hub.disclosure.tables import held_disclosures, overrides
+from hub.hub_keys import HubKeys
+from hub.log import LogEntry, append
+from hub.policy import Decision, Policy, decide, project
+from hub.policy.decide import Outcome as Verdict
+from hub.policy.decide import recipient_refusal
+from hub.protocol.canonical import canonical_json
+from hub.protocol.errors import HubError, PolicyError, ProtocolError
+from hub.protocol.messages import Message, payload_of
+from hub.settings import Settings
+from hub.storage.tables import outbox
+
+__all__ = [
+    "Disclosed",
+    "DisclosureContext",
+    "DisclosureRequest",
+    "Held",
+    "Outcome",
+    "Refused",
+    "decide_for",
+    "disclose",
+    "refuse_unless_disclosed",
+    "seal_and_log",
+]
+
+NOTICE = "notice"  # free notices carry no case data: no policy rule, but the same checks
+MAX_JUSTIFICATION = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class DisclosureContext:
+    """What every disclosure needs from the running hub."""
+
+    keys: HubKeys
+    settings: Settings
+    policy: Policy
+    now: datetime
+
+
+@dataclass(frozen=True)
+class DisclosureRequest:
+    """One message for one agency about zero or more cases (see docs/internals.md)."""
+
+    purpose: str
+    agency: Agency
+    cases: Sequence[Case]
+    build: Callable[[list[dict[str, Any]], Decision], Message]
+    actor: str
+    meeting_id: str | None = None
+    extra_fields: frozenset[str] = field(default_factory=frozenset)
+    justification: str | None = None
+    case_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disclosed:
+    """Sealed, queued and logged."""
+
+    agency_id: str
+    envelope_id: str
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Held for a coordinator's review (the policy said REVIEW)."""
+
+    agency_id: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A decision not to share: nothing sealed or queued; the refusal is logged."""
+
+    agency_id: str
+    code: str
+    reason: str
+
+
+Outcome = Disclosed | Held | Refused
+
+
+async def disclose(
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
+) -> Outcome:
+    """Disclose ``request`` in ``conn``'s transaction; see the module docstring."""
+    _check_override(request)
+    decision = await _decide(conn, ctx, request)
+    if decision.outcome == "deny":
+        code, reason = decision.code or "policy-refused", decision.reason or "refused by policy"
+        await append(conn, [_refusal_entry(ctx, request, decision, code)])
+        return Refused(request.agency.id, code, reason)
+    projections = [project(case.view, decision.fields) for case in request.cases]
+    message = request.build(projections, decision)
+    payload = payload_of(message)
+    sent = disclosed_paths(payload)
+    if not sent <= set(decision.fields):
+        # The projection is the only source of case data; reaching here is a bug.
+        raise HubError("a built message carries fields the policy did not allow")
+    override = await _record_override(conn, ctx, request) if request.extra_fields else None
+    if decision.outcome == "review":
+        return await _hold(conn, ctx, request, decision, message, override)
+    return await _send(conn, ctx, request, decision, message, payload, override)
+
+
+def refuse_unless_disclosed(outcome: Outcome) -> Disclosed | Held:
+    """For a single-recipient call: a refusal becomes the ``PolicyError`` it stands for.
+
+    Commit the transaction before calling this, so the refusal entry is kept.
+    """
+    if isinstance(outcome, Refused):
+        raise PolicyError(outcome.reason, code=outcome.code)
+    return outcome
+
+
+def _check_override(request: DisclosureRequest) -> None:
+    if not request.extra_fields:
+        if request.justification is not None:
+            raise ProtocolError("a justification is only given with fields to widen")
+        return
+    text = (request.justification or "").strip()
+    if not text:
+        raise ProtocolError(
+            "widening a disclosure needs a written justification", code="missing-field"
+        )
+    if len(text) > MAX_JUSTIFICATION:
+        raise ProtocolError(
+            f"a justification is at most {MAX_JUSTIFICATION} characters", code="field-too-large"
+        )
+    if len(request.cases) != 1:
+        raise ProtocolError("an override widens a disclosure about exactly one case")
+
+
+async def _decide(
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
+) -> Decision:
+    return await decide_for(
+        conn, ctx, request.purpose, request.agency, request.cases, request.extra_fields
+    )
+
+
+async def decide_for(
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    purpose: str,
+    agency: Agency,
+    cases: Sequence[Case],
+    extra_fields: frozenset[str] = frozenset(),
+) -> Decision:
+    """The policy's decision for ``purpose`` to ``agency`` about ``cases``."""
+    if purpose == NOTICE:
+        return await _decide_notice(conn, ctx, agency)
+    return await decide(
+        conn,
+        ctx.policy,
+        purpose=purpose,
+        agency=agency,
+        now=ctx.now,
+        restricted=any(case.perpetrator_must_not_know for case in cases),
+        extra_fields=extra_fields,
+    )
+
+
+async def _decide_notice(conn: AsyncConnection, ctx: DisclosureContext, agency: Agency) -> Decision:
+    """A free notice carries no case data, so no rule or basis: only the recipient checks."""
+    refusal = await recipient_refusal(conn, agency.id, ctx.now)
+    verdict = Decision(Verdict.PERMIT, purpose=NOTICE, policy_version=ctx.policy.version)
+    if refusal is not None:
+        code, reason = refusal
+        return replace(verdict, outcome=Verdict.DENY, code=code, reason=reason)
+    return verdict
+
+
+def _basis(decision: Decision) -> dict[str, str] | None:
+    if decision.basis is None:
+        return None
+    return {"id": decision.basis.id, "version": str(decision.basis.version)}
+
+
+def _case_refs(request: DisclosureRequest) -> tuple[str, ...]:
+    if not request.cases and request.case_ref is not None:
+        return (request.case_ref,)
+    return tuple(case.ref for case in request.cases)
+
+
+def _consent(request: DisclosureRequest) -> str | None:
+    return request.cases[0].consent if len(request.cases) == 1 else None
+
+
+def _refusal_entry(
+    ctx: DisclosureContext, request: DisclosureRequest, decision: Decision, code: str
+) -> LogEntry:
+    return LogEntry(
+        kind="refusal",
+        at=ctx.now,
+        actor=request.actor,
+        case_refs=_case_refs(request) or None,
+        sender=ctx.settings.hub_id,
+        recipient=request.agency.id,
+        purpose=request.purpose,
+        policy_version=decision.policy_version,
+        refusal_code=code,
+    )
+
+
+async def _record_override(
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
+) -> dict[str, str]:
+    """Keep the justification under the case's own key; log the override for the DPO."""
+    case = request.cases[0]
+    text = (request.justification or "").strip().encode()
+    override_id = str(ULID())
+    digest = hashlib.sha256(text).hexdigest()
+    await conn.execute(
+        overrides.insert().values(
+            id=override_id,
+            case_ref=case.ref,
+            agency_id=request.agency.id,
+            purpose=request.purpose,
+            fields=json.dumps(sorted(request.extra_fields)),
+            justification=await encrypt_for_case(
+                conn, ctx.keys, case.ref, f"override:{override_id}", text
+            ),
+            justification_sha256=digest,
+            requested_by=request.actor,
+            created_at=ctx.now,
+        )
+    )
+    await append(
+        conn,
+        [
+            LogEntry(
+                kind="override",
+                at=ctx.now,
+                actor=request.actor,
+                case_refs=(case.ref,),
+                recipient=request.agency.id,
+                purpose=request.purpose,
+                fields=tuple(sorted(request.extra_fields)),
+                override={"id": override_id, "justification_sha256": digest},
+            )
+        ],
+    )
+    return {"id": override_id, "justification_sha256": digest}
+
+
+async def _hold(
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    request: DisclosureRequest,
+    decision: Decision,
+    message: Message,
+    override: dict[str, str] | None,
+) -> Held:
+    """Keep the built message sealed to the hub's own key until a coordinator decides."""
+    hold_id = str(ULID())
+    sealed = seal(
+        message,
+        sender=ctx.keys.identity,
+        sender_id=ctx.settings.hub_id,
+        recipient_id=ctx.settings.hub_id,
+        recipient_key=ctx.keys.encryption.public,
+        now=ctx.now,
+        case_ref=request.cases[0].ref if len(request.cases) == 1 else None,
+    )
+    await conn.execute(
+        held_disclosures.insert().values(
+            id=hold_id,
+            agency_id=request.agency.id,
+            purpose=request.purpose,
+            case_refs=json.dumps(list(_case_refs(request))),
+            meeting_id=request.meeting_id,
+            override_id=override["id"] if override else None,
+            sealed=sealed.to_bytes(),
+            status="held",
+            requested_by=request.actor,
+            created_at=ctx.now,
+        )
+    )
+    await append(
+        conn,
+        [
+            LogEntry(
+                kind="review",
+                at=ctx.now,
+                actor=request.actor,
+                case_refs=_case_refs(request) or None,
+                recipient=request.agency.id,
+                purpose=request.purpose,
+                message_type=message.message_type,
+                fields=decision.fields or None,
+                basis=_basis(decision),
+                policy_version=decision.policy_version,
+                status="held",
+            )
+        ],
+    )
+    return Held(request.agency.id, hold_id)
+
+
+async def _send(
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    request: DisclosureRequest,
+    decision: Decision,
+    message: Message,
+    payload: Mapping[str, Any],
+    override: dict[str, str] | None,
+    *,
+    actor: str | None = None,
+) -> Disclosed:
+    """Seal to the agency's newest key, queue, and log the disclosure."""
+    agency = request.agency
+    key = await newest_key(conn, agency.id, ctx.now)
+    if key is None:  # decide() checked; a key revoked since is still never sealed to
+        raise PolicyError("the agency has no valid encryption key", code="key-revoked")
+    return await seal_and_log(
+        conn,
+        ctx,
+        message=message,
+        payload=payload,
+        agency_id=agency.id,
+        key=key,
+        purpose=request.purpose,
+        case_refs=_case_refs(request),
+        consent=_consent(request),
+        decision=decision,
+        override=override,
+        actor=actor or request.actor,
+    )
+
+
+async def seal_and_log(
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    *,
+    message: Message,
+    payload: Mapping[str, Any],
+    agency_id: str,
+    key: EncryptionPublicKey,
+    purpose: str,
+    case_refs: tuple[str, ...],
+    consent: str | None,
+    decision: Decision,
+    override: dict[str, str] | None,
+    actor: str,
+) -> Disclosed:
+    """The last step of every disclosure: envelope, outbox row and log entry together."""
+    envelope = seal(
+        message,
+        sender=ctx.keys.identity,
+        sender_id=ctx.settings.hub_id,
+        recipient_id=agency_id,
+        recipient_key=key,
+        now=ctx.now,
+        case_ref=case_refs[0] if len(case_refs) == 1 else None,
+    )
+    digest = envelope.digest()
+    await conn.execute(
+        outbox.insert().values(
+            envelope_id=envelope.header.id,
+            agency_id=agency_id,
+            type=envelope.header.type,
+            case_ref=case_refs[0] if len(case_refs) == 1 else None,
+            recipient_key=key.fingerprint,
+            digest=digest,
+            envelope=envelope.to_bytes(),
+            status="queued",
+            created_at=ctx.now,
+            expires_at=ctx.now + ctx.settings.envelope_ttl,
+            sent_by=actor,
+        )
+    )
+    (index,) = await append(
+        conn,
+        [
+            LogEntry(
+                kind="disclosure",
+                at=ctx.now,
+                actor=actor,
+                envelope_id=envelope.header.id,
+                envelope_sha256=digest,
+                payload_sha256=hashlib.sha256(canonical_json(dict(payload))).hexdigest(),
+                case_refs=case_refs or None,
+                subject_ids=subject_ids_in(payload) or None,
+                sender=ctx.settings.hub_id,
+                recipient=agency_id,
+                purpose=purpose,
+                message_type=message.message_type,
+                fields=tuple(sorted(disclosed_paths(payload))) or None,
+                data_categories=decision.data_categories or None,
+                basis=_basis(decision),
+                consent=consent,
+                policy_version=decision.policy_version,
+                override=override,
+            )
+        ],
+    )
+    return Disclosed(agency_id, envelope.header.id, index)
