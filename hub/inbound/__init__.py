@@ -8,10 +8,19 @@ transaction with the row that makes it idempotent (``tables.inbound_messages``).
 from hub.inbound.registry import (
     INBOUND_TYPES,
     Handler,
+    InboundContext,
     handler,
     registered,
     replaced,
     unregister,
 )
 
-__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "replaced", "unregister"]
+__all__ = [
+    "INBOUND_TYPES",
+    "Handler",
+    "InboundContext",
+    "handler",
+    "registered",
+    "replaced",
+    "unregister",
+]

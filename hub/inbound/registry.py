@@ -17,23 +17,44 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import Agency
+from hub.hub_keys import HubKeys
 from hub.protocol.messages import ActionUpdate, Message, ResearchResponse
+from hub.settings import Settings
 
-__all__ = ["INBOUND_TYPES", "Handler", "handler", "registered", "replaced", "unregister"]
+__all__ = [
+    "INBOUND_TYPES",
+    "Handler",
+    "InboundContext",
+    "handler",
+    "registered",
+    "replaced",
+    "unregister",
+]
 
 INBOUND_TYPES: Final = frozenset({ResearchResponse.message_type, ActionUpdate.message_type})
+
+
+@dataclass(frozen=True, slots=True)
+class InboundContext:
+    """What a handler gets as ``ctx`` from the running hub."""
+
+    keys: HubKeys
+    settings: Settings
+    now: datetime
+
 
 Handler = Callable[
     [AsyncConnection, Any, Agency, Message, str, datetime], Awaitable[dict[str, Any]]
 ]
-"""``handle(conn, ctx, agency, message, envelope_id, now) -> dict``; ``ctx`` is the
-running hub's :class:`hub.disclosure.DisclosureContext`; the dict goes back to the client."""
+"""``handle(conn, ctx, agency, message, envelope_id, now) -> dict``; ``ctx`` is an
+:class:`InboundContext`; the dict goes back to the client in the 202 answer."""
 
 H = TypeVar("H", bound=Handler)
 _HANDLERS: dict[str, Handler] = {}

@@ -19,7 +19,7 @@ from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionKeyPair, EncryptionPublicKey, IdentityKeyPair
 from hub.crypto.request_signing import sign_request
 from hub.crypto.sealing import seal
-from hub.inbound import INBOUND_TYPES, handler, registered, replaced, unregister
+from hub.inbound import INBOUND_TYPES, InboundContext, handler, registered, replaced, unregister
 from hub.inbound.tables import inbound_messages
 from hub.protocol import Envelope
 from hub.protocol.canonical import b64decode
@@ -55,6 +55,7 @@ class Recorder:
             select(inbound_messages.c.type).where(inbound_messages.c.envelope_id == envelope_id)
         )
         assert seen == message.message_type
+        assert isinstance(ctx, InboundContext) and ctx.settings.hub_id == "hub"
         if self.fail_with is not None:
             raise self.fail_with
         self.calls.append({"agency": agency.id, "message": message, "envelope_id": envelope_id})
