@@ -88,6 +88,9 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
                 if expired:
                     log.warning("%d envelope(s) expired undelivered; coordinators alerted", expired)
                 await prune_nonces(app, now)
+                chased = await routes_meetings.chase_in_housekeeping(app, now)
+                if chased:
+                    log.info("%d overdue action(s) chased", chased)
             except Exception:
                 log.exception("housekeeping failed")
 

@@ -308,3 +308,11 @@ async def post_chase(request: web.Request) -> web.Response:
         )
     app[WAITERS].notify(o.agency for _, o in chased if o.kind == "disclosed")
     return web.json_response({"chased": [{"action_id": a, **o.as_json()} for a, o in chased]})
+
+
+async def chase_in_housekeeping(app: web.Application, now: datetime) -> int:
+    """The housekeeping loop's chase of overdue actions (each at most once a day)."""
+    async with app[ENGINE].begin() as conn:
+        chased = await chase_overdue(conn, disclosure_context(app, now), now=now)
+    app[WAITERS].notify(o.agency for _, o in chased if o.kind == "disclosed")
+    return len(chased)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from conftest import Agent, assert_problem, staff_call
+from conftest import Agent, assert_problem, enrol, invite, staff_call
 
 from hub.crypto.sealing import open_envelope, seal
 from hub.protocol.messages import (
@@ -16,6 +17,7 @@ from hub.protocol.messages import (
     ResearchResponse,
     WithheldItem,
 )
+from hub.testing import running_hub
 
 TODAY = datetime.now(UTC).date()
 
@@ -454,3 +456,60 @@ async def test_bad_input_is_refused(hub, http, make_agency) -> None:  # type: ig
     status, doc = await staff_call(hub, http, "GET", "/api/v1/actions?status=done", nora)
     assert_problem(status, doc, 400, "malformed")
     assert date.fromisoformat(TODAY.isoformat()) == TODAY
+
+
+async def test_the_housekeeping_loop_chases_overdue_actions(tmp_path, http) -> None:  # type: ignore[no-untyped-def]
+    async with running_hub(tmp_path, expiry_sweep_seconds=0.2) as hub:
+
+        async def make(agency_id: str, kind: str) -> Agent:
+            agent = Agent(hub, http, agency_id)
+            status, doc = await enrol(agent, await invite(hub, http, agency_id, kind))
+            assert status == 201, doc
+            body = {"identity_fingerprint": agent.identity.fingerprint}
+            path = f"/api/v1/agencies/{agency_id}/approve"
+            assert (await staff_call(hub, http, "POST", path, body=body))[0] == 200
+            return agent
+
+        world = await setup(hub, http, make)
+        nora, ref, police = (
+            world["tokens"]["nora"],
+            world["refs"][0],
+            world["agents"]["police-north"],
+        )
+        status, doc = await staff_call(
+            hub,
+            http,
+            "POST",
+            "/api/v1/meetings",
+            nora,
+            {"area": "north", "date": TODAY.isoformat()},
+        )
+        mid = doc["id"]
+        await staff_call(
+            hub, http, "POST", f"/api/v1/meetings/{mid}/cases", nora, {"case_ref": ref}
+        )
+        status, doc = await staff_call(
+            hub,
+            http,
+            "POST",
+            "/api/v1/actions",
+            nora,
+            {
+                "meeting": mid,
+                "case_ref": ref,
+                "owner": "police-north",
+                "description": "Review bail",
+                "due_date": (TODAY - timedelta(days=2)).isoformat(),
+            },
+        )
+        assert status == 201, doc
+        chases: list[Message] = []
+        for _ in range(30):
+            envelopes = await police.poll(wait=0.5)
+            chases += [m for m in opened(hub, police, envelopes) if m.message_type == "notice"]
+            await police.ack(envelopes)
+            if chases:
+                break
+        assert len(chases) == 1 and doc["action"]["id"] in chases[0].text
+        await asyncio.sleep(0.6)  # several more sweeps: no second chase today
+        assert not await police.poll()
