@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import Db, referral
-from test_store import submit
+from casekit import Db, referral, submit
 
 
 async def test_no_names_dates_of_birth_or_addresses_on_disk(db: Db) -> None:

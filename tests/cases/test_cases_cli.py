@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import referral
+from casekit import referral
 
 from hub.cli import main
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW, Db, referral
+from casekit import NOW, Db, referral
 from sqlalchemy import func, select
 
 from hub.cases import parse_referral, refer
@@ -114,3 +117,11 @@ def test_levels_follow_the_count() -> None:
         )
         parsed = parse_referral(doc, today=NOW.date())
         assert (parsed.risk.yes_count, parsed.level) == (yes, level)
+
+
+def test_the_documented_example_is_a_valid_referral() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "referrals.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, re.S)
+    assert example is not None
+    parsed = parse_referral(json.loads(example[1]), today=NOW.date())
+    assert (parsed.risk.yes_count, parsed.level) == (15, "high")

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conftest import Db, referral
-from test_store import submit
+from casekit import Db, pair, referral, submit
 
 from hub.cases import list_cases, load_case
-
-
-def pair(victim: str, perpetrator: str, on: str, **changes: Any) -> dict[str, Any]:
-    base = referral()
-    return referral(
-        referred_on=on,
-        victim={**base["victim"], "name": victim},
-        perpetrator={**base["perpetrator"], "name": perpetrator},
-        **changes,
-    )
 
 
 async def test_the_same_pair_within_a_year_is_a_repeat(db: Db) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from conftest import Db, referral
+from casekit import Db, pair, referral, submit
 from sqlalchemy import select
-from test_repeats import pair
-from test_store import submit
 
 from hub.cases import decrypt_for_case, encrypt_for_case, find_subject_ids, list_cases, load_case
 from hub.cases.areas import set_area

@@ -7,9 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from conftest import Db, referral
-from test_repeats import pair
-from test_store import submit
+from casekit import Db, pair, referral, submit
 
 from hub.cases import mark_heard
 from hub.cases.safelives import age_band, parse_quarter, safelives_csv

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
 
 import pytest
-from conftest import NOW, Db, referral
+from casekit import Db, referral, submit
 from sqlalchemy import func, select
 
 from hub.cases import (
@@ -17,25 +16,10 @@ from hub.cases import (
     list_cases,
     load_case,
     mark_heard,
-    parse_referral,
-    refer,
 )
-from hub.cases.store import Referred
 from hub.cases.tables import case_subjects, cases
 from hub.protocol.errors import HubError
 from hub.protocol.messages import BasisRef, CaseExtract
-
-
-async def submit(db: Db, doc: dict[str, Any], area: str = "north") -> Referred:
-    async with db.engine.begin() as conn:
-        return await refer(
-            conn,
-            db.keys,
-            parse_referral(doc, today=NOW.date()),
-            area=area,
-            actor="coordinator:casey",
-            now=NOW,
-        )
 
 
 async def test_referral_round_trips_into_a_case_extract(db: Db) -> None:
