@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.disclosure import DisclosureContext
 from hub.hub_keys import IDENTITY, load_hub_keys
+from hub.log.heads import latest_head, sign_for_cli
+from hub.log.store import size
 from hub.policy import load_policy
 from hub.protocol.errors import HubError
 from hub.settings import Settings, load_settings
@@ -40,13 +42,23 @@ def require_initialised(settings: Settings) -> None:
 
 
 def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run ``work`` with a migrated engine, then close it."""
+    """Run ``work`` with a migrated engine, then close it.
+
+    A command that appended to the disclosure log signs a tree head before it exits, so
+    what it sent is provable at once, whether or not a hub process is running.
+    """
 
     async def run() -> T:
         engine = create_engine(settings.db_url)
         try:
             await migrate(engine)
-            return await work(engine)
+            result = await work(engine)
+            async with engine.connect() as conn:
+                newest = await latest_head(conn, settings.hub_id)
+                grew = await size(conn) > (newest.size if newest else 0)
+            if grew:
+                await sign_for_cli(engine, settings)
+            return result
         finally:
             await engine.dispose()
 

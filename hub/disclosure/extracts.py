@@ -15,6 +15,7 @@ from hub.disclosure.pipeline import (
     DisclosureContext,
     DisclosureRequest,
     Outcome,
+    check_override,
     disclose,
 )
 from hub.policy import Decision
@@ -48,6 +49,7 @@ async def send_extract(
     """Disclose a proportionate extract of one case to one agency (optionally widened)."""
     if summary is not None and not 0 < len(summary) <= MAX_NOTICE:
         raise ProtocolError(f"a summary is 1 to {MAX_NOTICE} characters", code="field-too-large")
+    check_override(widen, justification, 1)
     case = await load_case(conn, ctx.keys, case_ref)
     agency = await _agency(conn, agency_id)
 

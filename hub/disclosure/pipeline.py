@@ -36,6 +36,7 @@ __all__ = [
     "Held",
     "Outcome",
     "Refused",
+    "check_override",
     "decide_for",
     "disclose",
     "refuse_unless_disclosed",
@@ -104,7 +105,7 @@ async def disclose(
     conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
 ) -> Outcome:
     """Disclose ``request`` in ``conn``'s transaction; see the module docstring."""
-    _check_override(request)
+    check_override(request.extra_fields, request.justification, len(request.cases))
     decision = await _decide(conn, ctx, request)
     if decision.outcome == "deny":
         code, reason = decision.code or "policy-refused", decision.reason or "refused by policy"
@@ -133,12 +134,13 @@ def refuse_unless_disclosed(outcome: Outcome) -> Disclosed | Held:
     return outcome
 
 
-def _check_override(request: DisclosureRequest) -> None:
-    if not request.extra_fields:
-        if request.justification is not None:
+def check_override(extra_fields: frozenset[str], justification: str | None, cases: int) -> None:
+    """Refuse an override without a written justification, or one not about one case."""
+    if not extra_fields:
+        if justification is not None:
             raise ProtocolError("a justification is only given with fields to widen")
         return
-    text = (request.justification or "").strip()
+    text = (justification or "").strip()
     if not text:
         raise ProtocolError(
             "widening a disclosure needs a written justification", code="missing-field"
@@ -147,7 +149,7 @@ def _check_override(request: DisclosureRequest) -> None:
         raise ProtocolError(
             f"a justification is at most {MAX_JUSTIFICATION} characters", code="field-too-large"
         )
-    if len(request.cases) != 1:
+    if cases != 1:
         raise ProtocolError("an override widens a disclosure about exactly one case")
 
 
