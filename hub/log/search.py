@@ -22,7 +22,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any, Final, Literal
 
 from sqlalchemy import Select, select
@@ -32,8 +32,9 @@ from hub.crypto.tree_head import SignedTreeHead
 from hub.log.entries import parse_entry
 from hub.log.tables import log_case_refs, log_categories, log_entries, log_subjects
 from hub.protocol.envelope import loads_strict
+from hub.protocol.errors import ProtocolError
 
-__all__ = ["COLUMNS", "LogQuery", "export_lines", "search"]
+__all__ = ["COLUMNS", "LogQuery", "export_lines", "parse_moment", "search"]
 
 COLUMNS: Final = (
     "index",
@@ -65,6 +66,25 @@ COLUMNS: Final = (
     "status",
 )
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def parse_moment(raw: str | None, name: str, *, end: bool = False) -> datetime | None:
+    """A date (``YYYY-MM-DD``: from its start, or to its ``end``) or an RFC 3339 time with
+    a zone, in UTC; ``ProtocolError`` otherwise."""
+    if raw is None:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+        if len(raw) > 40:
+            raise ValueError
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ProtocolError(f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time") from None
+    if moment.tzinfo is None:
+        raise ProtocolError(f"{name} must name its time zone", code="naive-timestamp")
+    return moment.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)

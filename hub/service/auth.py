@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.agencies import Agency, get_agency
 from hub.crypto.keys import IdentityPublicKey
-from hub.crypto.request_signing import WINDOW, read_claims, verify_request
+from hub.crypto.request_signing import HEADER_AGENCY, WINDOW, read_claims, verify_request
 from hub.protocol.errors import CryptoError, HubError, PolicyError
 from hub.service.appkeys import ENGINE, TOKENS
 from hub.service.problems import read_body
 from hub.storage.tables import nonces
 from hub.users import StaffUser, TokenCache
 
-__all__ = ["agency_request", "staff"]
+__all__ = ["agency_or_staff", "agency_request", "staff"]
 
 USER = web.RequestKey("user", StaffUser)
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -118,3 +118,30 @@ async def prune_nonces(app: web.Application, now: datetime) -> None:
         await conn.execute(
             delete(nonces).where(nonces.c.seen_at < now - 2 * WINDOW - timedelta(seconds=1))
         )
+
+
+def agency_or_staff(
+    *roles: str,
+) -> Callable[[Callable[[web.Request, Agency | None], Awaitable[Any]]], RouteHandler]:
+    """Allow a signed request from an active agency (``agency`` is passed) or staff holding
+    one of ``roles`` (``None`` is passed). ``.roles`` is ``("agency", *roles)``."""
+
+    def decorate(handler: Callable[[web.Request, Agency | None], Awaitable[Any]]) -> RouteHandler:
+        async def as_agency(request: web.Request, agency: Agency, _body: bytes) -> Any:
+            return await handler(request, agency)
+
+        async def as_staff(request: web.Request) -> Any:
+            return await handler(request, None)
+
+        by_agency, by_staff = agency_request(as_agency), staff(*roles)(as_staff)
+
+        @wraps(handler)
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if HEADER_AGENCY in request.headers:
+                return await by_agency(request)
+            return await by_staff(request)
+
+        guarded.roles = ("agency", *roles)  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
