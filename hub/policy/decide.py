@@ -95,14 +95,13 @@ async def decide(
         restricted=restricted,
         extra_fields=tuple(sorted(extra_fields)),
     )
-    fresh = await get_agency(conn, agency.id)
-    refusal = await _recipient_refusal(conn, fresh, agency.id, now)
-    if refusal is not None or fresh is None:
-        code, reason = refusal or ("agency-not-active", "unknown agency")
+    refusal = await recipient_refusal(conn, agency.id, now)
+    if refusal is not None:
+        code, reason = refusal
         return replace(denied, code=code, reason=reason)
-    rule = policy.rule(purpose, fresh.kind)
+    rule = policy.rule(purpose, agency.kind)
     if rule is None:
-        reason = f"policy {policy.version} has no rule for {purpose} to {fresh.kind}"
+        reason = f"policy {policy.version} has no rule for {purpose} to {agency.kind}"
         return replace(denied, reason=reason)
     fields = rule.fields_for(restricted) | extra_fields
     denied = replace(denied, fields=tuple(sorted(fields)), data_categories=categories_of(fields))
@@ -124,17 +123,12 @@ async def decide(
 async def recipient_refusal(
     conn: AsyncConnection, agency_id: str, now: datetime
 ) -> tuple[str, str] | None:
-    """Why ``agency_id`` may receive nothing at all now (status, key, ISP), or None.
+    """``(code, reason)`` if the agency may receive nothing now (status, key, ISP), else None.
 
-    Free notices, which carry no case data, are checked with this alone.
+    Read in ``conn``, as the caller's transaction sees the agency. Free notices, which
+    carry no case data, are checked with this alone.
     """
-    return await _recipient_refusal(conn, await get_agency(conn, agency_id), agency_id, now)
-
-
-async def _recipient_refusal(
-    conn: AsyncConnection, agency: Agency | None, agency_id: str, now: datetime
-) -> tuple[str, str] | None:
-    """Why the recipient may receive nothing at all (status, key, ISP), or None."""
+    agency = await get_agency(conn, agency_id)
     if agency is None or agency.status != "active":
         return (
             "agency-not-active",
