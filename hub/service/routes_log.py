@@ -88,6 +88,13 @@ async def _covering(request: web.Request, tree_size: int = 0) -> Any:
     return await head_covering(app[ENGINE], app[KEYS].identity, app[SETTINGS].hub_id, tree_size)
 
 
+async def _current(request: web.Request) -> Any:
+    """A head covering every entry committed so far (signed now if the signer lags)."""
+    async with request.app[ENGINE].connect() as conn:
+        current = await store.size(conn)
+    return await _covering(request, current)
+
+
 def _proof(hashes: list[bytes]) -> list[str]:
     return [b64encode(h) for h in hashes]
 
@@ -192,7 +199,9 @@ async def entries(request: web.Request) -> web.Response:
     query = parse_query(request)
     offset = _int(request, "offset", default=0)
     limit = _int(request, "limit", default=100, high=MAX_PAGE)
-    signed = await _covering(request)
+    if limit == 0:
+        raise ProtocolError("limit must be from 1 to 1000")
+    signed = await _current(request)
     async with request.app[ENGINE].connect() as conn:
         found = await search(conn, query, below=signed.size, offset=offset, limit=limit)
     return web.json_response(
@@ -213,7 +222,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     if fmt not in ("csv", "jsonl"):
         raise ProtocolError("format must be csv or jsonl")
     query = parse_query(request)
-    signed = await _covering(request)
+    signed = await _current(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8"
