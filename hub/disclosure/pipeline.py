@@ -106,12 +106,19 @@ async def disclose(
 ) -> Outcome:
     """Disclose ``request`` in ``conn``'s transaction; see the module docstring."""
     check_override(request.extra_fields, request.justification, len(request.cases))
-    decision = await _decide(conn, ctx, request)
+    decision = await _decide(conn, ctx, request, restricted=_all_restricted(request.cases))
     if decision.outcome == "deny":
         code, reason = decision.code or "policy-refused", decision.reason or "refused by policy"
         await append(conn, [_refusal_entry(ctx, request, decision, code)])
         return Refused(request.agency.id, code, reason)
-    projections = [project(case.view, decision.fields) for case in request.cases]
+    narrow = decision
+    if any(case.perpetrator_must_not_know for case in request.cases) and not decision.restricted:
+        # Mixed cases: each case is projected under its own rule; the others keep theirs.
+        narrow = await _decide(conn, ctx, request, restricted=True)
+    projections = [
+        project(case.view, (narrow if case.perpetrator_must_not_know else decision).fields)
+        for case in request.cases
+    ]
     message = request.build(projections, decision)
     payload = payload_of(message)
     sent = disclosed_paths(payload)
@@ -153,11 +160,21 @@ def check_override(extra_fields: frozenset[str], justification: str | None, case
         raise ProtocolError("an override widens a disclosure about exactly one case")
 
 
+def _all_restricted(cases: Sequence[Case]) -> bool:
+    """True when every case says the perpetrator must not know (and there is one)."""
+    return bool(cases) and all(case.perpetrator_must_not_know for case in cases)
+
+
 async def _decide(
-    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest, *, restricted: bool
 ) -> Decision:
     return await decide_for(
-        conn, ctx, request.purpose, request.agency, request.cases, request.extra_fields
+        conn,
+        ctx,
+        request.purpose,
+        request.agency,
+        request.extra_fields,
+        restricted=restricted,
     )
 
 
@@ -166,10 +183,12 @@ async def decide_for(
     ctx: DisclosureContext,
     purpose: str,
     agency: Agency,
-    cases: Sequence[Case],
     extra_fields: frozenset[str] = frozenset(),
+    *,
+    restricted: bool,
 ) -> Decision:
-    """The policy's decision for ``purpose`` to ``agency`` about ``cases``."""
+    """The policy's decision for ``purpose`` to ``agency`` (``restricted``: under the rule's
+    fields for a case whose perpetrator must not know)."""
     if purpose == NOTICE:
         return await _decide_notice(conn, ctx, agency)
     return await decide(
@@ -178,7 +197,7 @@ async def decide_for(
         purpose=purpose,
         agency=agency,
         now=ctx.now,
-        restricted=any(case.perpetrator_must_not_know for case in cases),
+        restricted=restricted,
         extra_fields=extra_fields,
     )
 

@@ -138,7 +138,8 @@ async def approve(
             await conn.execute(select(overrides.c.fields).where(overrides.c.id == row.override_id))
         ).scalar_one()
         extra = frozenset(json.loads(fields))
-    decision = await decide_for(conn, ctx, row.purpose, agency, cases, extra)
+    restricted = bool(cases) and all(case.perpetrator_must_not_know for case in cases)
+    decision = await decide_for(conn, ctx, row.purpose, agency, extra, restricted=restricted)
     if decision.outcome == "deny":
         code = decision.code or "policy-refused"
         entry = _review_entry(ctx, row, by, "refused").model_copy(

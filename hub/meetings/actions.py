@@ -77,6 +77,7 @@ class Action:
             description=self.description,
             due_date=self.due_date,
             status=self.status,
+            reason=self.reason,
         )
 
     def as_json(self, today: date) -> dict[str, Any]:

@@ -157,6 +157,7 @@ class ActionSummary(_Model):
     description: Text
     due_date: date
     status: ActionStatus
+    reason: Text | None = None  # why it is not completed (carried forward) or was cancelled
 
 
 class AgendaItem(_Model):

@@ -399,13 +399,24 @@ async def test_carried_forward_actions_reach_the_next_agenda(hub, http, make_age
     action_id = doc["action"]["id"]
     await police.poll()
     status, doc = await staff_call(
+        hub,
+        http,
+        "POST",
+        f"/api/v1/actions/{action_id}/updates",
+        nora,
+        {"status": "in_progress", "reason": "awaiting the court listing"},
+    )
+    assert status in (200, 201), doc
+    status, doc = await staff_call(
         hub, http, "POST", f"/api/v1/meetings/{second}/publish", nora, {}
     )
     assert status == 200, doc
     envelopes = await police.poll()
     agenda = next(m for m in opened(hub, police, envelopes) if m.message_type == "agenda")
     assert [i.case_ref for i in agenda.items] == [refs[1]]
-    assert [(a.action_id, a.status) for a in agenda.carried_forward] == [(action_id, "open")]
+    assert [(a.action_id, a.status, a.reason) for a in agenda.carried_forward] == [
+        (action_id, "in_progress", "awaiting the court listing")
+    ]
 
 
 async def test_bad_input_is_refused(hub, http, make_agency) -> None:  # type: ignore[no-untyped-def]
