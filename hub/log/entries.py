@@ -7,6 +7,7 @@ Its bytes are the RFC 8785 canonical JSON of the model, absent fields omitted.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal, get_args
 
@@ -101,8 +102,19 @@ class LogEntry(_Strict):
 
 
 def entry_bytes(entry: LogEntry) -> bytes:
-    """The entry's RFC 8785 canonical JSON, absent (None) fields omitted: what is hashed."""
-    return canonical_json(entry.model_dump(mode="json", exclude_none=True))
+    """The entry's RFC 8785 canonical JSON, absent (None) fields omitted: what is hashed.
+
+    An entry holds only ASCII keys, strings and the integer ``v``; for those,
+    ``json.dumps`` with sorted keys, no spaces and no ASCII escaping is byte for byte
+    RFC 8785 (tests/log/test_log_entries.py checks it against ``canonical_json`` on
+    hostile strings) and ~20x faster. (The model refuses lone surrogates; should one
+    get through, ``canonical_json`` refuses it.)
+    """
+    doc = entry.model_dump(mode="json", exclude_none=True)
+    try:
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return canonical_json(doc)
 
 
 def parse_entry(data: bytes) -> LogEntry:
