@@ -343,3 +343,13 @@ def test_export_csv_and_jsonl(
         capsys, "log", "export", "--format", "csv", "--out", str(tmp_path / "no" / "x.csv")
     )
     assert status == 1 and "cannot write" in err
+
+
+def test_subject_lookup(log_hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = log_hub.run(
+        capsys, "log", "subject", "--name", "Nobody", "--dob", "1990-01-01"
+    )
+    assert status == 0 and "no case holds a person" in out and "Nobody" not in out
+    for argv in (("--name", "A", "--dob", "01/02/1990"), ("--name", " ", "--dob", "1990-01-01")):
+        status, _, err = log_hub.run(capsys, "log", "subject", *argv)
+        assert status == 1 and "malformed" in err
