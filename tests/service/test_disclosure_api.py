@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +76,29 @@ async def test_an_extract_is_the_policy_projection_sealed_and_logged(  # type: i
     assert "victim.name" in (entry.fields or ())
     assert entry.basis is not None and entry.basis.id == extract["lawful_basis"]["id"]
     assert "Alice" not in entry.model_dump_json()
+
+    # The DPO's subject access report finds it by name and date of birth.
+    argv = ["--data-dir", str(hub.settings.data_dir)]
+    if hub.settings.database_url:
+        argv += ["--database-url", hub.settings.database_url]
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "marac-hub"),
+        *argv,
+        "log",
+        "subject",
+        "--name",
+        "alice  SMITH",
+        "--dob",
+        REFERRAL["victim"]["date_of_birth"],
+        env={**os.environ, "MARAC_HUB_KEY_PASSPHRASE": "marac-hub-testing"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err
+    report = out.decode()
+    assert envelope.header.id in report and "police-north" in report, report
+    assert "case_extract" in report and entry.basis.id in report
 
 
 async def test_a_refusal_sends_nothing_and_is_logged(hub, http, make_agency) -> None:  # type: ignore[no-untyped-def]

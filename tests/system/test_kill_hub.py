@@ -103,6 +103,7 @@ def test_sigkill_mid_broadcast(tmp_path: Path) -> None:
     token = re.search(
         r"(mht_\S+)", _run(str(BIN / "marac-hub"), "--data-dir", str(data), "init")
     ).group(1)  # type: ignore[union-attr]
+    _run(str(BIN / "marac-hub"), "--data-dir", str(data), "isp", "publish", "1", "--title", "ISP")
     hub_log = tmp_path / "hub.log"
     hub = _start_hub(data, port, hub_log)
     clients, sinks = [], {}
@@ -213,5 +214,21 @@ def test_sigkill_mid_broadcast(tmp_path: Path) -> None:
             "ON o.envelope_id = r.envelope_id WHERE o.seq IS NULL"
         )
         assert orphans.fetchone()[0] == 0
+        # Every envelope queued has its disclosure entry, one to one, after the crash too.
+        logged = {
+            row[0]
+            for row in db.execute("SELECT envelope_id FROM log_entries WHERE kind = 'disclosure'")
+        }
+        queued = {row[0] for row in db.execute("SELECT envelope_id FROM outbox")}
+        assert logged == queued
     finally:
         db.close()
+    verified = subprocess.run(
+        [str(BIN / "marac-hub"), "--data-dir", str(data), "log", "verify"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
