@@ -1,0 +1,57 @@
+"""Which transport and format each agency's envelopes use (``agency_delivery``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.delivery.tables import agency_delivery
+
+__all__ = ["DEFAULT", "DeliverySettings", "delivery_of", "set_delivery"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    """An agency's transport and format; ``config`` is the encrypted transport settings."""
+
+    transport: str = "mailbox"
+    format: str = "json"
+    config: bytes | None = None
+
+
+DEFAULT = DeliverySettings()
+
+
+async def delivery_of(conn: AsyncConnection, agency_id: str) -> DeliverySettings:
+    """The agency's delivery settings (the defaults if none were set)."""
+    row = (
+        await conn.execute(select(agency_delivery).where(agency_delivery.c.agency_id == agency_id))
+    ).first()
+    if row is None:
+        return DEFAULT
+    return DeliverySettings(row.transport, row.format, row.config)
+
+
+async def set_delivery(
+    conn: AsyncConnection,
+    agency_id: str,
+    settings: DeliverySettings,
+    *,
+    now: datetime,
+    by: str | None,
+) -> None:
+    """Replace the agency's delivery settings, in the caller's transaction."""
+    await conn.execute(delete(agency_delivery).where(agency_delivery.c.agency_id == agency_id))
+    await conn.execute(
+        agency_delivery.insert().values(
+            agency_id=agency_id,
+            transport=settings.transport,
+            format=settings.format,
+            config=settings.config,
+            updated_at=now,
+            updated_by=by,
+        )
+    )
