@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.crypto.tree_head import SignedTreeHead
 from hub.log.entries import parse_entry
-from hub.log.tables import log_case_refs, log_categories, log_entries, log_subjects
+from hub.log.tables import (
+    log_entries,
+    log_index,
+    log_index_cases,
+    log_index_categories,
+    log_index_subjects,
+)
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 
@@ -114,8 +120,13 @@ class LogQuery:
 
     def statement(self, below: int) -> Select[Any]:
         """The SELECT of matching entries with index below ``below``, by index."""
-        e = log_entries.c
-        stmt = select(e.idx, e.entry).where(e.idx < below).order_by(e.idx)
+        e = log_index.c
+        stmt = (
+            select(log_entries.c.idx, log_entries.c.entry)
+            .join(log_index, e.idx == log_entries.c.idx)
+            .where(log_entries.c.idx < below)
+            .order_by(log_entries.c.idx)
+        )
         for value, column in (
             (self.agency, e.agency),
             (self.purpose, e.purpose),
@@ -132,17 +143,17 @@ class LogQuery:
         if self.refusals:
             stmt = stmt.where(e.kind == "refusal")
         for value, table, column in (
-            (self.case_ref, log_case_refs, log_case_refs.c.case_ref),
-            (self.category, log_categories, log_categories.c.category),
-            (self.subject_id, log_subjects, log_subjects.c.subject_id),
+            (self.case_ref, log_index_cases, log_index_cases.c.case_ref),
+            (self.category, log_index_categories, log_index_categories.c.category),
+            (self.subject_id, log_index_subjects, log_index_subjects.c.subject_id),
         ):
             if value is not None:
                 stmt = stmt.where(e.idx.in_(select(table.c.idx).where(column == value)))
         if self.subject_ids is not None:
             stmt = stmt.where(
                 e.idx.in_(
-                    select(log_subjects.c.idx).where(
-                        log_subjects.c.subject_id.in_(self.subject_ids)
+                    select(log_index_subjects.c.idx).where(
+                        log_index_subjects.c.subject_id.in_(self.subject_ids)
                     )
                 )
             )

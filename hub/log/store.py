@@ -1,8 +1,11 @@
 """The stored Merkle log: appends in the caller's transaction, proofs from O(log n) rows.
 
-Leaf hashes live in ``log_entries``; every perfect subtree above them in ``log_nodes``,
-written by the append that completes it. A root or proof names its perfect subtrees with
-``hub.crypto.merkle``'s plans and reads just those rows.
+Each entry is one row of ``log_entries``: its bytes and ``hashes``, the leaf hash followed
+by the hash of every perfect subtree the entry completes (level ``k`` at bytes
+``[32k, 32k + 32)``). A root or proof names its perfect subtrees with
+``hub.crypto.merkle``'s plans and reads just the rows that end them, by primary key, in
+one round trip on the driver's own connection. What the DPO searches by is written to
+``log_index`` and its side tables (``index_rows``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,12 +14,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.crypto import merkle
 from hub.log.entries import LogEntry, entry_bytes
-from hub.log.tables import log_case_refs, log_categories, log_entries, log_nodes, log_subjects
+from hub.log.tables import (
+    log_entries,
+    log_index,
+    log_index_cases,
+    log_index_categories,
+    log_index_subjects,
+)
 from hub.protocol.errors import LogIntegrityError, ProtocolError
 
 __all__ = [
@@ -25,9 +34,10 @@ __all__ = [
     "append",
     "consistency_proof",
     "entry",
+    "frontier",
     "inclusion_proof",
     "index_of_envelope",
-    "frontier",
+    "index_rows",
     "lock",
     "prepare",
     "root",
@@ -36,7 +46,8 @@ __all__ = [
 ]
 
 APPEND_LOCK: Final = 0x6D617261635F6C67  # pg_advisory_xact_lock key: "marac_lg"
-Node = tuple[int, int]  # (level, position)
+_H: Final = merkle.HASH_SIZE
+Node = tuple[int, int]  # (level, position): leaves [position * 2**level, (position + 1) * 2**level)
 
 
 async def lock(conn: AsyncConnection, key: int) -> None:
@@ -45,10 +56,18 @@ async def lock(conn: AsyncConnection, key: int) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+async def _fetch(conn: AsyncConnection, sql: str) -> list[Any]:
+    """Rows of ``sql`` straight from the driver: SQLAlchemy's layers cost more than the query."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "sqlite":
+        return list(await driver.execute_fetchall(sql))
+    return list(await driver.fetch(sql))
+
+
 async def size(conn: AsyncConnection) -> int:
     """The number of entries (one index lookup)."""
-    last = await conn.scalar(select(func.max(log_entries.c.idx)))
-    return 0 if last is None else int(last) + 1
+    rows = await _fetch(conn, "SELECT max(idx) FROM log_entries")
+    return 0 if rows[0][0] is None else int(rows[0][0]) + 1
 
 
 def _node(start: int, end: int) -> Node:
@@ -57,29 +76,18 @@ def _node(start: int, end: int) -> Node:
 
 
 async def _hashes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
-    """The stored hashes of ``wanted`` subtrees, in one round trip.
-
-    The statement is one UNION ALL of primary-key lookups (leaves by ``idx``, nodes by
-    ``level = k AND position IN (...)``). Its only values are ints this module computed,
-    written as literals: SQLAlchemy's statement building cost more than the query.
-    """
+    """The stored hashes of ``wanted`` subtrees: one query for the rows that end them."""
     keys = set(wanted)
-    by_level: dict[int, list[int]] = {}
-    for level, pos in keys:
-        by_level.setdefault(level, []).append(int(pos))
-    parts = []
-    for level, positions in sorted(by_level.items()):
-        listed = ",".join(str(int(p)) for p in sorted(positions))  # ints only: no injection
-        if level == 0:
-            sql = f"SELECT 0, idx, leaf_hash FROM log_entries WHERE idx IN ({listed})"  # noqa: S608
-            parts.append(sql)
-        else:
-            sql = f"SELECT level, position, hash FROM log_nodes WHERE level = {int(level)} AND position IN ({listed})"  # noqa: E501, S608
-            parts.append(sql)
+    ends = {((pos + 1) << level) - 1 for level, pos in keys}
     found: dict[Node, bytes] = {}
-    if parts:
-        rows: Any = await conn.exec_driver_sql(" UNION ALL ".join(parts))
-        found.update(((int(r[0]), int(r[1])), bytes(r[2])) for r in rows)
+    if ends:
+        listed = ",".join(str(int(i)) for i in sorted(ends))  # ints only: no injection
+        sql = f"SELECT idx, hashes FROM log_entries WHERE idx IN ({listed})"  # noqa: S608
+        rows = {int(r[0]): bytes(r[1]) for r in await _fetch(conn, sql)}
+        for level, pos in keys:
+            stored = rows.get(((pos + 1) << level) - 1)
+            if stored is not None and len(stored) >= _H * (level + 1):
+                found[level, pos] = stored[_H * level : _H * (level + 1)]
     missing = keys - found.keys()
     if missing:
         level, pos = min(missing, key=lambda n: n[1] << n[0])
@@ -122,92 +130,90 @@ async def consistency_proof(conn: AsyncConnection, old_size: int, new_size: int)
 async def index_of_envelope(conn: AsyncConnection, envelope_id: str) -> int | None:
     """The index of the entry that logged ``envelope_id``, if any."""
     found = await conn.scalar(
-        select(log_entries.c.idx).where(log_entries.c.envelope_id == envelope_id)
+        log_index.select()
+        .with_only_columns(log_index.c.idx)
+        .where(log_index.c.envelope_id == envelope_id)
     )
     return None if found is None else int(found)
 
 
 async def entry(conn: AsyncConnection, index: int) -> bytes | None:
     """The stored bytes of entry ``index``."""
-    found = await conn.scalar(select(log_entries.c.entry).where(log_entries.c.idx == index))
+    found = await conn.scalar(
+        log_entries.select()
+        .with_only_columns(log_entries.c.entry)
+        .where(log_entries.c.idx == index)
+    )
     return None if found is None else bytes(found)
 
 
 @dataclass
 class Prepared:
-    """The rows an append writes: entries, their search keys and completed subtree hashes."""
+    """The rows an append writes: entries with their hashes, and their search keys."""
 
     indices: list[int] = field(default_factory=list)
-    entries: list[dict[str, Any]] = field(default_factory=list)
-    case_refs: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[tuple[int, bytes, bytes]] = field(default_factory=list)
+    index: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
     subjects: list[dict[str, Any]] = field(default_factory=list)
     categories: list[dict[str, Any]] = field(default_factory=list)
-    nodes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def prepare(
-    first: int,
-    frontier: Sequence[bytes],
-    entries: Iterable[LogEntry | bytes],
-    *,
-    bulk_columns: dict[str, Any] | None = None,
-) -> Prepared:
+def prepare(first: int, frontier: Sequence[bytes], entries: Iterable[LogEntry | bytes]) -> Prepared:
     """The rows that append ``entries`` after ``first`` entries whose frontier is given.
 
     ``frontier`` holds the hashes of ``perfect_subtrees(0, first)``, largest first.
-    ``bytes`` items are already canonical entries (a bulk load, as the benchmark does):
-    their search columns are ``bulk_columns`` and they get no side-table rows.
+    ``bytes`` items are already canonical entries (a bulk load): they get no search rows
+    until ``index_rows`` is given them.
     """
     parts = merkle.perfect_subtrees(0, first) if first else []
     if len(parts) != len(frontier):
         raise ValueError("the frontier does not match the log size")
+    # The right edge of the tree: (level, hash) of each perfect subtree, largest first.
     stack = [(_node(s, e)[0], h) for (s, e), h in zip(parts, frontier, strict=True)]
     out = Prepared()
     idx = first
+    node_hash = merkle.node_hash
     for item in entries:
-        data = item if isinstance(item, bytes) else entry_bytes(item)
-        leaf = merkle.leaf_hash(data)
-        out.indices.append(idx)
         if isinstance(item, bytes):
-            out.entries.append(
-                {**(bulk_columns or {}), "idx": idx, "entry": data, "leaf_hash": leaf}
-            )
+            data = item
         else:
-            out.entries.append(_entry_row(idx, data, leaf, item))
-        if isinstance(item, LogEntry):
-            out.case_refs += [
-                {"idx": idx, "case_ref": c} for c in dict.fromkeys(item.case_refs or ())
-            ]
-            out.subjects += [
-                {"idx": idx, "subject_id": s} for s in dict.fromkeys(item.subject_ids or ())
-            ]
-            out.categories += [
-                {"idx": idx, "category": c} for c in dict.fromkeys(item.data_categories or ())
-            ]
-        level, h = 0, leaf
+            data = entry_bytes(item)
+            index_rows(idx, item, out)
+        h = merkle.leaf_hash(data)
+        hashes = [h]
+        level = 0
         while stack and stack[-1][0] == level:
-            h = merkle.node_hash(stack.pop()[1], h)
+            h = node_hash(stack.pop()[1], h)
+            hashes.append(h)
             level += 1
-            out.nodes.append({"level": level, "position": idx >> level, "hash": h})
         stack.append((level, h))
+        out.indices.append(idx)
+        out.entries.append((idx, data, b"".join(hashes)))
         idx += 1
     return out
 
 
-def _entry_row(idx: int, data: bytes, leaf: bytes, item: LogEntry) -> dict[str, Any]:
-    return {
-        "idx": idx,
-        "entry": data,
-        "leaf_hash": leaf,
-        "kind": item.kind,
-        "at": item.at,
-        "agency": item.recipient or item.agency,
-        "purpose": item.purpose,
-        "basis_id": item.basis.id if item.basis else None,
-        "basis_version": item.basis.version if item.basis else None,
-        "envelope_id": item.envelope_id,
-        "override": item.override is not None or item.kind == "override",
-    }
+def index_rows(idx: int, item: LogEntry, out: Prepared) -> None:
+    """Add entry ``idx``'s search keys to ``out``."""
+    out.index.append(
+        {
+            "idx": idx,
+            "kind": item.kind,
+            "at": item.at,
+            "agency": item.recipient or item.agency,
+            "purpose": item.purpose,
+            "basis_id": item.basis.id if item.basis else None,
+            "basis_version": item.basis.version if item.basis else None,
+            "envelope_id": item.envelope_id,
+            "override": item.override is not None or item.kind == "override",
+        }
+    )
+    out.cases += [{"idx": idx, "case_ref": c} for c in dict.fromkeys(item.case_refs or ())]
+    out.subjects += [{"idx": idx, "subject_id": s} for s in dict.fromkeys(item.subject_ids or ())]
+    out.categories += [
+        {"idx": idx, "category": c} for c in dict.fromkeys(item.data_categories or ())
+    ]
 
 
 async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
@@ -220,14 +226,23 @@ async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
 
 
 async def write(conn: AsyncConnection, rows: Prepared) -> None:
-    """Insert prepared rows, one executemany per table."""
+    """Insert prepared rows: the entries in one executemany on the driver, then the index."""
     if rows.entries:
-        await conn.execute(log_entries.insert(), rows.entries)
+        if conn.dialect.name == "sqlite":
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            await driver.executemany(
+                "INSERT INTO log_entries (idx, entry, hashes) VALUES (?, ?, ?)", rows.entries
+            )
+        else:
+            await conn.execute(
+                log_entries.insert(),
+                [{"idx": i, "entry": e, "hashes": h} for i, e, h in rows.entries],
+            )
     for table, batch in (
-        (log_case_refs, rows.case_refs),
-        (log_subjects, rows.subjects),
-        (log_categories, rows.categories),
-        (log_nodes, rows.nodes),
+        (log_index, rows.index),
+        (log_index_cases, rows.cases),
+        (log_index_subjects, rows.subjects),
+        (log_index_categories, rows.categories),
     ):
         if batch:
             await conn.execute(table.insert(), batch)

@@ -1,10 +1,12 @@
-"""Tables of the disclosure log (migration 0002).
+"""Tables of the disclosure log (migrations 0002 and 0009).
 
-* ``log_entries``: one row per entry, ``idx`` 0-based, its canonical bytes and leaf hash,
-  and the columns the DPO searches by (one value each);
-* ``log_case_refs``, ``log_subjects``, ``log_categories``: the many-valued search keys;
-* ``log_nodes``: every perfect subtree hash above the leaves; ``(level k, position i)``
-  covers leaves ``[i * 2**k, (i + 1) * 2**k)``, written by the append that completes it;
+* ``log_entries``: the log itself, one row per entry, ``idx`` 0-based: its canonical
+  bytes and ``hashes``, the leaf hash followed by the hash of every perfect subtree the
+  entry completes (so a root or proof reads O(log n) rows by primary key, and an append
+  writes one row per entry);
+* ``log_index``, ``log_index_cases``, ``log_index_subjects``, ``log_index_categories``:
+  what the DPO searches by, derived from the entries (``hub.log.store.index_rows``), written
+  in the append's transaction by the hub;
 * ``log_heads``: every signed tree head, oldest first.
 """
 
@@ -25,12 +27,12 @@ from sqlalchemy import (
 from hub.storage.tables import SEQ, TZ, metadata
 
 __all__ = [
-    "log_case_refs",
-    "log_categories",
     "log_entries",
     "log_heads",
-    "log_nodes",
-    "log_subjects",
+    "log_index",
+    "log_index_cases",
+    "log_index_categories",
+    "log_index_subjects",
 ]
 
 IDX = BigInteger().with_variant(Integer(), "sqlite")
@@ -40,7 +42,15 @@ log_entries = Table(
     metadata,
     Column("idx", IDX, primary_key=True, autoincrement=False),
     Column("entry", LargeBinary, nullable=False),
-    Column("leaf_hash", LargeBinary(32), nullable=False),
+    # leaf hash || hash of every perfect subtree whose last leaf this is, smallest first:
+    # level k (k >= 1) covers leaves (idx + 1 - 2**k, idx], at bytes [32k, 32k + 32).
+    Column("hashes", LargeBinary, nullable=False),
+)
+
+log_index = Table(
+    "log_index",
+    metadata,
+    Column("idx", IDX, primary_key=True, autoincrement=False),
     Column("kind", String(32), nullable=False),
     Column("at", TZ, nullable=False),
     Column("agency", String(64)),  # the recipient of a disclosure, or the agency concerned
@@ -49,11 +59,11 @@ log_entries = Table(
     Column("basis_version", String(200)),
     Column("envelope_id", String(200), unique=True),
     Column("override", Boolean, nullable=False, default=False),
-    Index("ix_log_entries_kind", "kind", "idx"),
-    Index("ix_log_entries_at", "at"),
-    Index("ix_log_entries_agency", "agency", "idx"),
-    Index("ix_log_entries_purpose", "purpose", "idx"),
-    Index("ix_log_entries_basis", "basis_id", "idx"),
+    Index("ix_log_index_kind", "kind", "idx"),
+    Index("ix_log_index_at", "at"),
+    Index("ix_log_index_agency", "agency", "idx"),
+    Index("ix_log_index_purpose", "purpose", "idx"),
+    Index("ix_log_index_basis", "basis_id", "idx"),
 )
 
 
@@ -61,23 +71,15 @@ def _side(name: str, column: str) -> Table:
     return Table(
         name,
         metadata,
-        Column("idx", IDX, ForeignKey("log_entries.idx"), primary_key=True),
+        Column("idx", IDX, ForeignKey("log_index.idx"), primary_key=True),
         Column(column, String(200), primary_key=True),
         Index(f"ix_{name}_{column}", column, "idx"),
     )
 
 
-log_case_refs = _side("log_case_refs", "case_ref")
-log_subjects = _side("log_subjects", "subject_id")
-log_categories = _side("log_categories", "category")
-
-log_nodes = Table(
-    "log_nodes",
-    metadata,
-    Column("level", Integer, primary_key=True, autoincrement=False),
-    Column("position", IDX, primary_key=True, autoincrement=False),
-    Column("hash", LargeBinary(32), nullable=False),
-)
+log_index_cases = _side("log_index_cases", "case_ref")
+log_index_subjects = _side("log_index_subjects", "subject_id")
+log_index_categories = _side("log_index_categories", "category")
 
 log_heads = Table(
     "log_heads",

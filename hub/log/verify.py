@@ -1,9 +1,10 @@
 """Full verification of the stored log, from its rows alone.
 
-Recomputes every leaf hash from the entry bytes, checks the indices run 0..n-1 with no
-gap, rebuilds every stored subtree hash level by level, recomputes the root of every
-stored head, checks each head's signature with the hub identity key and that heads never
-shrink. The first fault raises ``LogTampered`` naming the first bad entry or the bad head.
+Streams the entries once, in order: recomputes every leaf hash from the entry bytes,
+checks the indices run 0..n-1 with no gap, rebuilds every subtree hash stored with each
+entry, takes the root at the size of every stored head, checks each head's signature
+with the hub identity key and that heads never shrink. The first fault raises
+``LogTampered`` naming the first bad entry or the bad head.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hub.crypto import merkle
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.tree_head import SignedTreeHead
 from hub.log.heads import head_from_row
-from hub.log.tables import log_entries, log_heads, log_nodes
+from hub.log.tables import log_entries, log_heads
 from hub.protocol.errors import CryptoError, LogIntegrityError
 
 __all__ = ["LogTampered", "Progress", "Verified", "verify_log"]
@@ -74,32 +75,20 @@ def _verify(
 ) -> Verified:
     last = conn.scalar(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
     total = 0 if last is None else int(last) + 1
-    leaves = bytes(_leaves(conn, total, progress))
-    size = len(leaves) // _H
-    levels = [leaves]
-    nodes = 0
-    level = 1
-    while True:
-        below = levels[-1]
-        count = len(below) // (2 * _H)
-        built = bytearray()
-        for p in range(count):
-            o = 2 * _H * p
-            built += merkle.node_hash(below[o : o + _H], below[o + _H : o + 2 * _H])
-        nodes += _check_level(conn, level, built, size)
-        if count == 0:
-            break
-        levels.append(bytes(built))
-        level += 1
-    heads = _check_heads(conn, key, log_id, levels, size)
-    return Verified(size, nodes, heads[0], heads[1])
-
-
-def _leaves(conn: Connection, total: int, progress: Progress | None) -> bytearray:
-    leaves = bytearray()
-    expected = 0
+    heads = [
+        (row.id, head_from_row(log_id, row))
+        for row in conn.execute(select(log_heads).order_by(log_heads.c.id))
+    ]
+    sizes = sorted({head.size for _, head in heads})
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
+    stack: list[tuple[int, bytes]] = []  # the right edge: (level, hash), largest first
+    expected = nodes = 0
+    want = 0  # the next head size whose root the pass must take
+    while want < len(sizes) and sizes[want] == 0:
+        want += 1
+    node_hash = merkle.node_hash
     result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
-        select(log_entries.c.idx, log_entries.c.entry, log_entries.c.leaf_hash).order_by(
+        select(log_entries.c.idx, log_entries.c.entry, log_entries.c.hashes).order_by(
             log_entries.c.idx
         )
     )
@@ -109,98 +98,73 @@ def _leaves(conn: Connection, total: int, progress: Progress | None) -> bytearra
                 raise LogTampered(
                     f"entry {expected} is missing (the next stored entry is {idx})", index=expected
                 )
-            if merkle.leaf_hash(bytes(entry)) != bytes(stored):
+            h = merkle.leaf_hash(bytes(entry))
+            if bytes(stored[:_H]) != h:
                 raise LogTampered(
-                    f"entry {idx} does not match its leaf hash: the entry was altered",
-                    index=idx,
+                    f"entry {idx} does not match its leaf hash: the entry was altered", index=idx
                 )
-            leaves += stored
+            built = [h]
+            level = 0
+            while stack and stack[-1][0] == level:
+                h = node_hash(stack.pop()[1], h)
+                built.append(h)
+                level += 1
+            stack.append((level, h))
+            if bytes(stored) != b"".join(built):
+                raise _bad_subtree(idx, bytes(stored), built)
+            nodes += level
             expected += 1
+            if want < len(sizes) and sizes[want] == expected:
+                roots[expected] = merkle.root_from_perfect_subtrees([x for _, x in stack])
+                want += 1
         if progress is not None:
             progress(expected, total)
-    return leaves
+    checked, newest = _check_heads(key, heads, roots, expected)
+    return Verified(expected, nodes, checked, newest)
 
 
-def _check_level(conn: Connection, level: int, built: bytes | bytearray, size: int) -> int:
-    count = len(built) // _H
-    seen = 0
-    result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
-        select(log_nodes.c.position, log_nodes.c.hash)
-        .where(log_nodes.c.level == level)
-        .order_by(log_nodes.c.position)
+def _bad_subtree(idx: int, stored: bytes, built: list[bytes]) -> LogTampered:
+    """Name the smallest subtree ending at ``idx`` whose stored hash is wrong."""
+    level = 1
+    while level < len(built) and stored[_H * level : _H * (level + 1)] == built[level]:
+        level += 1
+    first = idx + 1 - (1 << level)
+    return LogTampered(
+        f"entries {first} to {idx} do not match their stored subtree hash (level {level}): "
+        "altered, removed or reordered",
+        index=first,
     )
-    for rows in result.partitions(_CHUNK):
-        for position, stored in rows:
-            first = position << level
-            if position != seen:
-                missing = min(seen, count)
-                raise LogTampered(
-                    f"the subtree hash of entries from {missing << level} (level {level}) "
-                    "is missing from the stored log",
-                    index=missing << level,
-                )
-            if position >= count:
-                raise LogTampered(
-                    f"a subtree hash covers entries from {first} but the log ends at "
-                    f"{size}: entries are missing",
-                    index=size,
-                )
-            if built[position * _H : (position + 1) * _H] != bytes(stored):
-                raise LogTampered(
-                    f"entries {first} to {first + (1 << level) - 1} do not match the stored "
-                    f"subtree hash (level {level}): altered, removed or reordered",
-                    index=first,
-                )
-            seen += 1
-    if seen != count:
-        raise LogTampered(
-            f"the subtree hash of entries from {seen << level} (level {level}) "
-            "is missing from the stored log",
-            index=seen << level,
-        )
-    return seen
-
-
-def _root(levels: list[bytes], size: int) -> bytes:
-    if size == 0:
-        return merkle.EMPTY_ROOT
-    parts = []
-    for start, end in merkle.perfect_subtrees(0, size):
-        level = (end - start).bit_length() - 1
-        pos = start >> level
-        parts.append(bytes(levels[level][pos * _H : (pos + 1) * _H]))
-    return merkle.root_from_perfect_subtrees(parts)
 
 
 def _check_heads(
-    conn: Connection, key: IdentityPublicKey, log_id: str, levels: list[bytes], size: int
+    key: IdentityPublicKey,
+    heads: list[tuple[int, SignedTreeHead]],
+    roots: dict[int, bytes],
+    size: int,
 ) -> tuple[int, SignedTreeHead | None]:
     previous: SignedTreeHead | None = None
-    count = 0
-    for row in conn.execute(select(log_heads).order_by(log_heads.c.id)):
-        head = head_from_row(log_id, row)
-        name = f"signed head #{row.id} (size {head.size})"
+    for head_id, head in heads:
+        name = f"signed head #{head_id} (size {head.size})"
         try:
             head.verify(key)
         except CryptoError:
             raise LogTampered(
                 f"{name}: its signature does not verify with the hub identity key",
-                head_id=row.id,
+                head_id=head_id,
             ) from None
         if previous is not None and head.size < previous.size:
             raise LogTampered(
-                f"{name} is smaller than the head before it ({previous.size})", head_id=row.id
+                f"{name} is smaller than the head before it ({previous.size})", head_id=head_id
             )
         if head.size > size:
             raise LogTampered(
                 f"{name} covers entries the log no longer has: entries from {size} are missing",
                 index=size,
-                head_id=row.id,
+                head_id=head_id,
             )
-        if _root(levels, head.size) != head.root:
+        if roots[head.size] != head.root:
             raise LogTampered(
-                f"{name}: the stored entries do not have the root it signed", head_id=row.id
+                f"{name}: the stored entries do not have the root it signed", head_id=head_id
             )
         previous = head
-        count += 1
-    return count, previous
+    return len(heads), previous

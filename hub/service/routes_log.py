@@ -17,7 +17,7 @@ from hub.log import store
 from hub.log.entries import KEY_KINDS
 from hub.log.heads import head_covering, latest_head
 from hub.log.search import LogQuery, export_lines, parse_moment, search
-from hub.log.tables import log_entries
+from hub.log.tables import log_entries, log_index
 from hub.log.verify import LogTampered, verify_log
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict
@@ -119,8 +119,8 @@ async def inclusion(request: web.Request, agency: Agency | None) -> web.Response
                 raise ProtocolError("envelope_id is too long")
             row = (
                 await conn.execute(
-                    select(log_entries.c.idx, log_entries.c.agency).where(
-                        log_entries.c.envelope_id == envelope_id
+                    select(log_index.c.idx, log_index.c.agency).where(
+                        log_index.c.envelope_id == envelope_id
                     )
                 )
             ).first()
@@ -163,9 +163,9 @@ async def keys(request: web.Request, agency: Agency, _body: bytes) -> web.Respon
     """Every key entry concerning the calling agency, each with its proof."""
     async with request.app[ENGINE].connect() as conn:
         last = await conn.scalar(
-            select(log_entries.c.idx)
-            .where(log_entries.c.agency == agency.id, log_entries.c.kind.in_(KEY_KINDS))
-            .order_by(log_entries.c.idx.desc())
+            select(log_index.c.idx)
+            .where(log_index.c.agency == agency.id, log_index.c.kind.in_(KEY_KINDS))
+            .order_by(log_index.c.idx.desc())
             .limit(1)
         )
     signed = await _covering(request, 0 if last is None else int(last) + 1)
@@ -173,9 +173,10 @@ async def keys(request: web.Request, agency: Agency, _body: bytes) -> web.Respon
     async with request.app[ENGINE].connect() as conn:
         rows = await conn.execute(
             select(log_entries.c.idx, log_entries.c.entry)
+            .join(log_index, log_index.c.idx == log_entries.c.idx)
             .where(
-                log_entries.c.agency == agency.id,
-                log_entries.c.kind.in_(KEY_KINDS),
+                log_index.c.agency == agency.id,
+                log_index.c.kind.in_(KEY_KINDS),
                 log_entries.c.idx < signed.size,
             )
             .order_by(log_entries.c.idx)

@@ -17,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from agency_helpers import FAST, PASS, Agency, enrolled, notice
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from agency_client.cli import main
 from agency_client.rotation import KeyRotation
@@ -29,7 +29,7 @@ from hub.log import LogEntry, append
 from hub.log.entries import EntryKey
 from hub.log.heads import sign_head
 from hub.log.store import prepare
-from hub.log.tables import log_entries, log_heads, log_nodes
+from hub.log.tables import log_entries, log_heads
 from hub.protocol import SUITE_X25519
 from hub.service.appkeys import ENGINE
 from hub.testing import RunningHub
@@ -72,15 +72,11 @@ async def rewrite_entry(hub: RunningHub, index: int) -> None:
         rows = (await conn.execute(select(log_entries.c.entry).order_by(log_entries.c.idx))).all()
         entries = [bytes(r.entry) for r in rows]
         entries[index] = entries[index].replace(b'"actor":"', b'"actor":"x')
+        rows = prepare(0, [], entries).entries  # (idx, entry, hashes), every hash recomputed
+        await conn.execute(delete(log_entries))
         await conn.execute(
-            update(log_entries)
-            .where(log_entries.c.idx == index)
-            .values(entry=entries[index], leaf_hash=merkle.leaf_hash(entries[index]))
+            insert(log_entries), [{"idx": i, "entry": e, "hashes": h} for i, e, h in rows]
         )
-        await conn.execute(delete(log_nodes))
-        nodes = prepare(0, [], entries).nodes
-        if nodes:
-            await conn.execute(insert(log_nodes), nodes)
 
 
 async def sign_forged_head(hub: RunningHub, entries: list[bytes]) -> None:

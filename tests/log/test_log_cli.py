@@ -23,12 +23,12 @@ from hub.log import LogEntry, append
 from hub.log.entries import EntryBasis
 from hub.log.heads import sign_head
 from hub.log.tables import (
-    log_case_refs,
-    log_categories,
     log_entries,
     log_heads,
-    log_nodes,
-    log_subjects,
+    log_index,
+    log_index_cases,
+    log_index_categories,
+    log_index_subjects,
 )
 from hub.protocol.canonical import b64decode, canonical_json
 from hub.settings import Settings
@@ -160,8 +160,9 @@ def _rows(hub: Hub, statement: Any) -> list[Any]:
 
 def _remove(idx: int) -> list[Any]:
     return [
-        delete(t).where(t.c.idx == idx) for t in (log_case_refs, log_subjects, log_categories)
-    ] + [delete(log_entries).where(log_entries.c.idx == idx)]
+        delete(t).where(t.c.idx == idx)
+        for t in (log_index_cases, log_index_subjects, log_index_categories, log_index, log_entries)
+    ]
 
 
 def test_verify_passes_on_an_untouched_log(
@@ -173,11 +174,12 @@ def test_verify_passes_on_an_untouched_log(
 
 
 def _flip_byte(hub: Hub, idx: int, *, fix_leaf: bool) -> None:
-    data = bytearray(_rows(hub, select(log_entries.c.entry).where(log_entries.c.idx == idx))[0][0])
+    (row,) = _rows(hub, select(log_entries).where(log_entries.c.idx == idx))
+    data = bytearray(row.entry)
     data[data.index(b"police-north" if idx % 2 else b"health-east")] ^= 0x01
     values: dict[str, Any] = {"entry": bytes(data)}
     if fix_leaf:
-        values["leaf_hash"] = merkle.leaf_hash(bytes(data))
+        values["hashes"] = merkle.leaf_hash(bytes(data)) + bytes(row.hashes)[32:]
     _sql(hub, update(log_entries).where(log_entries.c.idx == idx).values(**values))
 
 
@@ -186,9 +188,7 @@ def _swap(hub: Hub, a: int, b: int) -> None:
         r.idx: r
         for r in _rows(
             hub,
-            select(log_entries.c.idx, log_entries.c.entry, log_entries.c.leaf_hash).where(
-                log_entries.c.idx.in_([a, b])
-            ),
+            select(log_entries).where(log_entries.c.idx.in_([a, b])),
         )
     }
     _sql(
@@ -196,7 +196,7 @@ def _swap(hub: Hub, a: int, b: int) -> None:
         *(
             update(log_entries)
             .where(log_entries.c.idx == x)
-            .values(entry=rows[y].entry, leaf_hash=rows[y].leaf_hash)
+            .values(entry=rows[y].entry, hashes=rows[y].hashes[:32] + rows[x].hashes[32:])
             for x, y in ((a, b), (b, a))
         ),
     )
@@ -237,7 +237,14 @@ TAMPERING = {
 }
 
 
-_TABLES = (log_entries, log_case_refs, log_subjects, log_categories, log_nodes, log_heads)
+_TABLES = (
+    log_entries,
+    log_index,
+    log_index_cases,
+    log_index_subjects,
+    log_index_categories,
+    log_heads,
+)
 
 
 def _snapshot(hub: Hub) -> dict[Any, list[dict[str, Any]]]:

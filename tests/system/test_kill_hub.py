@@ -217,7 +217,7 @@ def test_sigkill_mid_broadcast(tmp_path: Path) -> None:
         # Every envelope queued has its disclosure entry, one to one, after the crash too.
         logged = {
             row[0]
-            for row in db.execute("SELECT envelope_id FROM log_entries WHERE kind = 'disclosure'")
+            for row in db.execute("SELECT envelope_id FROM log_index WHERE kind = 'disclosure'")
         }
         queued = {row[0] for row in db.execute("SELECT envelope_id FROM outbox")}
         assert logged == queued

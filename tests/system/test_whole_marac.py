@@ -24,7 +24,7 @@ from agency_client.rotation import KeyRotation
 from agency_client.runner import Runner, RunnerSettings
 from agency_client.store import Store
 from hub.disclosure.fields import disclosed_paths
-from hub.log.tables import log_entries
+from hub.log.tables import log_entries, log_index
 from hub.protocol.messages import parse_message
 from hub.service.appkeys import ENGINE, POLICY
 from hub.storage.tables import outbox, receipts
@@ -316,9 +316,9 @@ async def _check(hub: RunningHub, clients: dict[str, Client]) -> None:
         logged = [
             r
             for r in await conn.execute(
-                select(log_entries.c.envelope_id, log_entries.c.agency, log_entries.c.entry).where(
-                    log_entries.c.kind == "disclosure"
-                )
+                select(log_index.c.envelope_id, log_index.c.agency, log_entries.c.entry)
+                .join(log_entries, log_entries.c.idx == log_index.c.idx)
+                .where(log_index.c.kind == "disclosure")
             )
         ]
         acked = list(await conn.execute(select(receipts)))
