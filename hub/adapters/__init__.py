@@ -1,7 +1,20 @@
-"""How a sealed envelope reaches an agency, and the format of its payload.
+"""How a sealed envelope reaches an agency (transports) and what its payload looks like
+(formats, in :mod:`hub.adapters.formats`).
 
-The transports and formats arrive with the adapters issue; this package imports
-:mod:`hub.protocol` only.
+This package imports :mod:`hub.protocol` only. Transports: ``mailbox`` (the agency pulls),
+``webhook`` (an HTTPS POST signed by the hub) and ``smtp`` (a mail with the envelope
+attached); installed packages add more under the ``marac_hub.adapters`` entry-point
+group (:mod:`hub.adapters.registry`). :mod:`hub.adapters.testing` is the conformance kit.
+See ``docs/adapters.md``.
 """
 
-__all__: list[str] = []
+from hub.adapters.transport import (
+    Delivered,
+    DeliveryFailed,
+    Outgoing,
+    PayloadTooLarge,
+    Signer,
+    Transport,
+)
+
+__all__ = ["Delivered", "DeliveryFailed", "Outgoing", "PayloadTooLarge", "Signer", "Transport"]
