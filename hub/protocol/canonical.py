@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from typing import Any
+import json
+from typing import Any, Final
 
 import rfc8785
 
@@ -14,8 +15,42 @@ from hub.protocol.errors import ProtocolError
 __all__ = ["b64decode", "b64encode", "canonical_json", "sha256_hex"]
 
 
+_SAFE_INT: Final = 2**53
+_fast = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+).encode
+
+
+def _plain(value: Any) -> bool:
+    """True if ``value`` is strings, safe ints, booleans, None, lists, tuples and objects
+    with BMP-only string keys: then RFC 8785 is exactly sorted, compact ``json.dumps``."""
+    if isinstance(value, str) or value is None or isinstance(value, bool):
+        return True
+    if type(value) is int:
+        return -_SAFE_INT < value < _SAFE_INT
+    if isinstance(value, dict):
+        return all(
+            type(k) is str and (k.isascii() or max(k) <= "\uffff") and _plain(v)
+            for k, v in value.items()
+        )
+    if isinstance(value, list | tuple):
+        return all(_plain(v) for v in value)
+    return False  # floats (RFC 8785's number form), and anything JSON cannot hold
+
+
 def canonical_json(value: Any) -> bytes:
-    """Serialise ``value`` as RFC 8785 canonical JSON (UTF-8 bytes)."""
+    """Serialise ``value`` as RFC 8785 canonical JSON (UTF-8 bytes).
+
+    Values without floats (and with keys in the Basic Multilingual Plane, where code
+    point order is UTF-16 order) take ``json``'s C encoder, which writes exactly the
+    RFC 8785 bytes for them (tests/protocol/test_canonical.py checks it on hostile
+    values); anything else, and any lone surrogate, goes through ``rfc8785``.
+    """
+    if _plain(value):
+        try:
+            return _fast(value).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 refuses it with its reason
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
