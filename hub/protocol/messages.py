@@ -9,18 +9,21 @@ Serialise with :func:`payload_of` (which drops unset fields), never by hand.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, ClassVar, Final, Literal
+from typing import Annotated, Any, ClassVar, Final, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
+from hub.protocol.canonical import canonical_json
 from hub.protocol.errors import ProtocolError
 
 __all__ = [
@@ -35,13 +38,17 @@ __all__ = [
     "BasisRef",
     "CaseExtract",
     "KeyAnnouncement",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_DEPTH",
     "Message",
     "Minutes",
     "MinutesItem",
     "Notice",
     "PersonDetails",
     "Receipt",
+    "RENDERED_TYPES",
     "ReferralInfo",
+    "Rendered",
     "ResearchItem",
     "ResearchRequest",
     "ResearchResponse",
@@ -335,6 +342,62 @@ class Notice(Message):
     text: Text
 
 
+FormatName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,39}$")]
+RenderedType = Literal[
+    "agenda", "case_extract", "research_request", "action_notice", "minutes", "notice"
+]
+RENDERED_TYPES: Final = frozenset(get_args(RenderedType))
+MAX_DOCUMENT_BYTES: Final = 4 * 1024 * 1024  # canonical JSON of the document
+MAX_DOCUMENT_DEPTH: Final = 32
+
+
+class Rendered(Message):
+    """A hub message rendered in the recipient's format (``fhir-r4``, ``pole``, ...).
+
+    ``document`` is that format's plaintext (a FHIR Bundle, a POLE document), built by
+    the format adapter from the typed, policy-projected ``original_type`` message and
+    sealed in its place. It is any JSON object, bounded in size and depth; what it must
+    look like is the format's business (``hub.adapters.formats``).
+    """
+
+    message_type: ClassVar[str] = "rendered"
+    format: FormatName
+    original_type: RenderedType
+    document: dict[str, JsonValue]
+
+    @field_validator("document", mode="before")
+    @classmethod
+    def _shallow(cls, document: object) -> object:
+        if _depth(document) > MAX_DOCUMENT_DEPTH:
+            raise ValueError(f"the document is nested deeper than {MAX_DOCUMENT_DEPTH}")
+        return document
+
+    @field_validator("document")
+    @classmethod
+    def _small(cls, document: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        try:
+            size = len(canonical_json(document))
+        except ProtocolError:
+            raise ValueError("the document is not canonical JSON") from None
+        if size > MAX_DOCUMENT_BYTES:
+            raise ValueError(f"the document is larger than {MAX_DOCUMENT_BYTES} bytes")
+        return document
+
+
+def _depth(value: object) -> int:
+    """How deeply ``value`` nests arrays and objects (iteratively: no recursion limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DOCUMENT_DEPTH:
+                return level
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
     cls.message_type: cls
     for cls in (
@@ -348,6 +411,7 @@ MESSAGE_TYPES: Final[dict[str, type[Message]]] = {
         KeyAnnouncement,
         Minutes,
         Notice,
+        Rendered,
     )
 }
 

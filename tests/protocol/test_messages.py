@@ -36,6 +36,7 @@ from hub.protocol.messages import (
     PersonDetails,
     Receipt,
     ReferralInfo,
+    Rendered,
     ResearchItem,
     ResearchRequest,
     ResearchResponse,
@@ -238,6 +239,11 @@ EXAMPLES: dict[str, Message] = {
         ),
     ),
     "notice": Notice(text="The May MARAC moves to Thursday 16 May, 09:30, same Teams link."),
+    "rendered": Rendered(
+        format="fhir-r4",
+        original_type="case_extract",
+        document={"resourceType": "Bundle", "type": "collection", "entry": []},
+    ),
 }
 
 
