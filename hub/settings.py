@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(
         default=None, description="disclosure policy TOML; default: the bundled policy"
     )
+    password_strength: Literal["interactive", "moderate", "sensitive"] = Field(
+        default="moderate", description="Argon2id cost of new web passwords"
+    )
+    web_idle_minutes: int = Field(
+        default=15, ge=1, le=720, description="web sign-out after this long without a request"
+    )
+    web_session_hours: int = Field(
+        default=12, ge=1, le=168, description="a web session ends this long after sign-in"
+    )
+    web_secure_cookies: bool = Field(
+        default=False, description="mark cookies Secure even on plain HTTP (behind a TLS proxy)"
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,13 +1,18 @@
-"""``marac-hub user add|list|revoke``."""
+"""``marac-hub user add|list|revoke|passwd``."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hub import users
 from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.protocol.errors import HubError, ProtocolError
+from hub.web.passwords import set_password
 
 
 def register(sub: Any) -> None:
@@ -22,6 +27,12 @@ def register(sub: Any) -> None:
     revoke = actions.add_parser("revoke", help="revoke a user's token")
     revoke.add_argument("name")
     revoke.set_defaults(handler=run_revoke)
+    passwd = actions.add_parser("passwd", help="set a user's web sign-in password")
+    passwd.add_argument("name")
+    passwd.add_argument(
+        "--password-file", type=Path, help="read the password from the first line of this file"
+    )
+    passwd.set_defaults(handler=run_passwd)
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -51,4 +62,35 @@ def run_revoke(args: argparse.Namespace) -> int:
     require_initialised(settings)
     with_engine(settings, lambda e: users.revoke_user(e, args.name, now=datetime.now(UTC)))
     print(f"{args.name} revoked")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        try:
+            with args.password_file.open(encoding="utf-8") as source:
+                line: str = source.readline(1024)
+                return line.rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HubError(f"cannot read {args.password_file}: {exc}", code="malformed") from None
+    if not sys.stdin.isatty():
+        raise ProtocolError("no terminal to ask for the password: use --password-file")
+    first = getpass.getpass("New web password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ProtocolError("the two passwords differ")
+    return first
+
+
+def run_passwd(args: argparse.Namespace) -> int:
+    """Set a user's web password (Argon2id); their open web sessions end."""
+    settings = settings_from(args)
+    require_initialised(settings)
+    password = _read_password(args)
+    with_engine(
+        settings,
+        lambda e: set_password(
+            e, args.name, password, now=datetime.now(UTC), strength=settings.password_strength
+        ),
+    )
+    print(f"web password set for {args.name}")
     return 0

@@ -32,6 +32,7 @@ from hub.service.problems import problem_middleware
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import TokenCache
+from hub.web import setup_web
 
 __all__ = ["create_app"]
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> web.Application:
         routes_log,
     ):
         app.add_routes(module.routes)
+    setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)

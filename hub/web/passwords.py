@@ -1,0 +1,105 @@
+"""Staff passwords for the web UI: Argon2id hashes (``hub.secrets``), checked off the loop.
+
+Five wrong passwords in a row lock a user's sign-in for five minutes; a good one resets
+the count. Nothing here says whether a user exists: a wrong name and a wrong password
+get the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.crypto.keyfile import STRENGTHS
+from hub.protocol.errors import HubError, ProtocolError
+from hub.secrets import hash_secret, verify_secret
+from hub.storage.tables import users
+from hub.users import StaffUser
+from hub.web.sessions import aware, end_sessions
+from hub.web.tables import user_passwords
+
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_password", "set_password"]
+
+MIN_LENGTH: Final = 12
+MAX_LENGTH: Final = 200
+LOCK_AFTER: Final = 5
+LOCK_FOR: Final = timedelta(minutes=5)
+# Verified against when the name is unknown, so an unknown name costs the same time.
+_DECOY: Final = hash_secret("not a password", opslimit=1, memlimit=8192 * 1024)
+
+
+def _check_rules(password: str) -> None:
+    if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
+        raise ProtocolError(f"a password is {MIN_LENGTH} to {MAX_LENGTH} characters")
+    if password.strip() != password or not password.isprintable():
+        raise ProtocolError("a password has no leading or trailing spaces or control characters")
+
+
+async def set_password(
+    engine: AsyncEngine, name: str, password: str, *, now: datetime, strength: str = "moderate"
+) -> None:
+    """Set (or replace) an active user's web password; their web sessions end."""
+    _check_rules(password)
+    ops, mem = STRENGTHS[strength]
+    hashed = await asyncio.to_thread(hash_secret, password, opslimit=ops, memlimit=mem)
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(
+                select(users.c.name).where(users.c.name == name, users.c.revoked_at.is_(None))
+            )
+        ).first()
+        if row is None:
+            raise HubError(f"no active user {name}", code="not-found")
+        await conn.execute(user_passwords.delete().where(user_passwords.c.user_name == name))
+        await conn.execute(
+            user_passwords.insert().values(
+                user_name=name, password_hash=hashed, set_at=now, failed=0
+            )
+        )
+        await end_sessions(conn, name)
+
+
+async def check_password(
+    engine: AsyncEngine, name: str, password: str, *, now: datetime
+) -> StaffUser | None:
+    """The active user ``name`` if ``password`` is theirs and sign-in is not locked."""
+    if not name or len(name) > 64 or not password or len(password) > MAX_LENGTH:
+        return None
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(users, user_passwords.c.password_hash, user_passwords.c.locked_until)
+                .join(user_passwords, user_passwords.c.user_name == users.c.name)
+                .where(users.c.name == name, users.c.revoked_at.is_(None))
+            )
+        ).first()
+    if row is None:
+        await asyncio.to_thread(verify_secret, _DECOY, password)
+        return None
+    locked = row.locked_until is not None and aware(row.locked_until) > now
+    good = await asyncio.to_thread(verify_secret, row.password_hash, password)
+    async with engine.begin() as conn:
+        if good and not locked:
+            await conn.execute(
+                update(user_passwords)
+                .where(user_passwords.c.user_name == name)
+                .values(failed=0, locked_until=None)
+            )
+            return StaffUser(row.name, row.role, row.created_at)
+        failed = (
+            await conn.scalar(
+                select(user_passwords.c.failed).where(user_passwords.c.user_name == name)
+            )
+            or 0
+        ) + 1
+        values: dict[str, object] = {"failed": failed}
+        if failed >= LOCK_AFTER and not locked:
+            values = {"failed": 0, "locked_until": now + LOCK_FOR}
+        await conn.execute(
+            update(user_passwords).where(user_passwords.c.user_name == name).values(**values)
+        )
+    return None

@@ -1,0 +1,136 @@
+"""Charts for the DPO: disclosures per agency per week, refusals and overrides per month,
+delivery latency (queued to signed receipt). Server-rendered SVG with a data table."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hub.log.search import LogQuery
+from hub.service.appkeys import ENGINE
+from hub.storage.tables import outbox, receipts
+from hub.web.charts import bar_chart
+from hub.web.pages import page, render
+from hub.web.sessions import aware
+from hub.web.views_log import READERS, all_matching, signed_head
+
+__all__ = ["routes"]
+
+routes = web.RouteTableDef()
+WEEKS: Final = 12
+MONTHS: Final = 12
+BUCKETS: Final = (
+    ("under 1 min", timedelta(minutes=1)),
+    ("1 to 10 min", timedelta(minutes=10)),
+    ("10 to 60 min", timedelta(hours=1)),
+    ("1 to 6 h", timedelta(hours=6)),
+    ("6 to 24 h", timedelta(days=1)),
+    ("over 1 day", timedelta.max),
+)
+
+
+def week_starts(today: date, weeks: int) -> list[date]:
+    """The Mondays of the last ``weeks`` weeks, oldest first."""
+    monday = today - timedelta(days=today.weekday())
+    return [monday - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
+
+
+def month_starts(today: date, months: int) -> list[date]:
+    """The first days of the last ``months`` months, oldest first."""
+    out, year, month = [], today.year, today.month
+    for _ in range(months):
+        out.append(date(year, month, 1))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def latency_bucket(delay: timedelta) -> str:
+    """The histogram bar a delivery delay falls in."""
+    return next(label for label, limit in BUCKETS if delay < limit)
+
+
+async def _figures(request: web.Request, today: date) -> dict[str, Any]:
+    weeks, months = week_starts(today, WEEKS), month_starts(today, MONTHS)
+    since = datetime.combine(min(weeks[0], months[0]), datetime.min.time(), tzinfo=UTC)
+    head = await signed_head(request)
+    async with request.app[ENGINE].connect() as conn:
+        entries = await all_matching(conn, LogQuery(since=since), head.size)
+        rows = (
+            await conn.execute(
+                select(outbox.c.created_at, outbox.c.delivered_at, receipts.c.received_at)
+                .outerjoin(receipts, receipts.c.envelope_id == outbox.c.envelope_id)
+                .where(outbox.c.created_at >= since)
+            )
+        ).all()
+    per_agency: dict[str, Counter[date]] = defaultdict(Counter)
+    refusals: Counter[date] = Counter()
+    overrides: Counter[date] = Counter()
+    for _, e in entries:
+        day = e.at.date()
+        if e.kind == "disclosure" and e.recipient:
+            per_agency[e.recipient][day - timedelta(days=day.weekday())] += 1
+        month = day.replace(day=1)
+        if e.kind == "refusal":
+            refusals[month] += 1
+        if e.override is not None and e.kind == "disclosure":
+            overrides[month] += 1
+    latency: Counter[str] = Counter()
+    waiting = 0
+    for row in rows:
+        done = row.received_at or row.delivered_at
+        if done is None:
+            waiting += 1
+        else:
+            latency[latency_bucket(aware(done) - aware(row.created_at))] += 1
+    agencies = sorted(per_agency, key=lambda a: -sum(per_agency[a].values()))
+    shown = agencies[:6]
+    series = [(a, [per_agency[a][w] for w in weeks]) for a in shown]
+    if len(agencies) > 6:
+        rest = agencies[6:]
+        series.append(("others", [sum(per_agency[a][w] for a in rest) for w in weeks]))
+    week_labels = [w.strftime("%d %b") for w in weeks]
+    month_labels = [m.strftime("%b %y") for m in months]
+    bucket_labels = [label for label, _ in BUCKETS]
+    return {
+        "weekly": bar_chart("weekly", "Disclosures per agency per week", week_labels, series),
+        "weekly_table": (week_labels, series),
+        "monthly": bar_chart(
+            "monthly",
+            "Refusals and overrides per month",
+            month_labels,
+            [
+                ("refusals", [refusals[m] for m in months]),
+                ("overrides", [overrides[m] for m in months]),
+            ],
+            stacked=False,
+        ),
+        "monthly_table": (
+            month_labels,
+            [refusals[m] for m in months],
+            [overrides[m] for m in months],
+        ),
+        "latency": bar_chart(
+            "latency",
+            "Delivery latency: queued to signed receipt",
+            bucket_labels,
+            [("envelopes", [latency[b] for b in bucket_labels])],
+        ),
+        "latency_table": [(b, latency[b]) for b in bucket_labels],
+        "waiting": waiting,
+    }
+
+
+@routes.get("/log/charts")
+@page(*READERS)
+async def charts_page(request: web.Request) -> web.StreamResponse:
+    """The three charts, each with its figures in a table."""
+    today = datetime.now(UTC).date()
+    return render(
+        request,
+        "charts.html",
+        {"title": "Charts", **await _figures(request, today), "weeks": WEEKS, "months": MONTHS},
+    )
