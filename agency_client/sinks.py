@@ -6,6 +6,11 @@ restart, so a sink sees each message at least once and, because the runner marks
 message handed as soon as the sink takes it, normally exactly once.
 
 Specs on the command line: ``folder:DIR``, ``stdout``, ``command:CMD``.
+
+A sink is handed the message JSON (``StoredMessage.to_json``: envelope id, type, sender,
+times and the payload). A message the hub rendered in the agency's format (FHIR R4,
+POLE) is handed as its document alone, exactly as rendered (see
+:mod:`agency_client.rendered`), so the agency's system can import it directly.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Final, Protocol, TextIO
 
+from agency_client.rendered import content_of
 from agency_client.store import StoredMessage
 from hub.protocol.errors import HubError
 
@@ -45,7 +51,10 @@ class Sink(Protocol):
 
 
 def _message_bytes(message: StoredMessage) -> bytes:
-    return json.dumps(message.to_json(), ensure_ascii=False, sort_keys=True).encode()
+    """The message JSON, or a rendered message's document as it is."""
+    content = content_of(message.info.type, message.payload)
+    body = message.to_json() if content.format == "json" else content.document
+    return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
 
 
 class FolderSink:
@@ -95,8 +104,9 @@ class StdoutSink:
 class CommandSink:
     """Runs a command (no shell) with the message JSON on stdin; exit 0 means taken.
 
-    The command also gets ``MARAC_ENVELOPE_ID`` and ``MARAC_MESSAGE_TYPE`` in its
-    environment. A non-zero exit, or running longer than ``timeout``, is not taken.
+    The command also gets ``MARAC_ENVELOPE_ID``, ``MARAC_MESSAGE_TYPE`` (a rendered
+    message's original type) and ``MARAC_FORMAT`` (``json``, ``fhir-r4``, ``pole``, ...)
+    in its environment. A non-zero exit, or running longer than ``timeout``, is not taken.
     """
 
     def __init__(self, command: str, *, timeout: float = COMMAND_TIMEOUT) -> None:
@@ -107,10 +117,12 @@ class CommandSink:
 
     async def hand(self, message: StoredMessage) -> bool:
         """Run the command once for this message."""
+        content = content_of(message.info.type, message.payload)
         env = {
             **os.environ,
             "MARAC_ENVELOPE_ID": message.info.envelope_id,
-            "MARAC_MESSAGE_TYPE": message.info.type,
+            "MARAC_MESSAGE_TYPE": content.message_type,
+            "MARAC_FORMAT": content.format,
         }
         try:
             process = await asyncio.create_subprocess_exec(

@@ -11,6 +11,7 @@ from typing import Any
 from agency_client.cli import passphrase
 from agency_client.datadir import DataDir
 from agency_client.keystore import KeyDirectory
+from agency_client.rendered import content_of
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.sealing import open_envelope
 from hub.protocol.canonical import b64decode
@@ -58,12 +59,14 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidEnvelope()
     opened = open_envelope(envelope, recipient=key, sender=sender)
     header = opened.header
+    content = content_of(header.type, opened.payload)  # a rendered message: its document
+    kind = header.type if content.format == "json" else f"{content.message_type} ({content.format})"
     print(
-        f"# {header.type} {header.id} from {header.sender} at {header.sent_at}"
+        f"# {kind} {header.id} from {header.sender} at {header.sent_at}"
         f"{' case ' + header.case_ref if header.case_ref else ''}",
         file=sys.stderr,
     )
-    print(json.dumps(opened.payload, indent=2, ensure_ascii=False))
+    print(json.dumps(content.document, indent=2, ensure_ascii=False))
     return 0
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, data_dir
+from agency_client.rendered import content_of
 
 HELP = "print a stored message, decrypted"
 
@@ -23,12 +24,14 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Header on stderr, payload JSON on stdout."""
+    """Header on stderr, payload JSON (a rendered message's document) on stdout."""
     _, store = data_dir(args).unlock(passphrase.read(args))
     with store:
         message = store.message(args.id)
     i = message.info
+    content = content_of(i.type, message.payload)
+    kind = i.type if content.format == "json" else f"{content.message_type} ({content.format})"
     case = f" case {i.case_ref}" if i.case_ref else ""
-    print(f"# {i.type} {i.envelope_id} from {i.sender} at {i.sent_at}{case}", file=sys.stderr)
-    print(json.dumps(message.payload, indent=2, ensure_ascii=False))
+    print(f"# {kind} {i.envelope_id} from {i.sender} at {i.sent_at}{case}", file=sys.stderr)
+    print(json.dumps(content.document, indent=2, ensure_ascii=False))
     return 0

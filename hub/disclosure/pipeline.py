@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
+from hub.adapters.formats import FormatError, bounded, load_format
 from hub.agencies import Agency, newest_key
 from hub.cases import Case, encrypt_for_case
 from hub.crypto.keys import EncryptionPublicKey
 from hub.crypto.sealing import seal
+from hub.delivery.settings import delivery_of
 from hub.disclosure.fields import disclosed_paths, subject_ids_in
 from hub.disclosure.tables import held_disclosures, overrides
 from hub.hub_keys import HubKeys
@@ -24,8 +26,8 @@ from hub.policy import Decision, Policy, decide, project
 from hub.policy.decide import Outcome as Verdict
 from hub.policy.decide import recipient_refusal
 from hub.protocol.canonical import canonical_json
-from hub.protocol.errors import HubError, PolicyError, ProtocolError
-from hub.protocol.messages import Message, payload_of
+from hub.protocol.errors import DeliveryError, HubError, PolicyError, ProtocolError
+from hub.protocol.messages import Message, Rendered, payload_of
 from hub.settings import Settings
 from hub.storage.tables import outbox
 
@@ -40,6 +42,7 @@ __all__ = [
     "decide_for",
     "disclose",
     "refuse_unless_disclosed",
+    "render_for",
     "seal_and_log",
 ]
 
@@ -386,9 +389,16 @@ async def seal_and_log(
     override: dict[str, str] | None,
     actor: str,
 ) -> Disclosed:
-    """The last step of every disclosure: envelope, outbox row and log entry together."""
+    """The last step of every disclosure: envelope, outbox row and log entry together.
+
+    The message is rendered in the agency's format first (``json`` keeps it as it is);
+    ``payload`` (the typed message's) names the fields and subjects logged, and the log
+    records the format and the SHA-256 of what was actually sealed.
+    """
+    sealed = await render_for(conn, agency_id, message)
+    sealed_payload = payload if sealed is message else payload_of(sealed)
     envelope = seal(
-        message,
+        sealed,
         sender=ctx.keys.identity,
         sender_id=ctx.settings.hub_id,
         recipient_id=agency_id,
@@ -421,13 +431,14 @@ async def seal_and_log(
                 actor=actor,
                 envelope_id=envelope.header.id,
                 envelope_sha256=digest,
-                payload_sha256=hashlib.sha256(canonical_json(dict(payload))).hexdigest(),
+                payload_sha256=hashlib.sha256(canonical_json(dict(sealed_payload))).hexdigest(),
                 case_refs=case_refs or None,
                 subject_ids=subject_ids_in(payload) or None,
                 sender=ctx.settings.hub_id,
                 recipient=agency_id,
                 purpose=purpose,
                 message_type=message.message_type,
+                format=sealed.format if isinstance(sealed, Rendered) else "json",
                 fields=tuple(sorted(disclosed_paths(payload))) or None,
                 data_categories=decision.data_categories or None,
                 basis=_basis(decision),
@@ -438,3 +449,18 @@ async def seal_and_log(
         ],
     )
     return Disclosed(agency_id, envelope.header.id, index)
+
+
+async def render_for(conn: AsyncConnection, agency_id: str, message: Message) -> Message:
+    """``message`` rendered in the agency's format, or itself (json, or a type not rendered)."""
+    name = (await delivery_of(conn, agency_id)).format
+    try:
+        fmt = load_format(name)
+    except FormatError:
+        raise DeliveryError(
+            f"agency {agency_id}'s format {name[:40]!r} is not installed", code="unknown-format"
+        ) from None
+    if message.message_type not in fmt.renders:
+        return message
+    document = bounded(fmt.render(message), fmt.name)  # a third party's format too
+    return Rendered(format=fmt.name, original_type=message.message_type, document=document)

@@ -82,6 +82,7 @@ class LogEntry(_Strict):
     recipient: Short | None = None
     purpose: Short | None = None
     message_type: Short | None = None
+    format: Short | None = None  # of a disclosure's sealed payload: json, fhir-r4, pole, ...
     fields: Names | None = None
     data_categories: Names | None = None
     basis: EntryBasis | None = None

@@ -24,6 +24,7 @@ from hub.service import (
     routes_log,
     routes_meetings,
     routes_policy,
+    routes_schemas,
     routes_staff,
 )
 from hub.service.appkeys import ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
@@ -53,6 +54,7 @@ def create_app(settings: Settings) -> web.Application:
         routes_meetings,
         routes_inbound,
         routes_log,
+        routes_schemas,
     ):
         app.add_routes(module.routes)
     setup_web(app)  # the web UI at /
