@@ -3,16 +3,23 @@
 One signer at a time (a PostgreSQL advisory lock; SQLite's write lock). A head is only
 signed when the log has grown past the newest one. ``HeadSigner`` is the serving
 process's background task; ``sign_for_cli`` is for commands that append and then exit.
+
+With several hub processes on one PostgreSQL database, one of them leads: its
+``HeadSigner`` holds a session advisory lock (``LEADER_LOCK``) on a connection of its
+own and is the only one that polls the log and signs in the background; the others try
+for the lock every few seconds and take over when the leader's connection goes.
+(``head_covering`` may still sign on demand in any process, under ``SIGN_LOCK``.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto.keys import IdentityKeyPair
@@ -32,6 +39,7 @@ __all__ = [
 ]
 
 SIGN_LOCK: Final = 0x6D617261635F6864  # "marac_hd"
+LEADER_LOCK: Final = 0x6D617261635F6C64  # "marac_ld": held by the background signer
 log = logging.getLogger("hub.log")
 
 
@@ -120,7 +128,47 @@ class HeadSigner:
         return head
 
     async def run(self) -> None:
-        """Poll every ``interval`` seconds (coalescing appends) until cancelled."""
+        """Sign every ``interval`` seconds (coalescing appends) until cancelled; on
+        PostgreSQL only while this process leads (see the module docstring)."""
+        if self._engine.dialect.name != "postgresql":
+            await self._loop()
+            return
+        while True:
+            try:
+                await self._lead()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the head signer lost its leader connection; trying again")
+            await asyncio.sleep(self.follow_interval)
+
+    follow_interval = 2.0
+    leading = False
+
+    async def _lead(self) -> None:
+        """Sign while holding ``LEADER_LOCK`` on a connection of our own; return if not won."""
+        async with self._engine.connect() as conn:
+            won = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK})
+            await conn.commit()  # the lock is the session's; end the transaction it began
+            if not won:
+                return
+            self.leading = True
+            try:
+                while True:
+                    await asyncio.sleep(self._interval)
+                    await conn.execute(text("SELECT 1"))  # still connected, so still leading
+                    await conn.commit()
+                    try:
+                        await self.step()
+                    except Exception:
+                        log.exception("signing a tree head failed")
+            finally:
+                self.leading = False
+                with contextlib.suppress(Exception):  # a pooled session would keep the lock
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
+                    await conn.commit()
+
+    async def _loop(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
             try:

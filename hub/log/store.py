@@ -1,11 +1,12 @@
 """The stored Merkle log: appends in the caller's transaction, proofs from O(log n) rows.
 
-Each entry is one row of ``log_entries``: its bytes and ``hashes``, the leaf hash followed
-by the hash of every perfect subtree the entry completes (level ``k`` at bytes
-``[32k, 32k + 32)``). A root or proof names its perfect subtrees with
-``hub.crypto.merkle``'s plans and reads just the rows that end them, by primary key, in
-one round trip on the driver's own connection. What the DPO searches by is written to
-``log_index`` and its side tables (``index_rows``) in the same transaction.
+Each entry is a row of ``log_entries`` (its bytes) and a narrow row of ``log_leaves``: the
+leaf hash followed by the hash of every perfect subtree of level 1 to ``LOW_LEVELS`` the
+entry completes (level ``k`` at bytes ``[32k, 32k + 32)``); larger subtrees are rows of
+``log_nodes``, one per 64 entries, which stay in the database's cache. A root or proof
+names its perfect subtrees with ``hub.crypto.merkle``'s plans and reads just those rows, by
+primary key, in one round trip on the driver's own connection. What the DPO searches by
+is written to ``log_index`` and its side tables (``index_rows``) in the same transaction.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.crypto import merkle
 from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
+    LOW_LEVELS,
     log_entries,
     log_index,
     log_index_cases,
     log_index_categories,
     log_index_subjects,
+    log_leaves,
+    log_nodes,
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
 
@@ -75,17 +79,45 @@ def _node(start: int, end: int) -> Node:
     return level, start >> level
 
 
-async def _hashes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
-    """The stored hashes of ``wanted`` subtrees: one query for the rows that end them."""
-    keys = set(wanted)
-    ends = {((pos + 1) << level) - 1 for level, pos in keys}
-    found: dict[Node, bytes] = {}
+def _query(keys: Iterable[Node]) -> str:
+    """One UNION ALL of primary-key lookups: the ``log_leaves`` rows that end the small
+    subtrees, ``log_nodes`` rows for the large ones. Its only values are ints this module
+    computed, written as literals (SQLAlchemy's statement building cost more than the query).
+    """
+    ends: set[int] = set()
+    high: dict[int, list[int]] = {}
+    for level, pos in keys:
+        if level <= LOW_LEVELS:
+            ends.add(((pos + 1) << level) - 1)
+        else:
+            high.setdefault(level, []).append(pos)
+    parts = []
     if ends:
         listed = ",".join(str(int(i)) for i in sorted(ends))  # ints only: no injection
-        sql = f"SELECT idx, hashes FROM log_entries WHERE idx IN ({listed})"  # noqa: S608
-        rows = {int(r[0]): bytes(r[1]) for r in await _fetch(conn, sql)}
+        parts.append(f"SELECT -1, idx, hashes FROM log_leaves WHERE idx IN ({listed})")  # noqa: S608
+    for level, positions in sorted(high.items()):
+        listed = ",".join(str(int(p)) for p in sorted(positions))
+        parts.append(
+            f"SELECT level, position, hash FROM log_nodes WHERE level = {int(level)} "  # noqa: S608
+            f"AND position IN ({listed})"
+        )
+    return " UNION ALL ".join(parts)
+
+
+async def _hashes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
+    """The stored hashes of ``wanted`` subtrees, in one round trip."""
+    keys = set(wanted)
+    sql = _query(keys)
+    found: dict[Node, bytes] = {}
+    if sql:
+        leaves: dict[int, bytes] = {}
+        for kind, key, value in await _fetch(conn, sql):
+            if kind == -1:
+                leaves[int(key)] = bytes(value)
+            else:
+                found[int(kind), int(key)] = bytes(value)
         for level, pos in keys:
-            stored = rows.get(((pos + 1) << level) - 1)
+            stored = leaves.get(((pos + 1) << level) - 1) if level <= LOW_LEVELS else None
             if stored is not None and len(stored) >= _H * (level + 1):
                 found[level, pos] = stored[_H * level : _H * (level + 1)]
     missing = keys - found.keys()
@@ -149,10 +181,12 @@ async def entry(conn: AsyncConnection, index: int) -> bytes | None:
 
 @dataclass
 class Prepared:
-    """The rows an append writes: entries with their hashes, and their search keys."""
+    """The rows an append writes: entries, their hashes, and their search keys."""
 
     indices: list[int] = field(default_factory=list)
-    entries: list[tuple[int, bytes, bytes]] = field(default_factory=list)
+    entries: list[tuple[int, bytes]] = field(default_factory=list)
+    leaves: list[tuple[int, bytes]] = field(default_factory=list)  # (idx, leaf + low hashes)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # (level, position, hash)
     index: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
     subjects: list[dict[str, Any]] = field(default_factory=list)
@@ -185,11 +219,15 @@ def prepare(first: int, frontier: Sequence[bytes], entries: Iterable[LogEntry | 
         level = 0
         while stack and stack[-1][0] == level:
             h = node_hash(stack.pop()[1], h)
-            hashes.append(h)
             level += 1
+            if level <= LOW_LEVELS:
+                hashes.append(h)
+            else:
+                out.nodes.append((level, idx >> level, h))
         stack.append((level, h))
         out.indices.append(idx)
-        out.entries.append((idx, data, b"".join(hashes)))
+        out.entries.append((idx, data))
+        out.leaves.append((idx, b"".join(hashes)))
         idx += 1
     return out
 
@@ -226,26 +264,33 @@ async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
 
 
 async def write(conn: AsyncConnection, rows: Prepared) -> None:
-    """Insert prepared rows: the entries in one executemany on the driver, then the index."""
-    if rows.entries:
-        if conn.dialect.name == "sqlite":
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            await driver.executemany(
-                "INSERT INTO log_entries (idx, entry, hashes) VALUES (?, ?, ?)", rows.entries
-            )
-        else:
-            await conn.execute(
-                log_entries.insert(),
-                [{"idx": i, "entry": e, "hashes": h} for i, e, h in rows.entries],
-            )
-    for table, batch in (
+    """Insert prepared rows, one executemany per table (on SQLite, straight to the driver)."""
+    log_rows = (
+        (log_entries, ("idx", "entry"), rows.entries),
+        (log_leaves, ("idx", "hashes"), rows.leaves),
+        (log_nodes, ("level", "position", "hash"), rows.nodes),
+    )
+    if conn.dialect.name == "sqlite":
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        for table, columns, batch in log_rows:
+            if batch:
+                marks = ", ".join("?" * len(columns))
+                sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+                await driver.executemany(sql, batch)
+    else:
+        for table, columns, batch in log_rows:
+            if batch:
+                await conn.execute(
+                    table.insert(), [dict(zip(columns, r, strict=True)) for r in batch]
+                )
+    for table, search in (
         (log_index, rows.index),
         (log_index_cases, rows.cases),
         (log_index_subjects, rows.subjects),
         (log_index_categories, rows.categories),
     ):
-        if batch:
-            await conn.execute(table.insert(), batch)
+        if search:
+            await conn.execute(table.insert(), search)
 
 
 async def append(conn: AsyncConnection, entries: Sequence[LogEntry]) -> list[int]:

@@ -1,9 +1,10 @@
 """Tables of the disclosure log (migrations 0002 and 0009).
 
-* ``log_entries``: the log itself, one row per entry, ``idx`` 0-based: its canonical
-  bytes and ``hashes``, the leaf hash followed by the hash of every perfect subtree the
-  entry completes (so a root or proof reads O(log n) rows by primary key, and an append
-  writes one row per entry);
+* ``log_entries``: the log itself, one row per entry, ``idx`` 0-based, its canonical bytes;
+* ``log_leaves``: per entry, its leaf hash and the hashes of the small perfect subtrees
+  (levels 1 to ``LOW_LEVELS``) it completes, in narrow rows a proof reads by primary key;
+* ``log_nodes``: the hashes of the larger perfect subtrees, ``(level k, position i)``
+  covering leaves ``[i * 2**k, (i + 1) * 2**k)``: one row per 64 entries, always cached;
 * ``log_index``, ``log_index_cases``, ``log_index_subjects``, ``log_index_categories``:
   what the DPO searches by, derived from the entries (``hub.log.store.index_rows``), written
   in the append's transaction by the hub;
@@ -27,24 +28,44 @@ from sqlalchemy import (
 from hub.storage.tables import SEQ, TZ, metadata
 
 __all__ = [
+    "LOW_LEVELS",
     "log_entries",
     "log_heads",
     "log_index",
     "log_index_cases",
     "log_index_categories",
     "log_index_subjects",
+    "log_leaves",
+    "log_nodes",
 ]
 
 IDX = BigInteger().with_variant(Integer(), "sqlite")
+
+LOW_LEVELS = 6
+"""Subtree hashes up to this level live with their last leaf; higher ones in ``log_nodes``."""
 
 log_entries = Table(
     "log_entries",
     metadata,
     Column("idx", IDX, primary_key=True, autoincrement=False),
     Column("entry", LargeBinary, nullable=False),
-    # leaf hash || hash of every perfect subtree whose last leaf this is, smallest first:
-    # level k (k >= 1) covers leaves (idx + 1 - 2**k, idx], at bytes [32k, 32k + 32).
+)
+
+log_leaves = Table(
+    "log_leaves",
+    metadata,
+    Column("idx", IDX, primary_key=True, autoincrement=False),
+    # leaf hash || the hash of every perfect subtree of level 1..LOW_LEVELS whose last leaf
+    # this is, smallest first: level k covers leaves (idx + 1 - 2**k, idx], bytes [32k, 32k+32)
     Column("hashes", LargeBinary, nullable=False),
+)
+
+log_nodes = Table(
+    "log_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),  # > LOW_LEVELS
+    Column("position", IDX, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary(32), nullable=False),
 )
 
 log_index = Table(

@@ -21,7 +21,7 @@ from hub.crypto import merkle
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.tree_head import SignedTreeHead
 from hub.log.heads import head_from_row
-from hub.log.tables import log_entries, log_heads
+from hub.log.tables import LOW_LEVELS, log_entries, log_heads, log_leaves, log_nodes
 from hub.protocol.errors import CryptoError, LogIntegrityError
 
 __all__ = ["LogTampered", "Progress", "Verified", "verify_log"]
@@ -87,17 +87,22 @@ def _verify(
     while want < len(sizes) and sizes[want] == 0:
         want += 1
     node_hash = merkle.node_hash
-    result = conn.execution_options(stream_results=True, yield_per=_CHUNK).execute(
-        select(log_entries.c.idx, log_entries.c.entry, log_entries.c.hashes).order_by(
-            log_entries.c.idx
-        )
+    high: dict[tuple[int, int], bytes] = {}  # the subtree hashes log_nodes must hold
+    # statement-level options: Connection.execution_options would change the caller's conn
+    result = conn.execute(
+        select(log_entries.c.idx, log_entries.c.entry, log_leaves.c.idx, log_leaves.c.hashes)
+        .outerjoin(log_leaves, log_leaves.c.idx == log_entries.c.idx)
+        .order_by(log_entries.c.idx)
+        .execution_options(stream_results=True, yield_per=_CHUNK)
     )
     for rows in result.partitions(_CHUNK):
-        for idx, entry, stored in rows:
+        for idx, entry, leaf_idx, stored in rows:
             if idx != expected:
                 raise LogTampered(
                     f"entry {expected} is missing (the next stored entry is {idx})", index=expected
                 )
+            if leaf_idx is None:
+                raise LogTampered(f"entry {idx} has no stored leaf hash", index=idx)
             h = merkle.leaf_hash(bytes(entry))
             if bytes(stored[:_H]) != h:
                 raise LogTampered(
@@ -107,8 +112,11 @@ def _verify(
             level = 0
             while stack and stack[-1][0] == level:
                 h = node_hash(stack.pop()[1], h)
-                built.append(h)
                 level += 1
+                if level <= LOW_LEVELS:
+                    built.append(h)
+                else:
+                    high[level, idx >> level] = h
             stack.append((level, h))
             if bytes(stored) != b"".join(built):
                 raise _bad_subtree(idx, bytes(stored), built)
@@ -119,8 +127,28 @@ def _verify(
                 want += 1
         if progress is not None:
             progress(expected, total)
+    _check_nodes(conn, high)
     checked, newest = _check_heads(key, heads, roots, expected)
     return Verified(expected, nodes, checked, newest)
+
+
+def _check_nodes(conn: Connection, high: dict[tuple[int, int], bytes]) -> None:
+    """Every large subtree hash in ``log_nodes`` is the one rebuilt, and none is missing."""
+    bad: list[tuple[int, int]] = []
+    seen = set()
+    for level, position, stored in conn.execute(select(log_nodes)):
+        seen.add((level, position))
+        if high.get((level, position)) != bytes(stored):
+            bad.append((level, position))
+    bad += [node for node in high if node not in seen]
+    if bad:
+        level, position = min(bad, key=lambda n: (n[1] << n[0], n[0]))
+        first = position << level
+        raise LogTampered(
+            f"entries {first} to {first + (1 << level) - 1} do not match their stored subtree "
+            f"hash (level {level}): altered, removed or reordered",
+            index=first,
+        )
 
 
 def _bad_subtree(idx: int, stored: bytes, built: list[bytes]) -> LogTampered:

@@ -29,7 +29,7 @@ from hub.log import LogEntry, append
 from hub.log.entries import EntryKey
 from hub.log.heads import sign_head
 from hub.log.store import prepare
-from hub.log.tables import log_entries, log_heads
+from hub.log.tables import log_entries, log_heads, log_leaves, log_nodes
 from hub.protocol import SUITE_X25519
 from hub.service.appkeys import ENGINE
 from hub.testing import RunningHub
@@ -72,11 +72,18 @@ async def rewrite_entry(hub: RunningHub, index: int) -> None:
         rows = (await conn.execute(select(log_entries.c.entry).order_by(log_entries.c.idx))).all()
         entries = [bytes(r.entry) for r in rows]
         entries[index] = entries[index].replace(b'"actor":"', b'"actor":"x')
-        rows = prepare(0, [], entries).entries  # (idx, entry, hashes), every hash recomputed
-        await conn.execute(delete(log_entries))
-        await conn.execute(
-            insert(log_entries), [{"idx": i, "entry": e, "hashes": h} for i, e, h in rows]
-        )
+        rows = prepare(0, [], entries)  # every hash recomputed, as a rewriter would
+        for table in (log_nodes, log_leaves, log_entries):
+            await conn.execute(delete(table))
+        for table, columns, batch in (
+            (log_entries, ("idx", "entry"), rows.entries),
+            (log_leaves, ("idx", "hashes"), rows.leaves),
+            (log_nodes, ("level", "position", "hash"), rows.nodes),
+        ):
+            if batch:
+                await conn.execute(
+                    insert(table), [dict(zip(columns, r, strict=True)) for r in batch]
+                )
 
 
 async def sign_forged_head(hub: RunningHub, entries: list[bytes]) -> None:

@@ -29,6 +29,8 @@ from hub.log.tables import (
     log_index_cases,
     log_index_categories,
     log_index_subjects,
+    log_leaves,
+    log_nodes,
 )
 from hub.protocol.canonical import b64decode, canonical_json
 from hub.settings import Settings
@@ -161,7 +163,14 @@ def _rows(hub: Hub, statement: Any) -> list[Any]:
 def _remove(idx: int) -> list[Any]:
     return [
         delete(t).where(t.c.idx == idx)
-        for t in (log_index_cases, log_index_subjects, log_index_categories, log_index, log_entries)
+        for t in (
+            log_index_cases,
+            log_index_subjects,
+            log_index_categories,
+            log_index,
+            log_leaves,
+            log_entries,
+        )
     ]
 
 
@@ -174,13 +183,19 @@ def test_verify_passes_on_an_untouched_log(
 
 
 def _flip_byte(hub: Hub, idx: int, *, fix_leaf: bool) -> None:
-    (row,) = _rows(hub, select(log_entries).where(log_entries.c.idx == idx))
+    (row,) = _rows(
+        hub,
+        select(log_entries.c.entry, log_leaves.c.hashes)
+        .join(log_leaves, log_leaves.c.idx == log_entries.c.idx)
+        .where(log_entries.c.idx == idx),
+    )
     data = bytearray(row.entry)
     data[data.index(b"police-north" if idx % 2 else b"health-east")] ^= 0x01
-    values: dict[str, Any] = {"entry": bytes(data)}
+    statements = [update(log_entries).where(log_entries.c.idx == idx).values(entry=bytes(data))]
     if fix_leaf:
-        values["hashes"] = merkle.leaf_hash(bytes(data)) + bytes(row.hashes)[32:]
-    _sql(hub, update(log_entries).where(log_entries.c.idx == idx).values(**values))
+        hashes = merkle.leaf_hash(bytes(data)) + bytes(row.hashes)[32:]
+        statements.append(update(log_leaves).where(log_leaves.c.idx == idx).values(hashes=hashes))
+    _sql(hub, *statements)
 
 
 def _swap(hub: Hub, a: int, b: int) -> None:
@@ -188,16 +203,22 @@ def _swap(hub: Hub, a: int, b: int) -> None:
         r.idx: r
         for r in _rows(
             hub,
-            select(log_entries).where(log_entries.c.idx.in_([a, b])),
+            select(log_entries.c.idx, log_entries.c.entry, log_leaves.c.hashes)
+            .join(log_leaves, log_leaves.c.idx == log_entries.c.idx)
+            .where(log_entries.c.idx.in_([a, b])),
         )
     }
     _sql(
         hub,
         *(
-            update(log_entries)
-            .where(log_entries.c.idx == x)
-            .values(entry=rows[y].entry, hashes=rows[y].hashes[:32] + rows[x].hashes[32:])
+            statement
             for x, y in ((a, b), (b, a))
+            for statement in (
+                update(log_entries).where(log_entries.c.idx == x).values(entry=rows[y].entry),
+                update(log_leaves)
+                .where(log_leaves.c.idx == x)
+                .values(hashes=rows[y].hashes[:32] + rows[x].hashes[32:]),
+            )
         ),
     )
 
@@ -239,6 +260,8 @@ TAMPERING = {
 
 _TABLES = (
     log_entries,
+    log_leaves,
+    log_nodes,
     log_index,
     log_index_cases,
     log_index_subjects,
@@ -255,7 +278,7 @@ def _restore(hub: Hub, saved: dict[Any, list[dict[str, Any]]]) -> None:
     _sql(
         hub,
         *(delete(t) for t in reversed(_TABLES)),
-        *(t.insert().values(saved[t]) for t in _TABLES),
+        *(t.insert().values(saved[t]) for t in _TABLES if saved[t]),
     )
 
 

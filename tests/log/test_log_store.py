@@ -3,32 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from log_store_entries import make_entry
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.crypto import merkle
-from hub.log import LogEntry, append, entry_bytes, store
-from hub.log.tables import log_entries, log_index
-from hub.protocol.errors import ProtocolError
+from hub.crypto.keys import IdentityKeyPair
+from hub.log import append, entry_bytes, store
+from hub.log.heads import sign_head
+from hub.log.tables import log_entries, log_index, log_nodes
+from hub.log.verify import LogTampered, verify_log
+from hub.protocol.errors import LogIntegrityError, ProtocolError
 from hub.storage.database import create_engine
-
-AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
-
-def make_entry(n: int) -> LogEntry:
-    return LogEntry(
-        kind="disclosure",
-        at=AT,
-        actor="hub",
-        envelope_id=f"ENV{n:023d}",
-        recipient=f"agency-{n % 3}",
-        purpose="agenda",
-        case_refs=(f"C-{n % 5}",),
-        data_categories=("identity", "risk"),
-    )
 
 
 async def test_roots_and_proofs_match_merkle_for_many_sizes(engine: AsyncEngine) -> None:
@@ -129,3 +117,52 @@ async def test_concurrent_appends_keep_one_gapless_sequence(
         for i in (0, 17, 47):
             proof = await store.inclusion_proof(conn, i, 48)
             assert proof == merkle.inclusion_proof(leaves, i)
+
+
+async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
+    engine: AsyncEngine,
+) -> None:
+    """Past 128 entries the level-7+ hashes are rows of log_nodes; proofs and verify use them."""
+    entries = [make_entry(i) for i in range(300)]
+    leaves = [entry_bytes(e) for e in entries]
+    for start in range(0, 300, 37):
+        async with engine.begin() as conn:
+            await append(conn, entries[start : start + 37])
+    identity = IdentityKeyPair.generate()
+    await sign_head(engine, identity, "hub")
+    async with engine.connect() as conn:
+        stored = {(r.level, r.position) for r in await conn.execute(select(log_nodes))}
+        assert stored == {(7, 0), (7, 1), (8, 0)}  # 300 = 256 + 44: two 128s and one 256
+        for n in (127, 128, 129, 256, 257, 300):
+            assert await store.root(conn, n) == merkle.root(leaves[:n])
+            for i in (0, 100, 127, n - 1):
+                if i < n:
+                    proof = await store.inclusion_proof(conn, i, n)
+                    assert proof == merkle.inclusion_proof(leaves[:n], i)
+            for old in (1, 100, 128, 129):
+                if old <= n:
+                    proof = await store.consistency_proof(conn, old, n)
+                    assert proof == merkle.consistency_proof(leaves[:n], old)
+        assert (await verify_log(conn, identity.public, "hub")).size == 300
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(log_nodes)
+            .where(log_nodes.c.level == 7, log_nodes.c.position == 1)
+            .values(hash=bytes(32))
+        )
+    async with engine.connect() as conn:
+        with pytest.raises(LogTampered, match="entries 128 to 255") as caught:
+            await verify_log(conn, identity.public, "hub")
+        assert caught.value.index == 128
+        # a proof built on it no longer matches the signed root: clients catch it too
+        proof = await store.inclusion_proof(conn, 0, 300)  # its path passes [128, 256)
+        assert not merkle.verify_inclusion(
+            merkle.leaf_hash(leaves[0]), 0, 300, proof, merkle.root(leaves)
+        )
+    async with engine.begin() as conn:
+        await conn.execute(delete(log_nodes).where(log_nodes.c.level == 7))
+    async with engine.connect() as conn:
+        with pytest.raises(LogTampered, match="entries 0 to 127"):
+            await verify_log(conn, identity.public, "hub")
+        with pytest.raises(LogIntegrityError, match="lacks the hash of entries from 128"):
+            await store.inclusion_proof(conn, 5, 300)
