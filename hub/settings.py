@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     batch_size: int = Field(default=100, ge=1, le=1000)
     max_wait_seconds: float = Field(default=60.0, ge=0, le=60)
+    push_interval_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="how often the push dispatcher looks for work"
+    )
+    push_retry_initial_seconds: float = Field(
+        default=5.0, gt=0, description="first retry wait (doubles each time, with jitter)"
+    )
+    push_retry_max_seconds: float = Field(default=3600.0, gt=0, description="longest retry wait")
+    push_dead_letter_after: timedelta = Field(
+        default=timedelta(hours=24), description="undelivered this long after queueing: alert"
+    )
+    push_lease_seconds: float = Field(
+        default=300.0, gt=0, description="how long one attempt may hold an envelope"
+    )
     envelope_ttl: timedelta = timedelta(days=14)
     expiry_sweep_seconds: float = Field(default=60.0, gt=0)
     key_file_strength: Literal["interactive", "moderate", "sensitive"] = "moderate"

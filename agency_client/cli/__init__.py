@@ -6,13 +6,24 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from agency_client.cli import action, enrol, inbox, keys, log, open_file, research, run, show
+from agency_client.cli import (
+    action,
+    enrol,
+    inbox,
+    keys,
+    log,
+    open_file,
+    receive,
+    research,
+    run,
+    show,
+)
 from hub import __version__
 from hub.protocol.commands import run_command
 
 __all__ = ["console", "main"]
 
-_SUBCOMMANDS = (enrol, run, inbox, show, open_file, research, action, keys, log)
+_SUBCOMMANDS = (enrol, run, receive, inbox, show, open_file, research, action, keys, log)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ for good; any other answer, a time-out or a failed connection is retried, after 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -108,7 +109,7 @@ class WebhookTransport:
                 aiohttp.ClientSession(timeout=timeout) as http,
                 http.post(
                     url,
-                    data=outgoing.envelope,
+                    data=io.BytesIO(outgoing.envelope),
                     headers=headers,
                     ssl=ssl_context,
                     allow_redirects=False,

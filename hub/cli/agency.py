@@ -1,13 +1,20 @@
-"""``marac-hub agency invite|list|approve|suspend|reinstate|revoke``."""
+"""``marac-hub agency invite|list|approve|suspend|reinstate|revoke|set-delivery|delivery``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from hub import agencies
+from hub.adapters.registry import default_registry
 from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.delivery.configure import MAX_CONFIG_BYTES, choose_delivery, parse_config, show_delivery
+from hub.hub_keys import load_hub_keys
+from hub.protocol.errors import ProtocolError
 
 
 def register(sub: Any) -> None:
@@ -36,6 +43,27 @@ def register(sub: Any) -> None:
         action = actions.add_parser(verb, help=f"{verb} an agency")
         action.add_argument("id")
         action.set_defaults(handler=run_status, status=status)
+    _register_delivery(actions)
+
+
+def _register_delivery(actions: Any) -> None:
+    choose = actions.add_parser(
+        "set-delivery", help="choose how an agency's envelopes travel and their format"
+    )
+    choose.add_argument("id")
+    choose.add_argument("--transport", required=True, help="mailbox, webhook, smtp or installed")
+    choose.add_argument("--format", default="json", help="json, fhir-r4, pole or installed")
+    choose.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the transport's settings, a JSON object ('-' reads stdin); see docs/adapters.md",
+    )
+    choose.add_argument("--by", default="cli", help="who chose it")
+    choose.set_defaults(handler=run_set_delivery)
+    show = actions.add_parser("delivery", help="show an agency's transport and format")
+    show.add_argument("id")
+    show.set_defaults(handler=run_show_delivery)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -91,4 +119,50 @@ def run_status(args: argparse.Namespace) -> int:
         lambda e: agencies.set_status(e, args.id, args.status, now=datetime.now(UTC)),
     )
     print(f"{args.id} is now {args.status}")
+    return 0
+
+
+def _read_config(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        if str(path) == "-":
+            text = sys.stdin.read(MAX_CONFIG_BYTES + 1)
+        else:
+            with path.open("rb") as handle:
+                text = handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8", "replace")
+    except OSError as exc:
+        raise ProtocolError(f"cannot read {path}: {exc.strerror}", code="bad-config") from None
+    return parse_config(text)
+
+
+def run_set_delivery(args: argparse.Namespace) -> int:
+    """Choose an agency's transport and format."""
+    settings = _settings(args)
+    config = _read_config(args.config)
+    kek = load_hub_keys(settings).kek
+    chosen = with_engine(
+        settings,
+        lambda e: choose_delivery(
+            e,
+            kek,
+            default_registry(),
+            args.id,
+            transport=args.transport,
+            format=args.format,
+            config=config,
+            by=args.by,
+            now=datetime.now(UTC),
+        ),
+    )
+    print(f"{args.id} now receives by {chosen.transport} in {chosen.format}")
+    return 0
+
+
+def run_show_delivery(args: argparse.Namespace) -> int:
+    """Show an agency's transport, format and settings (secrets hidden)."""
+    settings = _settings(args)
+    kek = load_hub_keys(settings).kek
+    chosen = with_engine(settings, lambda e: show_delivery(e, kek, args.id))
+    print(json.dumps(chosen.to_json(), indent=2, sort_keys=True))
     return 0

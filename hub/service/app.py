@@ -19,6 +19,7 @@ from hub.policy.policy import load_policy
 from hub.service import (
     routes_agency,
     routes_cases,
+    routes_delivery,
     routes_disclosure,
     routes_inbound,
     routes_log,
@@ -51,6 +52,7 @@ def create_app(settings: Settings) -> web.Application:
         routes_policy,
         routes_cases,
         routes_disclosure,
+        routes_delivery,
         routes_meetings,
         routes_inbound,
         routes_log,
@@ -61,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)
+    app.cleanup_ctx.append(routes_delivery.push_dispatcher)
     return app
 
 

@@ -9,6 +9,7 @@ import datetime as dt
 import email
 import ipaddress
 import ssl
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -23,6 +24,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from agency_client.receiver import WebhookReceiver
+from agency_client.rotation import KeyRotation
+from agency_client.runner import CycleReport, Runner, RunnerSettings
+from agency_client.sinks import FolderSink
 from hub.adapters.smtp import SmtpTransport
 from hub.adapters.testing import Harness
 from hub.adapters.webhook import WebhookTransport
@@ -291,3 +296,59 @@ class SmtpHarness(Harness):
 
     def wire(self) -> bytes:
         return b"".join(self.receiver.wire)
+
+
+# -- a real hub and a real agency client --------------------------------------------
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agency_client"))
+from agency_helpers import (  # noqa: E402
+    PASS,
+    Agency,
+    enrolled,  # noqa: F401 - for the tests
+    notice,  # noqa: F401
+    staff,
+)
+
+
+def receiver_for(agency: Agency, sink_dir: Path) -> WebhookReceiver:
+    """The agency client's webhook endpoint for ``agency``, handing to a folder sink."""
+    hub_key = agency.store.hub_key()
+    assert hub_key is not None
+    rotation = KeyRotation(agency.client, agency.store, agency.data.keys, PASS)
+    runner = Runner(
+        agency.client,
+        agency.store,
+        rotation,
+        hub_key,
+        FolderSink(sink_dir),
+        settings=RunnerSettings(check_log=False),
+    )
+    return WebhookReceiver(
+        agency.id,
+        agency.identity,
+        agency.store,
+        rotation,
+        hub_key,
+        hand_over=lambda: runner.hand_over(CycleReport()),
+    )
+
+
+async def set_delivery(
+    http: Any, hub: Any, agency_id: str, transport: str, config: dict[str, Any], fmt: str = "json"
+) -> Any:
+    """Choose the agency's transport through the API (as the hub's admin)."""
+    return await staff(
+        http,
+        hub,
+        "PUT",
+        f"/api/v1/agencies/{agency_id}/delivery",
+        {"transport": transport, "format": fmt, "config": config},
+    )
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
+    """Poll ``check`` until it is true; fail after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.05)
