@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean browser
 
 $(BIN)/python:
 	$(shell command -v $(PYTHON) || echo python3) -m venv $(VENV)
@@ -24,8 +24,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy hub agency_client
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# The web UI's browser tests: Debian's Chromium and axe-core (npm, into tests/web/node_modules).
+browser:
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
+	  else echo "Chromium is missing: as root, run apt-get install -y chromium (the browser tests skip without it)"; fi; }
+	@test -f tests/web/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null && \
+	  npm ci --prefix tests/web --no-audit --no-fund || echo "npm is missing: the browser tests skip without axe-core"; }
 
 test: lint typecheck pytest
 
