@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import email
+import email.policy
 import json
 import sys
 from pathlib import Path
@@ -24,7 +26,9 @@ HELP = "verify and decrypt a sealed envelope file (e.g. an e-mail attachment)"
 def register(sub: Any) -> None:
     """Add ``open``."""
     parser = sub.add_parser("open", help=HELP, description=HELP)
-    parser.add_argument("file", type=Path, help="the envelope file (JSON)")
+    parser.add_argument(
+        "file", type=Path, help="the envelope file (JSON), or the whole e-mail (.eml) it came in"
+    )
     parser.add_argument(
         "--dir",
         type=Path,
@@ -49,10 +53,10 @@ def run(args: argparse.Namespace) -> int:
         raise ProtocolError("give --keys (or --dir)", code="bad-argument")
     try:
         with args.file.open("rb") as handle:
-            data = handle.read(MAX_ENVELOPE_BYTES + 1)
+            data = handle.read(2 * MAX_ENVELOPE_BYTES + 1)
     except OSError as exc:
         raise ProtocolError(f"cannot read {args.file}: {exc.strerror}") from None
-    envelope = parse_envelope(data)
+    envelope = parse_envelope(_envelope_bytes(data))
     keys = KeyDirectory(key_dir).encryption_keys(passphrase.read(args))
     key = keys.get(envelope.header.recipient_key)
     if key is None:
@@ -68,6 +72,23 @@ def run(args: argparse.Namespace) -> int:
     )
     print(json.dumps(content.document, indent=2, ensure_ascii=False))
     return 0
+
+
+def _envelope_bytes(data: bytes) -> bytes:
+    """The envelope: the file itself, or the one ``marac-*.json`` attachment of a mail."""
+    if data.lstrip()[:1] == b"{" or len(data) > 2 * MAX_ENVELOPE_BYTES:
+        return data  # JSON (or too large: parse_envelope refuses it)
+    mail = email.message_from_bytes(data, policy=email.policy.default)
+    found = [
+        part
+        for part in mail.walk()
+        if part.get_content_disposition() == "attachment"
+        and (part.get_filename() or "").startswith("marac-")
+    ]
+    if len(found) != 1:
+        raise ProtocolError("the file is neither an envelope nor a mail with one attached")
+    payload = found[0].get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
 
 
 def _sender_key(args: argparse.Namespace) -> IdentityPublicKey:
