@@ -12,16 +12,19 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.cases import list_cases
+from hub.cases import list_cases, load_case, require_area
 from hub.cases.areas import Area
-from hub.disclosure.review import HeldDisclosure, list_held
+from hub.disclosure import Disclosed
+from hub.disclosure.review import HeldDisclosure, approve, list_held, reject
 from hub.meetings import actions as action_ops
 from hub.meetings import meetings as meeting_ops
+from hub.meetings.context import disclosure_context
 from hub.meetings.listing import candidates
 from hub.meetings.rules import Clock, referral_clock
-from hub.service.appkeys import ENGINE, KEYS
+from hub.protocol.errors import HubError
+from hub.service.appkeys import ENGINE, KEYS, WAITERS
 from hub.users import StaffUser
-from hub.web.pages import current, page, render
+from hub.web.pages import current, page, render, see_other
 from hub.web.scope import my_areas
 
 __all__ = ["routes"]
@@ -86,3 +89,37 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         "dashboard.html",
         {"title": "Dashboard", "boards": boards, "held_notices": notices},
     )
+
+
+@routes.post("/held/{id}/approve")
+@page(*COORDINATORS)
+async def approve_held(request: web.Request) -> web.StreamResponse:
+    """Approve a held disclosure: checked again, then sealed, sent and logged."""
+    return await _decide(request, approving=True)
+
+
+@routes.post("/held/{id}/reject")
+@page(*COORDINATORS)
+async def reject_held(request: web.Request) -> web.StreamResponse:
+    """Reject a held disclosure: nothing is sent; the decision is logged."""
+    return await _decide(request, approving=False)
+
+
+async def _decide(request: web.Request, *, approving: bool) -> web.StreamResponse:
+    """Approve (checked again, then sealed and sent) or reject a held disclosure; both
+    decisions are logged with who took them."""
+    app, user, hold_id = request.app, current(request), request.match_info["id"]
+    async with app[ENGINE].begin() as conn:
+        held = [h for h in await list_held(conn, status="held") if h.id == hold_id]
+        if not held:
+            raise HubError("no such disclosure is held", code="not-found")
+        for ref in held[0].case_refs:
+            await require_area(conn, user, (await load_case(conn, app[KEYS], ref)).area, write=True)
+        outcome = None
+        if approving:
+            outcome = await approve(conn, disclosure_context(app), hold_id, by=user.name)
+        else:
+            await reject(conn, disclosure_context(app), hold_id, by=user.name)
+    if isinstance(outcome, Disclosed):
+        app[WAITERS].notify([outcome.agency_id])
+    raise see_other("/dashboard")

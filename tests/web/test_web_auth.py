@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from webkit import PASSWORD, HubThread, WebClient, meeting_date
+from webkit import PASSWORD, HubThread, WebClient, enrolled, meeting_date
 
+from hub.disclosure.review import list_held
 from hub.meetings.tables import meetings
 from hub.service.appkeys import ENGINE
 from hub.web.tables import web_sessions
@@ -207,3 +208,48 @@ def test_bad_form_input_gets_a_page_not_a_crash(web_hub: HubThread, client: Any)
     assert dana.post("/log/subject", {"name": "X", "date_of_birth": "soon"})[0] == 400
     assert casey.get("/static/../pyproject.toml")[0] == 404
     assert casey.get("/static/site.css")[0] == 200
+
+
+def test_held_disclosures_are_approved_or_rejected_from_the_dashboard(
+    web_hub: HubThread, client: Any
+) -> None:
+    ref = web_hub.seeded.north_ref
+
+    async def hold_two() -> list[str]:
+        hub = web_hub.hub
+        if "cafcass-north" not in web_hub.seeded.agencies:
+            web_hub.seeded.agencies["cafcass-north"] = await enrolled(
+                web_hub.http, hub, web_hub.root / "agencies", "cafcass-north", "cafcass"
+            )
+        ids = []
+        for _ in range(2):
+            async with web_hub.http.post(
+                f"{hub.url}/api/v1/cases/{ref}/extracts",
+                json={"agency_id": "cafcass-north"},
+                headers={"Authorization": f"Bearer {hub.admin_token}"},
+            ) as resp:
+                doc = await resp.json()
+                assert resp.status == 202 and doc["status"] == "held", doc
+                ids.append(doc["held_id"])
+        return ids
+
+    first, second = web_hub.run(hold_two())
+    casey: WebClient = client("casey")
+    _, body, _ = casey.get("/dashboard")
+    assert f"/held/{first}/approve" in body and f"/held/{second}/reject" in body
+    sam: WebClient = client("sam")
+    assert sam.post(f"/held/{first}/approve", {})[0] == 403  # another area's case
+    assert casey.post(f"/held/{first}/approve", {"csrf": "forged"})[0] == 403
+    assert casey.post(f"/held/{first}/approve", {})[0] == 303
+    assert casey.post(f"/held/{second}/reject", {})[0] == 303
+    assert casey.post(f"/held/{second}/approve", {})[0] == 404  # decided already
+
+    async def decided() -> dict[str, str]:
+        async with web_hub.hub.app[ENGINE].connect() as conn:
+            return {h.id: h.status for h in await list_held(conn, status=None)}
+
+    states = web_hub.run(decided())
+    assert states[first] == "approved" and states[second] == "rejected"
+    dana: WebClient = client("dana")
+    _, body, _ = dana.get("/log/reviews")
+    assert "approved" in body and "rejected" in body and "casey" in body

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -16,9 +17,10 @@ from sqlalchemy import select
 
 from hub.protocol.errors import HubError, ProtocolError
 from hub.service.appkeys import ENGINE
-from hub.testing import running_hub
+from hub.testing import postgres_database, running_hub
 from hub.web.charts import bar_chart
 from hub.web.passwords import LOCK_AFTER, check_password, set_password
+from hub.web.sessions import load_session, new_session
 from hub.web.tables import user_passwords
 from hub.web.views_charts import latency_bucket, month_starts, week_starts
 
@@ -63,8 +65,27 @@ def test_user_passwd_sets_an_argon2id_hash_and_refuses_bad_input(tmp_path: Path)
     assert done.returncode == 1 and "--password-file" in done.stderr
 
 
-async def test_passwords_are_hashed_checked_and_locked_after_failures(tmp_path: Path) -> None:
-    async with running_hub(tmp_path) as hub:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """None (SQLite) or a throwaway PostgreSQL database (skipped if no server answers)."""
+    if request.param == "sqlite":
+        yield None
+        return
+    try:
+        database = postgres_database()
+        url = await database.__aenter__()
+    except OSError as exc:
+        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
+    try:
+        yield url
+    finally:
+        await database.__aexit__(None, None, None)
+
+
+async def test_passwords_and_sessions_on_each_database(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    async with running_hub(tmp_path, database_url=database_url) as hub:
         engine, now = hub.app[ENGINE], datetime.now(UTC)
         await hub.add_user("casey", "coordinator")
         for bad in ("too short", " leading space is bad", "x" * 201, "tab\tinside password"):
@@ -84,6 +105,22 @@ async def test_passwords_are_hashed_checked_and_locked_after_failures(tmp_path: 
         assert await check_password(engine, "casey", GOOD, now=now) is None  # locked
         later = now + timedelta(minutes=6)
         assert await check_password(engine, "casey", GOOD, now=later) is not None
+
+        token = await new_session(engine, user, now=now)
+        idle, lifetime = timedelta(minutes=15), timedelta(hours=12)
+        found = await load_session(engine, token, now=now, idle=idle, lifetime=lifetime)
+        assert found is not None and found.user.name == "casey" and len(found.csrf) > 30
+        assert (
+            await load_session(engine, token + "x", now=now, idle=idle, lifetime=lifetime) is None
+        )
+        soon = now + timedelta(minutes=10)
+        assert await load_session(engine, token, now=soon, idle=idle, lifetime=lifetime)
+        late = soon + timedelta(minutes=16)  # idle too long: ended for good
+        assert await load_session(engine, token, now=late, idle=idle, lifetime=lifetime) is None
+        assert await load_session(engine, token, now=soon, idle=idle, lifetime=lifetime) is None
+        token = await new_session(engine, user, now=now)
+        await set_password(engine, "casey", GOOD + "!", now=now, strength="interactive")
+        assert await load_session(engine, token, now=now, idle=idle, lifetime=lifetime) is None
 
 
 async def test_cookies_are_secure_behind_a_tls_proxy(tmp_path: Path) -> None:

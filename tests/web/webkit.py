@@ -26,6 +26,8 @@ from hub.web.passwords import set_password
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agency_client"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 from agency_helpers import Agency, enrolled
+
+__all__ = ["enrolled"]
 from casekit import referral
 
 T = TypeVar("T")
