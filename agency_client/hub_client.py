@@ -266,14 +266,19 @@ class HubClient:
             )
         return enrolment
 
-    async def poll(self, wait: float = 0, limit: int = 100) -> list[Envelope]:
+    async def poll(self, wait: float = 0, limit: int = 100, lease: float = 0) -> list[Envelope]:
         """Long-poll the mailbox: up to ``limit`` unacknowledged envelopes, oldest first.
+
+        ``lease`` > 0 asks the hub not to hand these envelopes to any other poll for that
+        many seconds (several workers of one agency, or several hub processes).
 
         An envelope that does not parse is logged (by position) and left out; it cannot
         be acknowledged, so the hub keeps it until it expires and alerts the coordinator.
         """
         seconds = max(0, min(60, int(wait)))
         query = f"wait={seconds}&limit={max(1, int(limit))}"
+        if lease > 0:
+            query += f"&lease={int(lease)}"
         body = await self.request(
             "GET", "/mailbox", query=query, signed=True, timeout=seconds + POLL_MARGIN
         )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -15,11 +18,14 @@ from hub.agencies import Agency, newest_key
 from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.sealing import seal
+from hub.delivery.claims import outbox_claims
 from hub.protocol.errors import HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Receipt, payload_of
 from hub.storage.tables import agencies, alerts, outbox, receipts
 
-__all__ = ["Acknowledgement", "acknowledge", "expire", "pending", "queue_message"]
+__all__ = ["Acknowledgement", "acknowledge", "claim", "expire", "pending", "queue_message"]
+
+InTransaction = Callable[[AsyncConnection], Awaitable[None]]
 
 
 async def queue_message(
@@ -82,19 +88,62 @@ async def queue_message(
 
 
 async def pending(engine: AsyncEngine, agency_id: str, limit: int, now: datetime) -> list[bytes]:
-    """Up to ``limit`` of the agency's queued, unexpired envelopes, oldest first."""
+    """Up to ``limit`` of the agency's queued, unexpired, unclaimed envelopes, oldest first."""
     async with engine.connect() as conn:
-        result = await conn.execute(
-            select(outbox.c.envelope)
-            .where(
-                outbox.c.agency_id == agency_id,
-                outbox.c.status == "queued",
-                outbox.c.expires_at > now,
-            )
-            .order_by(outbox.c.seq)
-            .limit(limit)
+        return await claim(conn, agency_id, limit, now)
+
+
+def _ready(agency_id: str, limit: int, now: datetime) -> Any:
+    """The agency's queued, unexpired envelopes no running lease holds, oldest first."""
+    leased = exists().where(
+        outbox_claims.c.envelope_id == outbox.c.envelope_id, outbox_claims.c.until > now
+    )
+    return (
+        select(outbox.c.envelope_id, outbox.c.envelope)
+        .where(
+            outbox.c.agency_id == agency_id,
+            outbox.c.status == "queued",
+            outbox.c.expires_at > now,
+            ~leased,
         )
-        return [bytes(row.envelope) for row in result]
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+
+
+async def claim(
+    conn: AsyncConnection, agency_id: str, limit: int, now: datetime, lease: float = 0
+) -> list[bytes]:
+    """Up to ``limit`` envelopes for the agency, oldest first, in ``conn``'s transaction.
+
+    With ``lease`` > 0 (seconds) the rows are claimed until ``now + lease``: no other
+    poll hands them out meanwhile. PostgreSQL skips rows another poll is claiming
+    (``FOR UPDATE SKIP LOCKED``) and the claim insert only wins a row whose earlier
+    lease has ended, so two hub processes never hand out one row at once; SQLite's
+    write lock serialises the same statements. Call it in a write transaction then.
+    """
+    query = _ready(agency_id, limit, now)
+    if lease <= 0:
+        return [bytes(row.envelope) for row in await conn.execute(query)]
+    rows = (await conn.execute(query.with_for_update(skip_locked=True, of=outbox))).all()
+    if not rows:
+        return []
+    until = now + timedelta(seconds=lease)
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(outbox_claims)
+        .values(
+            [{"envelope_id": r.envelope_id, "agency_id": agency_id, "until": until} for r in rows]
+        )
+        .on_conflict_do_update(
+            index_elements=[outbox_claims.c.envelope_id],
+            set_={"until": until},
+            where=outbox_claims.c.until <= now,
+        )
+        .returning(outbox_claims.c.envelope_id)
+    )
+    won = set((await conn.execute(statement)).scalars())
+    return [bytes(row.envelope) for row in rows if row.envelope_id in won]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +155,18 @@ class Acknowledgement:
 
 
 async def acknowledge(
-    engine: AsyncEngine, agency: Agency, signed: Sequence[tuple[Receipt, bytes]], *, now: datetime
+    engine: AsyncEngine,
+    agency: Agency,
+    signed: Sequence[tuple[Receipt, bytes]],
+    *,
+    now: datetime,
+    first: InTransaction | None = None,
 ) -> Acknowledgement:
-    """Store a batch of signed receipts, all or nothing."""
+    """Store a batch of signed receipts, all or nothing.
+
+    ``first`` runs at the start of the same transaction (the request's nonce is kept
+    there, so one commit covers both).
+    """
     if agency.identity_key is None:
         raise PolicyError("agency has no identity key", code="unknown-agency")
     key = IdentityPublicKey.from_bytes(agency.identity_key)
@@ -121,7 +179,7 @@ async def acknowledge(
         verify_receipt(key, receipt, signature)
     for attempt in (1, 2):
         try:
-            return await _store_receipts(engine, agency, signed, ids, now)
+            return await _store_receipts(engine, agency, signed, ids, now, first)
         except IntegrityError:  # acknowledged concurrently by another request: look again
             if attempt == 2:
                 raise
@@ -134,10 +192,13 @@ async def _store_receipts(
     signed: Sequence[tuple[Receipt, bytes]],
     ids: list[str],
     now: datetime,
+    first: InTransaction | None,
 ) -> Acknowledgement:
     """One transaction: every receipt and every outbox status change, or none."""
     done, already = [], []
     async with engine.begin() as conn:
+        if first is not None:
+            await first(conn)
         rows = {
             r.envelope_id: r
             for r in await conn.execute(
@@ -178,8 +239,12 @@ async def _store_receipts(
 
 
 async def expire(engine: AsyncEngine, now: datetime) -> int:
-    """Mark envelopes past their time as expired and alert the coordinators; return count."""
+    """Mark envelopes past their time as expired and alert the coordinators; return count.
+
+    Also forgets leases that have ended (a claim only matters while it runs).
+    """
     async with engine.begin() as conn:
+        await conn.execute(delete(outbox_claims).where(outbox_claims.c.until <= now))
         rows = (
             await conn.execute(
                 select(outbox.c.envelope_id, outbox.c.agency_id).where(

@@ -61,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(module.routes)
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(_mailbox_notifications)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)
     app.cleanup_ctx.append(routes_delivery.push_dispatcher)
@@ -83,6 +84,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[TOKENS] = TokenCache(engine)
     yield
     await engine.dispose()
+
+
+async def _mailbox_notifications(app: web.Application) -> AsyncIterator[None]:
+    """On PostgreSQL, wake this process's long-polls for envelopes any process queued."""
+    if app[ENGINE].dialect.name != "postgresql":
+        yield
+        return
+    task = asyncio.create_task(app[WAITERS].listen(app[ENGINE]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _housekeeping(app: web.Application) -> AsyncIterator[None]:

@@ -20,9 +20,10 @@ from hub.service.problems import read_body
 from hub.storage.tables import nonces
 from hub.users import StaffUser, TokenCache
 
-__all__ = ["agency_or_staff", "agency_request", "staff"]
+__all__ = ["NONCE", "agency_or_staff", "agency_request", "keeps_nonce", "record_nonce", "staff"]
 
 USER = web.RequestKey("user", StaffUser)
+NONCE = web.RequestKey("nonce", tuple)  # (agency id, nonce, time): for a keeps_nonce handler
 RouteHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -94,7 +95,10 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         if agency.status in _REFUSED:
             message, code = _REFUSED[agency.status]
             raise PolicyError(message, code=code)
-        await _remember_nonce(app, agency.id, verified.nonce, now)
+        if getattr(handler, "keeps_nonce", False):  # kept in the handler's own transaction
+            request[NONCE] = (agency.id, verified.nonce, now)
+        else:
+            await _remember_nonce(app, agency.id, verified.nonce, now)
         result: web.StreamResponse = await handler(request, agency, body)
         return result
 
@@ -102,14 +106,24 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
     return guarded
 
 
-async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now: datetime) -> None:
+def keeps_nonce(handler: Any) -> Any:
+    """Mark an ``agency_request`` handler that calls ``record_nonce(conn, *request[NONCE])``
+    in its own write transaction (one commit instead of two on a hot path)."""
+    handler.keeps_nonce = True
+    return handler
+
+
+async def record_nonce(conn: Any, agency_id: str, nonce: str, now: datetime) -> None:
+    """Remember a request's nonce in ``conn``'s transaction; a nonce seen before is refused."""
     try:
-        async with app[ENGINE].begin() as conn:
-            await conn.execute(
-                nonces.insert().values(agency_id=agency_id, nonce=nonce, seen_at=now)
-            )
+        await conn.execute(nonces.insert().values(agency_id=agency_id, nonce=nonce, seen_at=now))
     except IntegrityError:
         raise CryptoError("this request was already made", code="replayed-request") from None
+
+
+async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now: datetime) -> None:
+    async with app[ENGINE].begin() as conn:
+        await record_nonce(conn, agency_id, nonce, now)
 
 
 async def prune_nonces(app: web.Application, now: datetime) -> None:

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import __version__
 from hub.agencies import Agency, enrol, register_key
 from hub.crypto.announce import SignedKeyAnnouncement, announce_key
 from hub.crypto.receipts import parse_signed_receipt
-from hub.delivery.outbox import acknowledge, pending
+from hub.delivery.outbox import acknowledge, claim
+from hub.delivery.waiters import wait_for_event
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, KEYS, SETTINGS, WAITERS
-from hub.service.auth import agency_request
+from hub.service.auth import NONCE, agency_request, keeps_nonce, record_nonce
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
 _MAX_RECEIPTS = 1000
+MAX_LEASE_SECONDS = 600
 
 
 @routes.get("/api/v1/hub")
@@ -93,26 +97,45 @@ def _number(request: web.Request, name: str, default: float, low: float, high: f
 
 @routes.get("/api/v1/mailbox")
 @agency_request
+@keeps_nonce
 async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Response:
-    """Queued envelopes for the calling agency, waiting up to ``wait`` seconds for one."""
+    """Queued envelopes for the calling agency, waiting up to ``wait`` seconds for one.
+
+    ``lease`` (seconds, default 0) claims what is handed out: no other poll, in this
+    process or another, gets those envelopes until the lease ends or they are
+    acknowledged. The first look shares one transaction with the request's nonce.
+    """
     settings = request.app[SETTINGS]
     wait = _number(request, "wait", 0, 0, settings.max_wait_seconds)
     limit = int(_number(request, "limit", settings.batch_size, 1, settings.batch_size))
+    lease = _number(request, "lease", 0, 0, MAX_LEASE_SECONDS)
     engine, waiters = request.app[ENGINE], request.app[WAITERS]
     deadline = time.monotonic() + wait
-    while True:
-        batch = await pending(engine, agency.id, limit, datetime.now(UTC))
-        left = deadline - time.monotonic()
-        if batch or left <= 0:
-            break
-        # Woken at once by this process; rows queued elsewhere are seen within a second.
-        await waiters.wait(agency.id, min(left, 1.0))
+    nonce: tuple[Any, ...] | None = request[NONCE]
+    with waiters.subscription(agency.id) as woken:
+        while True:
+            woken.clear()  # before looking: a notification during the look is kept
+            now = datetime.now(UTC)
+            if nonce is not None or lease > 0:
+                async with engine.begin() as conn:
+                    if nonce is not None:
+                        await record_nonce(conn, *nonce)
+                        nonce = None
+                    batch = await claim(conn, agency.id, limit, now, lease)
+            else:
+                async with engine.connect() as conn:
+                    batch = await claim(conn, agency.id, limit, now)
+            left = deadline - time.monotonic()
+            if batch or left <= 0:
+                break
+            await wait_for_event(woken, min(left, waiters.recheck))
     body = b'{"envelopes":[' + b",".join(batch) + b"]}"
     return web.Response(body=body, content_type="application/json")
 
 
 @routes.post("/api/v1/receipts")
 @agency_request
+@keeps_nonce
 async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Response:
     """Store a batch of signed receipts, all or nothing."""
     if request.content_type != "application/json":
@@ -127,7 +150,14 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
     if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
     signed = [parse_signed_receipt(item) for item in doc["receipts"]]
-    result = await acknowledge(request.app[ENGINE], agency, signed, now=datetime.now(UTC))
+    nonce = request[NONCE]
+
+    async def keep_nonce(conn: AsyncConnection) -> None:
+        await record_nonce(conn, *nonce)
+
+    result = await acknowledge(
+        request.app[ENGINE], agency, signed, now=datetime.now(UTC), first=keep_nonce
+    )
     return web.json_response({"acknowledged": result.acknowledged, "already": result.already})
 
 
