@@ -135,8 +135,7 @@ async def inclusion(request: web.Request, agency: Agency | None) -> web.Response
     if data is None:
         raise HubError(f"no entry {index}", code="not-found")
     signed = await _covering(request, index + 1)
-    async with request.app[ENGINE].connect() as conn:
-        proof = await store.inclusion_proof(conn, index, signed.size)
+    proof = await store.proof_reader(request.app[ENGINE]).inclusion_proof(index, signed.size)
     return web.json_response(
         {"index": index, "entry": b64encode(data), "head": signed.to_json(), "proof": _proof(proof)}
     )
@@ -153,7 +152,7 @@ async def consistency(request: web.Request, _agency: Agency | None) -> web.Respo
         newest = await latest_head(conn, request.app[SETTINGS].hub_id)
         if new > (newest.size if newest else 0):
             raise ProtocolError("to is beyond the newest signed head")
-        proof = await store.consistency_proof(conn, old, new)
+    proof = await store.proof_reader(request.app[ENGINE]).consistency_proof(old, new)
     return web.json_response({"from": old, "to": new, "proof": _proof(proof)})
 
 
@@ -182,7 +181,9 @@ async def keys(request: web.Request, agency: Agency, _body: bytes) -> web.Respon
             .order_by(log_entries.c.idx)
         )
         for row in rows.all():
-            proof = await store.inclusion_proof(conn, int(row.idx), signed.size)
+            proof = await store.proof_reader(request.app[ENGINE]).inclusion_proof(
+                int(row.idx), signed.size
+            )
             out.append(
                 {
                     "index": int(row.idx),

@@ -144,6 +144,13 @@ async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
                     proof = await store.consistency_proof(conn, old, n)
                     assert proof == merkle.consistency_proof(leaves[:n], old)
         assert (await verify_log(conn, identity.public, "hub")).size == 300
+    reader = store.proof_reader(engine)  # what the API serves proofs with: the same answers
+    for n in (1, 128, 129, 300):
+        assert await reader.root(n) == merkle.root(leaves[:n])
+        assert await reader.inclusion_proof(n - 1, n) == merkle.inclusion_proof(leaves[:n], n - 1)
+        assert await reader.consistency_proof(1, n) == merkle.consistency_proof(leaves[:n], 1)
+    with pytest.raises(ProtocolError, match="the log has fewer than"):
+        await reader.inclusion_proof(400, 512)
     async with engine.begin() as conn:
         await conn.execute(
             update(log_nodes)
@@ -166,3 +173,5 @@ async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
             await verify_log(conn, identity.public, "hub")
         with pytest.raises(LogIntegrityError, match="lacks the hash of entries from 128"):
             await store.inclusion_proof(conn, 5, 300)
+    with pytest.raises(LogIntegrityError, match="lacks the hash of entries from 128"):
+        await reader.inclusion_proof(5, 300)
