@@ -130,10 +130,12 @@ class Agency:
 
 
 async def enrol_agencies(
-    http: aiohttp.ClientSession, url: str, token: str, count: int
+    http: aiohttp.ClientSession, url: str, token: str, count: int, *, publish: bool = True
 ) -> list[Agency]:
-    """Publish the ISP, then invite, enrol and approve ``count`` agencies."""
-    await staff(http, url, token, "/api/v1/isp", {"version": ISP, "title": "Test ISP"})
+    """Publish the ISP (``hub.testing.running_hub`` has), then invite, enrol and approve
+    ``count`` agencies."""
+    if publish:
+        await staff(http, url, token, "/api/v1/isp", {"version": ISP, "title": "Test ISP"})
     out = []
     for index in range(count):
         agency_id = f"agency-{index:02d}"

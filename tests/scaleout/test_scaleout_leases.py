@@ -1,0 +1,136 @@
+"""Leased mailbox polls, the nonce in the handler's transaction, SQLite reads without the
+write lock (SQLite and PostgreSQL, one in-process hub)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import pytest
+from scaleout_helpers import Agency, enrol_agencies, staff
+from sqlalchemy import text
+
+from hub.crypto.receipts import sign_receipt
+from hub.crypto.request_signing import sign_request
+from hub.protocol.messages import Receipt
+from hub.storage.database import create_engine
+from hub.testing import RunningHub, postgres_database, running_hub
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """An in-process hub on each engine (PostgreSQL skipped if no server answers)."""
+    if request.param == "sqlite":
+        async with running_hub(tmp_path) as running:
+            yield running
+        return
+    try:
+        database = postgres_database()
+        url = await database.__aenter__()
+    except OSError as exc:
+        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
+    try:
+        async with running_hub(tmp_path, database_url=url) as running:
+            yield running
+    finally:
+        await database.__aexit__(None, None, None)
+
+
+async def _setup(hub: RunningHub, http: aiohttp.ClientSession, notices: int) -> Agency:
+    (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
+    for n in range(notices):
+        body = {"to": agency.id, "text": f"notice {n}"}
+        await staff(http, hub.url, hub.admin_token, "/api/v1/notices", body)
+    return agency
+
+
+async def test_a_leased_envelope_waits_for_its_lease_to_end(hub: RunningHub) -> None:
+    async with aiohttp.ClientSession() as http:
+        agency = await _setup(hub, http, 1)
+        async with agency.client(hub.url) as client:
+            (first,) = await client.poll(lease=1)
+            assert await client.poll() == []  # claimed: not handed out, even without a lease
+            assert await client.poll(lease=30) == []
+            await asyncio.sleep(1.2)
+            (again,) = await client.poll()  # the lease ended without a receipt: at least once
+            assert again.header.id == first.header.id
+            (third,) = await client.poll()  # a poll without a lease claims nothing
+            assert (await client.acknowledge([third])).acknowledged == (first.header.id,)
+            assert await client.poll() == []
+
+
+async def test_concurrent_leased_polls_never_share_an_envelope(hub: RunningHub) -> None:
+    async with aiohttp.ClientSession() as http:
+        agency = await _setup(hub, http, 24)
+        async with agency.client(hub.url) as client:
+            batches = await asyncio.gather(*(client.poll(limit=4, lease=60) for _ in range(8)))
+    ids = [e.header.id for batch in batches for e in batch]
+    assert len(ids) == len(set(ids)) == 24
+
+
+@pytest.mark.parametrize("lease", ["-1", "abc", "nan", "1e999x"])
+async def test_a_bad_lease_is_refused(hub: RunningHub, lease: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
+        query = f"lease={lease}"
+        headers = sign_request(
+            agency.identity, agency.id, "GET", "/api/v1/mailbox", query, b"", now=datetime.now(UTC)
+        )
+        async with http.get(f"{hub.url}/api/v1/mailbox?{query}", headers=headers) as resp:
+            doc = await resp.json(content_type=None)
+    assert resp.status == 400 and doc["type"].endswith("/malformed")
+
+
+async def test_a_replayed_receipts_request_is_refused(hub: RunningHub) -> None:
+    async with aiohttp.ClientSession() as http:
+        agency = await _setup(hub, http, 1)
+        async with agency.client(hub.url) as client:
+            (envelope,) = await client.poll()
+        receipt = Receipt(
+            envelope_id=envelope.header.id,
+            envelope_sha256=envelope.digest(),
+            agency_id=agency.id,
+            received_at=datetime.now(UTC),
+        )
+        body = json.dumps({"receipts": [sign_receipt(agency.identity, receipt)]}).encode()
+        headers = sign_request(
+            agency.identity, agency.id, "POST", "/api/v1/receipts", "", body, now=datetime.now(UTC)
+        )
+        headers["Content-Type"] = "application/json"
+        answers = []
+        for _ in range(2):
+            async with http.post(f"{hub.url}/api/v1/receipts", data=body, headers=headers) as resp:
+                answers.append((resp.status, await resp.json(content_type=None)))
+    assert answers[0] == (200, {"acknowledged": [envelope.header.id], "already": []})
+    assert answers[1][0] == 401 and answers[1][1]["type"].endswith("/replayed-request")
+
+
+async def test_sqlite_reads_do_not_wait_for_the_writer(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with engine.begin() as writer:  # holds the write lock
+            await writer.execute(text("INSERT INTO t VALUES (1)"))
+            started = time.monotonic()
+            async with engine.connect() as reader:
+                assert await reader.scalar(text("SELECT count(*) FROM t")) == 0
+            assert time.monotonic() - started < 1.0
+            blocked = asyncio.create_task(_write(engine))  # a second writer waits its turn
+            await asyncio.sleep(0.3)
+            assert not blocked.done()
+        await blocked
+        async with engine.connect() as reader:
+            assert await reader.scalar(text("SELECT count(*) FROM t")) == 2
+    finally:
+        await engine.dispose()
+
+
+async def _write(engine: object) -> None:
+    async with engine.begin() as conn:  # type: ignore[attr-defined]
+        await conn.execute(text("INSERT INTO t VALUES (2)"))
