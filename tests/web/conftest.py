@@ -59,9 +59,11 @@ def _axe_ready() -> str | None:
     return None if AXE.exists() else f"npm ci failed: {done.stderr.strip()[-300:]}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium for the whole session."""
+    """One headless Debian Chromium for the browser tests' module. (Module scope: the sync
+    Playwright API keeps an event loop in this thread while it lives, and the async tests of
+    other modules need the thread's loop free.)"""
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}: run `make browser`")
     reason = _axe_ready()
