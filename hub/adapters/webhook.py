@@ -1,6 +1,6 @@
 """``webhook``: an HTTPS POST of the sealed envelope to the agency's URL, signed by the hub.
 
-Settings (``marac-hub agency set-delivery ID --transport webhook --config FILE``)::
+Settings (``marac-hub agency set-delivery ID --transport webhook --transport-config FILE``)::
 
     {"url": "https://gateway.police.example/marac", "ca_file": "/etc/marac/gateway-ca.pem",
      "timeout": 10, "allow_http": false}

@@ -54,7 +54,7 @@ def _register_delivery(actions: Any) -> None:
     choose.add_argument("--transport", required=True, help="mailbox, webhook, smtp or installed")
     choose.add_argument("--format", default="json", help="json, fhir-r4, pole or installed")
     choose.add_argument(
-        "--config",
+        "--transport-config",
         type=Path,
         metavar="FILE",
         help="the transport's settings, a JSON object ('-' reads stdin); see docs/adapters.md",
@@ -139,7 +139,7 @@ def _read_config(path: Path | None) -> dict[str, Any]:
 def run_set_delivery(args: argparse.Namespace) -> int:
     """Choose an agency's transport and format."""
     settings = _settings(args)
-    config = _read_config(args.config)
+    config = _read_config(args.transport_config)
     kek = load_hub_keys(settings).kek
     chosen = with_engine(
         settings,
