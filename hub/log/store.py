@@ -327,13 +327,16 @@ class ProofReader:
 
     On SQLite it reads through its own read-only connection on the calling thread: the
     query takes tens of microseconds, less than handing it to the driver's thread and
-    back (WAL readers never wait for the writer). On PostgreSQL it borrows a pooled
+    back (WAL readers never wait for the writer); it keeps the few ``log_nodes`` rows
+    (one per 64 entries) it has read. On PostgreSQL it borrows a pooled
     connection. Every hash it reads was written once and never changes.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._db: sqlite3.Connection | None = None
+        self._nodes: dict[Node, bytes] = {}  # log_nodes rows read so far (immutable)
+        self._rowid = 0  # the highest log_nodes rowid read
         path = engine.url.database
         if engine.dialect.name == "sqlite" and path and path != ":memory:":
             self._db = sqlite3.connect(
@@ -353,13 +356,31 @@ class ProofReader:
             async with self._engine.connect() as conn:
                 found = await _hashes(conn, keys)
         else:
-            found, missing = _decode(
-                keys, self._db.execute(_query(keys)).fetchall() if keys else []
-            )
-            if missing:
-                (last,) = self._db.execute("SELECT max(idx) FROM log_entries").fetchone()
-                raise _missing(missing, 0 if last is None else last + 1)
+            found = self._sqlite_hashes(self._db, keys)
         return [merkle.root_from_perfect_subtrees([found[n] for n in p]) for p in parts]
+
+    def _sqlite_hashes(self, db: sqlite3.Connection, keys: set[Node]) -> dict[Node, bytes]:
+        """Small subtrees from ``log_leaves`` (one cached statement per key count), large
+        ones from a copy of ``log_nodes`` kept in step by rowid (rows are only ever added)."""
+        low = [k for k in keys if k[0] <= LOW_LEVELS]
+        ends = sorted({((pos + 1) << level) - 1 for level, pos in low})
+        rows = []
+        if ends:
+            marks = ",".join("?" * len(ends))
+            sql = f"SELECT -1, idx, hashes FROM log_leaves WHERE idx IN ({marks})"  # noqa: S608
+            rows = db.execute(sql, ends).fetchall()
+        if any(k[0] > LOW_LEVELS and k not in self._nodes for k in keys):
+            for rowid, level, pos, digest in db.execute(
+                "SELECT rowid, level, position, hash FROM log_nodes WHERE rowid > ?", (self._rowid,)
+            ):
+                self._nodes[level, pos] = bytes(digest)
+                self._rowid = max(self._rowid, rowid)
+        rows += [(k[0], k[1], self._nodes[k]) for k in keys if k in self._nodes]
+        found, missing = _decode(keys, rows)
+        if missing:
+            (last,) = db.execute("SELECT max(idx) FROM log_entries").fetchone()
+            raise _missing(missing, 0 if last is None else last + 1)
+        return found
 
     async def root(self, tree_size: int) -> bytes:
         """The root of the first ``tree_size`` entries."""
