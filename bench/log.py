@@ -105,11 +105,8 @@ async def bench_appends(path: Path, count: int, batch: int) -> dict[str, float]:
         async with engine.begin() as conn:
             await store.lock(conn, store.APPEND_LOCK)
             first = await store.size(conn)
-            rows = store.prepare(
-                first,
-                await store.frontier(conn, first),
-                encoded[i : i + batch],
-            )
+            hashes, tail = await store.edge(conn, first)
+            rows = store.prepare(first, hashes, encoded[i : i + batch], tail)
             await store.write(conn, rows)
     out["ours: log append(encoded entries), durable"] = count / (time.perf_counter() - t0)
     await engine.dispose()
@@ -128,6 +125,7 @@ class Grown:
         self.engine = engine
         self.size = 0
         self.frontier: list[bytes] = []
+        self.tail: Any = None  # the partial last block
         self.tree = InmemoryTree()
         self.leaves: list[bytes] = []  # leaf hashes, to check proofs
 
@@ -137,11 +135,11 @@ class Grown:
         while self.size < target:
             n = min(CHUNK, target - self.size)
             chunk = [bulk_entry(i) for i in range(self.size, self.size + n)]
-            rows = store.prepare(self.size, self.frontier, chunk)
+            rows = store.prepare(self.size, self.frontier, chunk, self.tail)
             async with self.engine.begin() as conn:
                 await store.write(conn, rows)
-                self.frontier = await store.frontier(conn, self.size + n)
-            self.leaves += [hashes[:32] for _, hashes in rows.leaves]
+                self.frontier, self.tail = await store.edge(conn, self.size + n)
+            self.leaves += [merkle.leaf_hash(data) for data in chunk]
             t0 = time.perf_counter()
             for data in chunk:
                 self.tree.append_entry(data)

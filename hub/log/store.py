@@ -1,9 +1,9 @@
 """The stored Merkle log: appends in the caller's transaction, proofs from O(log n) rows.
 
-Each entry is a row of ``log_entries`` (its bytes) and a narrow row of ``log_leaves``: the
-leaf hash followed by the hash of every perfect subtree of level 1 to ``LOW_LEVELS`` the
-entry completes (level ``k`` at bytes ``[32k, 32k + 32)``); larger subtrees are rows of
-``log_nodes``, one per 64 entries, which stay in the database's cache. A root or proof
+Each entry is a row of ``log_entries`` (its bytes). Each block of 64 entries is a row of
+``log_blocks``: the leaf hashes and the hash of every perfect subtree inside the block
+(``hub.log.blocks``), rewritten by each append until the block is full; larger subtrees
+are rows of ``log_nodes``, one per 64 entries, which stay in the database's cache. A root or proof
 names its perfect subtrees with ``hub.crypto.merkle``'s plans and reads just those rows, by
 primary key, in one round trip on the driver's own connection. What the DPO searches by
 is written to ``log_index`` and its side tables (``index_rows``) in the same transaction.
@@ -20,15 +20,14 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
+from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block
 from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
-    LOW_LEVELS,
     log_entries,
     log_index,
     log_index_cases,
     log_index_categories,
     log_index_subjects,
-    log_leaves,
     log_nodes,
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
@@ -39,6 +38,7 @@ __all__ = [
     "ProofReader",
     "append",
     "consistency_proof",
+    "edge",
     "entry",
     "frontier",
     "inclusion_proof",
@@ -82,45 +82,56 @@ def _node(start: int, end: int) -> Node:
     return level, start >> level
 
 
+def _block_of(level: int, position: int) -> int:
+    return (position << level) >> BLOCK_LEVELS
+
+
 def _query(keys: Iterable[Node]) -> str:
-    """One UNION ALL of primary-key lookups: the ``log_leaves`` rows that end the small
+    """One UNION ALL of primary-key lookups: the ``log_blocks`` rows holding the small
     subtrees, ``log_nodes`` rows for the large ones. Its only values are ints this module
     computed, written as literals (SQLAlchemy's statement building cost more than the query).
     """
-    ends: set[int] = set()
+    blocks: set[int] = set()
     high: dict[int, list[int]] = {}
     for level, pos in keys:
-        if level <= LOW_LEVELS:
-            ends.add(((pos + 1) << level) - 1)
+        if level <= BLOCK_LEVELS:
+            blocks.add(_block_of(level, pos))
         else:
             high.setdefault(level, []).append(pos)
     parts = []
-    if ends:
-        listed = ",".join(str(int(i)) for i in sorted(ends))  # ints only: no injection
-        parts.append(f"SELECT -1, idx, hashes FROM log_leaves WHERE idx IN ({listed})")  # noqa: S608
+    if blocks:
+        listed = ",".join(str(int(b)) for b in sorted(blocks))  # ints only: no injection
+        parts.append(f"SELECT -1, block, size, hashes FROM log_blocks WHERE block IN ({listed})")  # noqa: S608
     for level, positions in sorted(high.items()):
         listed = ",".join(str(int(p)) for p in sorted(positions))
         parts.append(
-            f"SELECT level, position, hash FROM log_nodes WHERE level = {int(level)} "  # noqa: S608
+            f"SELECT level, position, 0, hash FROM log_nodes WHERE level = {int(level)} "  # noqa: S608
             f"AND position IN ({listed})"
         )
     return " UNION ALL ".join(parts)
 
 
-def _decode(keys: set[Node], rows: Iterable[Any]) -> tuple[dict[Node, bytes], set[Node]]:
-    """The hashes ``rows`` of ``_query(keys)`` hold, and the keys they lack."""
+def _decode(
+    keys: set[Node], rows: Iterable[Any]
+) -> tuple[dict[Node, bytes], set[Node], dict[int, Block]]:
+    """The hashes ``rows`` of ``_query(keys)`` hold, the keys they lack, the blocks read."""
     found: dict[Node, bytes] = {}
-    leaves: dict[int, bytes] = {}
-    for kind, key, value in rows:
+    blocks: dict[int, Block] = {}
+    for kind, key, count, value in rows:
         if kind == -1:
-            leaves[int(key)] = bytes(value)
+            try:
+                blocks[int(key)] = Block.from_blob(int(key), int(count), bytes(value))
+            except ValueError as exc:
+                raise LogIntegrityError(f"the stored log is damaged: {exc}") from None
         else:
             found[int(kind), int(key)] = bytes(value)
     for level, pos in keys:
-        stored = leaves.get(((pos + 1) << level) - 1) if level <= LOW_LEVELS else None
-        if stored is not None and len(stored) >= _H * (level + 1):
-            found[level, pos] = stored[_H * level : _H * (level + 1)]
-    return found, keys - found.keys()
+        if level <= BLOCK_LEVELS:
+            block = blocks.get(_block_of(level, pos))
+            h = block.get(level, pos) if block else None
+            if h is not None:
+                found[level, pos] = h
+    return found, keys - found.keys(), blocks
 
 
 def _missing(missing: set[Node], log_size: int) -> Exception:
@@ -133,13 +144,19 @@ def _missing(missing: set[Node], log_size: int) -> Exception:
     )
 
 
-async def _hashes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
-    """The stored hashes of ``wanted`` subtrees, in one round trip."""
+async def _read(
+    conn: AsyncConnection, wanted: Iterable[Node]
+) -> tuple[dict[Node, bytes], dict[int, Block]]:
     keys = set(wanted)
-    found, missing = _decode(keys, await _fetch(conn, _query(keys)) if keys else [])
+    found, missing, blocks = _decode(keys, await _fetch(conn, _query(keys)) if keys else [])
     if missing:
         raise _missing(missing, await size(conn))
-    return found
+    return found, blocks
+
+
+async def _hashes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
+    """The stored hashes of ``wanted`` subtrees, in one round trip."""
+    return (await _read(conn, wanted))[0]
 
 
 def _plan_nodes(plan: Sequence[tuple[int, int]]) -> list[list[Node]]:
@@ -199,7 +216,7 @@ class Prepared:
 
     indices: list[int] = field(default_factory=list)
     entries: list[tuple[int, bytes]] = field(default_factory=list)
-    leaves: list[tuple[int, bytes]] = field(default_factory=list)  # (idx, leaf + low hashes)
+    blocks: list[tuple[int, int, bytes]] = field(default_factory=list)  # (block, size, hashes)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # (level, position, hash)
     index: list[dict[str, Any]] = field(default_factory=list)
     cases: list[dict[str, Any]] = field(default_factory=list)
@@ -207,19 +224,27 @@ class Prepared:
     categories: list[dict[str, Any]] = field(default_factory=list)
 
 
-def prepare(first: int, frontier: Sequence[bytes], entries: Iterable[LogEntry | bytes]) -> Prepared:
-    """The rows that append ``entries`` after ``first`` entries whose frontier is given.
+def prepare(
+    first: int,
+    frontier: Sequence[bytes],
+    entries: Iterable[LogEntry | bytes],
+    tail: Block | None = None,
+) -> Prepared:
+    """The rows that append ``entries`` after ``first`` entries, given the tree's edge.
 
-    ``frontier`` holds the hashes of ``perfect_subtrees(0, first)``, largest first.
-    ``bytes`` items are already canonical entries (a bulk load): they get no search rows
-    until ``index_rows`` is given them.
+    ``frontier`` holds the hashes of ``perfect_subtrees(0, first)``, largest first, and
+    ``tail`` the last, partial block when ``first`` is not a multiple of 64 (see ``edge``).
+    ``bytes`` items are already canonical entries (a bulk load): they get no search rows.
     """
     parts = merkle.perfect_subtrees(0, first) if first else []
     if len(parts) != len(frontier):
         raise ValueError("the frontier does not match the log size")
+    if (tail.size if tail else 0) != first % BLOCK or (tail and tail.number != first // BLOCK):
+        raise ValueError("the tail block does not match the log size")
     # The right edge of the tree: (level, hash) of each perfect subtree, largest first.
     stack = [(_node(s, e)[0], h) for (s, e), h in zip(parts, frontier, strict=True)]
     out = Prepared()
+    blocks: dict[int, Block] = {tail.number: tail} if tail else {}
     idx = first
     node_hash = merkle.node_hash
     for item in entries:
@@ -229,20 +254,25 @@ def prepare(first: int, frontier: Sequence[bytes], entries: Iterable[LogEntry | 
             data = entry_bytes(item)
             index_rows(idx, item, out)
         h = merkle.leaf_hash(data)
-        hashes = [h]
+        number = idx >> BLOCK_LEVELS
+        block = blocks.get(number)
+        if block is None:
+            block = blocks[number] = Block(number)
+        levels = block.levels
+        levels[0].append(h)
         level = 0
         while stack and stack[-1][0] == level:
             h = node_hash(stack.pop()[1], h)
             level += 1
-            if level <= LOW_LEVELS:
-                hashes.append(h)
+            if level <= BLOCK_LEVELS:
+                levels[level].append(h)
             else:
                 out.nodes.append((level, idx >> level, h))
         stack.append((level, h))
         out.indices.append(idx)
         out.entries.append((idx, data))
-        out.leaves.append((idx, b"".join(hashes)))
         idx += 1
+    out.blocks = [(b.number, b.size, b.blob()) for b in blocks.values()]
     return out
 
 
@@ -268,35 +298,56 @@ def index_rows(idx: int, item: LogEntry, out: Prepared) -> None:
     ]
 
 
+async def edge(conn: AsyncConnection, first: int) -> tuple[list[bytes], Block | None]:
+    """The right edge of the first ``first`` entries: the hashes of
+    ``perfect_subtrees(0, first)``, largest first, and the partial last block (if any)."""
+    if not first:
+        return [], None
+    nodes = [_node(s, e) for s, e in merkle.perfect_subtrees(0, first)]
+    found, blocks = await _read(conn, nodes)
+    return [found[n] for n in nodes], blocks.get(first // BLOCK) if first % BLOCK else None
+
+
 async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
     """The hashes of ``perfect_subtrees(0, first)``, largest first."""
-    if not first:
-        return []
-    nodes = [_node(s, e) for s, e in merkle.perfect_subtrees(0, first)]
-    found = await _hashes(conn, nodes)
-    return [found[n] for n in nodes]
+    return (await edge(conn, first))[0]
+
+
+_UPSERT_BLOCK = (
+    "INSERT INTO log_blocks (block, size, hashes) VALUES ({}) ON CONFLICT (block) "
+    "DO UPDATE SET size = excluded.size, hashes = excluded.hashes"
+)
 
 
 async def write(conn: AsyncConnection, rows: Prepared) -> None:
     """Insert prepared rows, one executemany per table (on SQLite, straight to the driver)."""
-    log_rows = (
-        (log_entries, ("idx", "entry"), rows.entries),
-        (log_leaves, ("idx", "hashes"), rows.leaves),
-        (log_nodes, ("level", "position", "hash"), rows.nodes),
-    )
     if conn.dialect.name == "sqlite":
         driver: Any = (await conn.get_raw_connection()).driver_connection
-        for table, columns, batch in log_rows:
-            if batch:
-                marks = ", ".join("?" * len(columns))
-                sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-                await driver.executemany(sql, batch)
+        if rows.entries:
+            await driver.executemany(
+                "INSERT INTO log_entries (idx, entry) VALUES (?, ?)", rows.entries
+            )
+        if rows.blocks:
+            await driver.executemany(_UPSERT_BLOCK.format("?, ?, ?"), rows.blocks)
+        if rows.nodes:
+            await driver.executemany(
+                "INSERT INTO log_nodes (level, position, hash) VALUES (?, ?, ?)", rows.nodes
+            )
     else:
-        for table, columns, batch in log_rows:
-            if batch:
-                await conn.execute(
-                    table.insert(), [dict(zip(columns, r, strict=True)) for r in batch]
-                )
+        if rows.entries:
+            await conn.execute(
+                log_entries.insert(), [{"idx": i, "entry": e} for i, e in rows.entries]
+            )
+        if rows.blocks:
+            await conn.execute(
+                text(_UPSERT_BLOCK.format(":block, :size, :hashes")),
+                [{"block": b, "size": n, "hashes": h} for b, n, h in rows.blocks],
+            )
+        if rows.nodes:
+            await conn.execute(
+                log_nodes.insert(),
+                [{"level": lv, "position": p, "hash": h} for lv, p, h in rows.nodes],
+            )
     for table, search in (
         (log_index, rows.index),
         (log_index_cases, rows.cases),
@@ -317,7 +368,8 @@ async def append(conn: AsyncConnection, entries: Sequence[LogEntry]) -> list[int
         return []
     await lock(conn, APPEND_LOCK)
     first = await size(conn)
-    rows = prepare(first, await frontier(conn, first), entries)
+    hashes, tail = await edge(conn, first)
+    rows = prepare(first, hashes, entries, tail)
     await write(conn, rows)
     return rows.indices
 
@@ -360,23 +412,22 @@ class ProofReader:
         return [merkle.root_from_perfect_subtrees([found[n] for n in p]) for p in parts]
 
     def _sqlite_hashes(self, db: sqlite3.Connection, keys: set[Node]) -> dict[Node, bytes]:
-        """Small subtrees from ``log_leaves`` (one cached statement per key count), large
+        """Small subtrees from ``log_blocks`` (one cached statement per block count), large
         ones from a copy of ``log_nodes`` kept in step by rowid (rows are only ever added)."""
-        low = [k for k in keys if k[0] <= LOW_LEVELS]
-        ends = sorted({((pos + 1) << level) - 1 for level, pos in low})
+        numbers = sorted({_block_of(lv, p) for lv, p in keys if lv <= BLOCK_LEVELS})
         rows = []
-        if ends:
-            marks = ",".join("?" * len(ends))
-            sql = f"SELECT -1, idx, hashes FROM log_leaves WHERE idx IN ({marks})"  # noqa: S608
-            rows = db.execute(sql, ends).fetchall()
-        if any(k[0] > LOW_LEVELS and k not in self._nodes for k in keys):
+        if numbers:
+            marks = ",".join("?" * len(numbers))
+            sql = f"SELECT -1, block, size, hashes FROM log_blocks WHERE block IN ({marks})"  # noqa: S608
+            rows = db.execute(sql, numbers).fetchall()
+        if any(k[0] > BLOCK_LEVELS and k not in self._nodes for k in keys):
             for rowid, level, pos, digest in db.execute(
                 "SELECT rowid, level, position, hash FROM log_nodes WHERE rowid > ?", (self._rowid,)
             ):
                 self._nodes[level, pos] = bytes(digest)
                 self._rowid = max(self._rowid, rowid)
-        rows += [(k[0], k[1], self._nodes[k]) for k in keys if k in self._nodes]
-        found, missing = _decode(keys, rows)
+        rows += [(k[0], k[1], 0, self._nodes[k]) for k in keys if k in self._nodes]
+        found, missing, _ = _decode(keys, rows)
         if missing:
             (last,) = db.execute("SELECT max(idx) FROM log_entries").fetchone()
             raise _missing(missing, 0 if last is None else last + 1)

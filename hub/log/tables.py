@@ -1,10 +1,10 @@
 """Tables of the disclosure log (migrations 0002 and 0009).
 
 * ``log_entries``: the log itself, one row per entry, ``idx`` 0-based, its canonical bytes;
-* ``log_leaves``: per entry, its leaf hash and the hashes of the small perfect subtrees
-  (levels 1 to ``LOW_LEVELS``) it completes, in narrow rows a proof reads by primary key;
+* ``log_blocks``: per block of 64 entries, the hashes of every perfect subtree inside it,
+  leaves to the block's root (``hub.log.blocks``), in one row a proof reads by primary key;
 * ``log_nodes``: the hashes of the larger perfect subtrees, ``(level k, position i)``
-  covering leaves ``[i * 2**k, (i + 1) * 2**k)``: one row per 64 entries, always cached;
+  covering leaves ``[i * 2**k, (i + 1) * 2**k)``, level 7 and up: one row per 64 entries;
 * ``log_index``, ``log_index_cases``, ``log_index_subjects``, ``log_index_categories``:
   what the DPO searches by, derived from the entries (``hub.log.store.index_rows``), written
   in the append's transaction by the hub;
@@ -28,21 +28,17 @@ from sqlalchemy import (
 from hub.storage.tables import SEQ, TZ, metadata
 
 __all__ = [
-    "LOW_LEVELS",
     "log_entries",
     "log_heads",
     "log_index",
     "log_index_cases",
     "log_index_categories",
     "log_index_subjects",
-    "log_leaves",
+    "log_blocks",
     "log_nodes",
 ]
 
 IDX = BigInteger().with_variant(Integer(), "sqlite")
-
-LOW_LEVELS = 6
-"""Subtree hashes up to this level live with their last leaf; higher ones in ``log_nodes``."""
 
 log_entries = Table(
     "log_entries",
@@ -51,19 +47,18 @@ log_entries = Table(
     Column("entry", LargeBinary, nullable=False),
 )
 
-log_leaves = Table(
-    "log_leaves",
+log_blocks = Table(
+    "log_blocks",
     metadata,
-    Column("idx", IDX, primary_key=True, autoincrement=False),
-    # leaf hash || the hash of every perfect subtree of level 1..LOW_LEVELS whose last leaf
-    # this is, smallest first: level k covers leaves (idx + 1 - 2**k, idx], bytes [32k, 32k+32)
-    Column("hashes", LargeBinary, nullable=False),
+    Column("block", IDX, primary_key=True, autoincrement=False),  # entries [64b, 64b + 64)
+    Column("size", Integer, nullable=False),  # entries it holds so far, 1..64
+    Column("hashes", LargeBinary, nullable=False),  # see hub.log.blocks
 )
 
 log_nodes = Table(
     "log_nodes",
     metadata,
-    Column("level", Integer, primary_key=True, autoincrement=False),  # > LOW_LEVELS
+    Column("level", Integer, primary_key=True, autoincrement=False),  # above the blocks
     Column("position", IDX, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary(32), nullable=False),
 )

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.crypto import merkle
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.tree_head import SignedTreeHead
+from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block
 from hub.log.heads import head_from_row
-from hub.log.tables import LOW_LEVELS, log_entries, log_heads, log_leaves, log_nodes
+from hub.log.tables import log_blocks, log_entries, log_heads, log_nodes
 from hub.protocol.errors import CryptoError, LogIntegrityError
 
 __all__ = ["LogTampered", "Progress", "Verified", "verify_log"]
@@ -88,45 +89,45 @@ def _verify(
         want += 1
     node_hash = merkle.node_hash
     high: dict[tuple[int, int], bytes] = {}  # the subtree hashes log_nodes must hold
+    stored = _StoredBlocks(conn)
+    block = Block(0)
     # statement-level options: Connection.execution_options would change the caller's conn
     result = conn.execute(
-        select(log_entries.c.idx, log_entries.c.entry, log_leaves.c.idx, log_leaves.c.hashes)
-        .outerjoin(log_leaves, log_leaves.c.idx == log_entries.c.idx)
+        select(log_entries.c.idx, log_entries.c.entry)
         .order_by(log_entries.c.idx)
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
     for rows in result.partitions(_CHUNK):
-        for idx, entry, leaf_idx, stored in rows:
+        for idx, entry in rows:
             if idx != expected:
                 raise LogTampered(
                     f"entry {expected} is missing (the next stored entry is {idx})", index=expected
                 )
-            if leaf_idx is None:
-                raise LogTampered(f"entry {idx} has no stored leaf hash", index=idx)
             h = merkle.leaf_hash(bytes(entry))
-            if bytes(stored[:_H]) != h:
-                raise LogTampered(
-                    f"entry {idx} does not match its leaf hash: the entry was altered", index=idx
-                )
-            built = [h]
+            levels = block.levels
+            levels[0].append(h)
             level = 0
             while stack and stack[-1][0] == level:
                 h = node_hash(stack.pop()[1], h)
                 level += 1
-                if level <= LOW_LEVELS:
-                    built.append(h)
+                if level <= BLOCK_LEVELS:
+                    levels[level].append(h)
                 else:
                     high[level, idx >> level] = h
             stack.append((level, h))
-            if bytes(stored) != b"".join(built):
-                raise _bad_subtree(idx, bytes(stored), built)
             nodes += level
             expected += 1
+            if block.size == BLOCK:
+                _check_block(block, stored.get(block.number))
+                block = Block(block.number + 1)
             if want < len(sizes) and sizes[want] == expected:
                 roots[expected] = merkle.root_from_perfect_subtrees([x for _, x in stack])
                 want += 1
         if progress is not None:
             progress(expected, total)
+    if block.size:
+        _check_block(block, stored.get(block.number))
+    stored.check_none_after(expected)
     _check_nodes(conn, high)
     checked, newest = _check_heads(key, heads, roots, expected)
     return Verified(expected, nodes, checked, newest)
@@ -151,17 +152,74 @@ def _check_nodes(conn: Connection, high: dict[tuple[int, int], bytes]) -> None:
         )
 
 
-def _bad_subtree(idx: int, stored: bytes, built: list[bytes]) -> LogTampered:
-    """Name the smallest subtree ending at ``idx`` whose stored hash is wrong."""
-    level = 1
-    while level < len(built) and stored[_H * level : _H * (level + 1)] == built[level]:
-        level += 1
-    first = idx + 1 - (1 << level)
-    return LogTampered(
-        f"entries {first} to {idx} do not match their stored subtree hash (level {level}): "
-        "altered, removed or reordered",
-        index=first,
-    )
+class _StoredBlocks:
+    """``log_blocks`` rows, read a range at a time as the pass reaches them."""
+
+    _RANGE = 512
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._rows: dict[int, tuple[int, bytes]] = {}
+
+    def get(self, number: int) -> Block | None:
+        if number not in self._rows:
+            self._rows = {
+                int(r.block): (int(r.size), bytes(r.hashes))
+                for r in self._conn.execute(
+                    select(log_blocks).where(
+                        log_blocks.c.block >= number, log_blocks.c.block < number + self._RANGE
+                    )
+                )
+            }
+        row = self._rows.get(number)
+        if row is None:
+            return None
+        try:
+            return Block.from_blob(number, *row)
+        except ValueError:
+            first = number * BLOCK
+            raise LogTampered(
+                f"the stored hashes of entries from {first} are malformed", index=first
+            ) from None
+
+    def check_none_after(self, size: int) -> None:
+        """No block holds hashes of entries the log does not have."""
+        extra = self._conn.scalar(
+            select(log_blocks.c.block).where(log_blocks.c.block >= -(-size // BLOCK)).limit(1)
+        )
+        if extra is not None:
+            raise LogTampered(
+                f"hashes are stored for entries from {extra * BLOCK}, but the log ends at "
+                f"{size}: entries are missing",
+                index=size,
+            )
+
+
+def _check_block(built: Block, stored: Block | None) -> None:
+    """The block's stored hashes are the rebuilt ones; name the smallest subtree that is not."""
+    first = built.number * BLOCK
+    if stored is None:
+        raise LogTampered(f"the stored hashes of entries from {first} are missing", index=first)
+    for level, hashes in enumerate(built.levels):
+        for p, h in enumerate(hashes):
+            if stored.get(level, (built.number << (BLOCK_LEVELS - level)) + p) == h:
+                continue
+            start = first + (p << level)
+            if level == 0:
+                raise LogTampered(
+                    f"entry {start} does not match its leaf hash: the entry was altered",
+                    index=start,
+                )
+            raise LogTampered(
+                f"entries {start} to {start + (1 << level) - 1} do not match their stored "
+                f"subtree hash (level {level}): altered, removed or reordered",
+                index=start,
+            )
+    if stored.size > built.size:
+        missing = first + built.size
+        raise LogTampered(
+            f"entries from {missing} are missing: their hashes are stored", index=missing
+        )
 
 
 def _check_heads(

@@ -29,7 +29,7 @@ from hub.log import LogEntry, append
 from hub.log.entries import EntryKey
 from hub.log.heads import sign_head
 from hub.log.store import prepare
-from hub.log.tables import log_entries, log_heads, log_leaves, log_nodes
+from hub.log.tables import log_blocks, log_entries, log_heads, log_nodes
 from hub.protocol import SUITE_X25519
 from hub.service.appkeys import ENGINE
 from hub.testing import RunningHub
@@ -73,11 +73,11 @@ async def rewrite_entry(hub: RunningHub, index: int) -> None:
         entries = [bytes(r.entry) for r in rows]
         entries[index] = entries[index].replace(b'"actor":"', b'"actor":"x')
         rows = prepare(0, [], entries)  # every hash recomputed, as a rewriter would
-        for table in (log_nodes, log_leaves, log_entries):
+        for table in (log_nodes, log_blocks, log_entries):
             await conn.execute(delete(table))
         for table, columns, batch in (
             (log_entries, ("idx", "entry"), rows.entries),
-            (log_leaves, ("idx", "hashes"), rows.leaves),
+            (log_blocks, ("block", "size", "hashes"), rows.blocks),
             (log_nodes, ("level", "position", "hash"), rows.nodes),
         ):
             if batch:

@@ -23,13 +23,13 @@ from hub.log import LogEntry, append
 from hub.log.entries import EntryBasis
 from hub.log.heads import sign_head
 from hub.log.tables import (
+    log_blocks,
     log_entries,
     log_heads,
     log_index,
     log_index_cases,
     log_index_categories,
     log_index_subjects,
-    log_leaves,
     log_nodes,
 )
 from hub.protocol.canonical import b64decode, canonical_json
@@ -168,7 +168,6 @@ def _remove(idx: int) -> list[Any]:
             log_index_subjects,
             log_index_categories,
             log_index,
-            log_leaves,
             log_entries,
         )
     ]
@@ -182,44 +181,41 @@ def test_verify_passes_on_an_untouched_log(
     assert "21 entries" in out and "3 signed heads" in out and "covers 21" in out
 
 
+def _leaf_hashes(hub: Hub) -> bytearray:
+    """Block 0's blob (the test log has fewer than 64 entries): leaf hashes come first."""
+    return bytearray(_rows(hub, select(log_blocks.c.hashes).where(log_blocks.c.block == 0))[0][0])
+
+
+def _set_leaf_hashes(blob: bytearray) -> Any:
+    return update(log_blocks).where(log_blocks.c.block == 0).values(hashes=bytes(blob))
+
+
 def _flip_byte(hub: Hub, idx: int, *, fix_leaf: bool) -> None:
-    (row,) = _rows(
-        hub,
-        select(log_entries.c.entry, log_leaves.c.hashes)
-        .join(log_leaves, log_leaves.c.idx == log_entries.c.idx)
-        .where(log_entries.c.idx == idx),
-    )
-    data = bytearray(row.entry)
+    data = bytearray(_rows(hub, select(log_entries.c.entry).where(log_entries.c.idx == idx))[0][0])
     data[data.index(b"police-north" if idx % 2 else b"health-east")] ^= 0x01
     statements = [update(log_entries).where(log_entries.c.idx == idx).values(entry=bytes(data))]
     if fix_leaf:
-        hashes = merkle.leaf_hash(bytes(data)) + bytes(row.hashes)[32:]
-        statements.append(update(log_leaves).where(log_leaves.c.idx == idx).values(hashes=hashes))
+        blob = _leaf_hashes(hub)
+        blob[32 * idx : 32 * idx + 32] = merkle.leaf_hash(bytes(data))
+        statements.append(_set_leaf_hashes(blob))
     _sql(hub, *statements)
 
 
 def _swap(hub: Hub, a: int, b: int) -> None:
+    """Swap two entries and their leaf hashes (the subtree hashes above stay)."""
     rows = {
-        r.idx: r
-        for r in _rows(
-            hub,
-            select(log_entries.c.idx, log_entries.c.entry, log_leaves.c.hashes)
-            .join(log_leaves, log_leaves.c.idx == log_entries.c.idx)
-            .where(log_entries.c.idx.in_([a, b])),
-        )
+        r.idx: r.entry for r in _rows(hub, select(log_entries).where(log_entries.c.idx.in_([a, b])))
     }
+    blob = _leaf_hashes(hub)
+    blob[32 * a : 32 * a + 32], blob[32 * b : 32 * b + 32] = (
+        blob[32 * b : 32 * b + 32],
+        blob[32 * a : 32 * a + 32],
+    )
     _sql(
         hub,
-        *(
-            statement
-            for x, y in ((a, b), (b, a))
-            for statement in (
-                update(log_entries).where(log_entries.c.idx == x).values(entry=rows[y].entry),
-                update(log_leaves)
-                .where(log_leaves.c.idx == x)
-                .values(hashes=rows[y].hashes[:32] + rows[x].hashes[32:]),
-            )
-        ),
+        update(log_entries).where(log_entries.c.idx == a).values(entry=rows[b]),
+        update(log_entries).where(log_entries.c.idx == b).values(entry=rows[a]),
+        _set_leaf_hashes(blob),
     )
 
 
@@ -260,7 +256,7 @@ TAMPERING = {
 
 _TABLES = (
     log_entries,
-    log_leaves,
+    log_blocks,
     log_nodes,
     log_index,
     log_index_cases,

@@ -13,7 +13,7 @@ from hub.crypto import merkle
 from hub.crypto.keys import IdentityKeyPair
 from hub.log import append, entry_bytes, store
 from hub.log.heads import sign_head
-from hub.log.tables import log_entries, log_index, log_nodes
+from hub.log.tables import log_blocks, log_entries, log_index, log_nodes
 from hub.log.verify import LogTampered, verify_log
 from hub.protocol.errors import LogIntegrityError, ProtocolError
 from hub.storage.database import create_engine
@@ -180,3 +180,38 @@ async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
             await fresh.inclusion_proof(5, 300)
     finally:
         fresh.close()
+
+
+async def test_verify_names_damaged_or_missing_blocks(engine: AsyncEngine) -> None:
+    entries = [make_entry(i) for i in range(200)]
+    async with engine.begin() as conn:
+        await append(conn, entries)
+    identity = IdentityKeyPair.generate()
+    await sign_head(engine, identity, "hub")
+    damage = {
+        "malformed": (
+            update(log_blocks).where(log_blocks.c.block == 1).values(hashes=b"short"),
+            "entries from 64 are malformed",
+        ),
+        "missing": (
+            delete(log_blocks).where(log_blocks.c.block == 2),
+            "hashes of entries from 128 are missing",
+        ),
+        "extra": (
+            log_blocks.insert().values(block=9, size=1, hashes=bytes(32)),
+            "hashes are stored for entries from 576",
+        ),
+    }
+    for statement, message in damage.values():
+        async with engine.connect() as conn:
+            saved = [dict(r._mapping) for r in await conn.execute(select(log_blocks))]
+        async with engine.begin() as conn:
+            await conn.execute(statement)
+        async with engine.connect() as conn:
+            with pytest.raises(LogTampered, match=message):
+                await verify_log(conn, identity.public, "hub")
+        async with engine.begin() as conn:
+            await conn.execute(delete(log_blocks))
+            await conn.execute(log_blocks.insert(), saved)
+    async with engine.connect() as conn:
+        assert (await verify_log(conn, identity.public, "hub")).size == 200
