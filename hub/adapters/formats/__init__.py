@@ -10,14 +10,13 @@ A format renders from the message alone, so it can only carry what the policy le
 the message. Message types it does not render (``renders``) travel as typed JSON.
 
 Bundled: ``json``, ``fhir-r4``, ``pole``. Installed packages add theirs under the
-``marac_hub.adapters`` entry-point group (see docs/formats.md); ``load_format`` finds
-either.
+``marac_hub.adapters`` entry-point group (see docs/formats.md), found by
+:mod:`hub.adapters.registry`; ``load_format`` finds either.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import entry_points
 from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 from pydantic import ValidationError
@@ -27,14 +26,12 @@ from hub.protocol.messages import MAX_DOCUMENT_BYTES, MAX_DOCUMENT_DEPTH, Messag
 
 __all__ = [
     "BUNDLED",
-    "ENTRY_POINT_GROUP",
     "Format",
     "FormatError",
     "bounded",
     "load_format",
 ]
 
-ENTRY_POINT_GROUP: Final = "marac_hub.adapters"
 BUNDLED: Final = {
     "json": "hub.adapters.formats.json_format:JsonFormat",
     "fhir-r4": "hub.adapters.formats.fhir:FhirR4Format",
@@ -84,20 +81,21 @@ class Format(Protocol):
 
 
 def load_format(name: str) -> Format:
-    """The format called ``name``: bundled, or installed under the entry-point group."""
+    """The format called ``name``: bundled, or installed (``hub.adapters.registry``)."""
     target = BUNDLED.get(name)
     if target is None:
-        found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
-        if not found:
-            raise FormatError(f"no format is installed under the name {name[:40]!r}")
-        adapter: Any = found[0].load()
+        from hub.adapters import registry  # noqa: PLC0415 (loads every entry point once)
+
+        try:
+            adapter: Any = registry.format(name)
+        except ProtocolError as exc:
+            raise FormatError(exc.message) from None
     else:
         module, _, attribute = target.partition(":")
-        adapter = getattr(import_module(module), attribute)
-    instance = adapter() if isinstance(adapter, type) else adapter
-    if getattr(instance, "kind", None) != "format" or not isinstance(instance, Format):
+        adapter = getattr(import_module(module), attribute)()
+    if getattr(adapter, "kind", None) != "format" or not isinstance(adapter, Format):
         raise FormatError(f"{name[:40]!r} is not a format adapter")
-    return instance
+    return adapter
 
 
 def bounded(document: object, fmt: str) -> dict[str, Any]:
