@@ -1,9 +1,9 @@
 """The stored Merkle log: appends in the caller's transaction, proofs from O(log n) rows.
 
-Each entry is a row of ``log_entries`` (its bytes). Each block of 64 entries is a row of
+Each entry is a row of ``log_entries`` (its bytes). Each block of 32 entries is a row of
 ``log_blocks``: the leaf hashes and the hash of every perfect subtree inside the block
 (``hub.log.blocks``), rewritten by each append until the block is full; larger subtrees
-are rows of ``log_nodes``, one per 64 entries, which stay in the database's cache. A root or proof
+are rows of ``log_nodes``, one per 32 entries, which stay in the database's cache. A root or proof
 names its perfect subtrees with ``hub.crypto.merkle``'s plans and reads just those rows, by
 primary key, in one round trip on the driver's own connection. What the DPO searches by
 is written to ``log_index`` and its side tables (``index_rows``) in the same transaction.
@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
-from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block
+from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block, hash_in
 from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
     log_entries,
@@ -113,22 +113,26 @@ def _query(keys: Iterable[Node]) -> str:
 
 def _decode(
     keys: set[Node], rows: Iterable[Any]
-) -> tuple[dict[Node, bytes], set[Node], dict[int, Block]]:
-    """The hashes ``rows`` of ``_query(keys)`` hold, the keys they lack, the blocks read."""
+) -> tuple[dict[Node, bytes], set[Node], dict[int, tuple[int, bytes]]]:
+    """The hashes ``rows`` of ``_query(keys)`` hold, the keys they lack, the blocks read
+    (``number: (size, blob)``)."""
     found: dict[Node, bytes] = {}
-    blocks: dict[int, Block] = {}
+    blocks: dict[int, tuple[int, bytes]] = {}
     for kind, key, count, value in rows:
         if kind == -1:
-            try:
-                blocks[int(key)] = Block.from_blob(int(key), int(count), bytes(value))
-            except ValueError as exc:
-                raise LogIntegrityError(f"the stored log is damaged: {exc}") from None
+            blocks[int(key)] = (int(count), bytes(value))
         else:
             found[int(kind), int(key)] = bytes(value)
     for level, pos in keys:
         if level <= BLOCK_LEVELS:
-            block = blocks.get(_block_of(level, pos))
-            h = block.get(level, pos) if block else None
+            number = _block_of(level, pos)
+            block = blocks.get(number)
+            if block is None:
+                continue
+            try:
+                h = hash_in(number, block[0], block[1], level, pos)
+            except ValueError as exc:
+                raise LogIntegrityError(f"the stored log is damaged: {exc}") from None
             if h is not None:
                 found[level, pos] = h
     return found, keys - found.keys(), blocks
@@ -146,7 +150,7 @@ def _missing(missing: set[Node], log_size: int) -> Exception:
 
 async def _read(
     conn: AsyncConnection, wanted: Iterable[Node]
-) -> tuple[dict[Node, bytes], dict[int, Block]]:
+) -> tuple[dict[Node, bytes], dict[int, tuple[int, bytes]]]:
     keys = set(wanted)
     found, missing, blocks = _decode(keys, await _fetch(conn, _query(keys)) if keys else [])
     if missing:
@@ -233,7 +237,7 @@ def prepare(
     """The rows that append ``entries`` after ``first`` entries, given the tree's edge.
 
     ``frontier`` holds the hashes of ``perfect_subtrees(0, first)``, largest first, and
-    ``tail`` the last, partial block when ``first`` is not a multiple of 64 (see ``edge``).
+    ``tail`` the last, partial block when ``first`` is not a multiple of 32 (see ``edge``).
     ``bytes`` items are already canonical entries (a bulk load): they get no search rows.
     """
     parts = merkle.perfect_subtrees(0, first) if first else []
@@ -305,7 +309,14 @@ async def edge(conn: AsyncConnection, first: int) -> tuple[list[bytes], Block | 
         return [], None
     nodes = [_node(s, e) for s, e in merkle.perfect_subtrees(0, first)]
     found, blocks = await _read(conn, nodes)
-    return [found[n] for n in nodes], blocks.get(first // BLOCK) if first % BLOCK else None
+    if not first % BLOCK:
+        return [found[n] for n in nodes], None
+    number = first // BLOCK
+    size, blob = blocks[number]  # the frontier's small subtrees are in it: it was read
+    try:
+        return [found[n] for n in nodes], Block.from_blob(number, size, blob)
+    except ValueError as exc:
+        raise LogIntegrityError(f"the stored log is damaged: {exc}") from None
 
 
 async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
@@ -380,7 +391,7 @@ class ProofReader:
     On SQLite it reads through its own read-only connection on the calling thread: the
     query takes tens of microseconds, less than handing it to the driver's thread and
     back (WAL readers never wait for the writer); it keeps the few ``log_nodes`` rows
-    (one per 64 entries) it has read. On PostgreSQL it borrows a pooled
+    (one per 32 entries) it has read. On PostgreSQL it borrows a pooled
     connection. Every hash it reads was written once and never changes.
     """
 

@@ -1,10 +1,10 @@
 """Tables of the disclosure log (migrations 0002 and 0009).
 
 * ``log_entries``: the log itself, one row per entry, ``idx`` 0-based, its canonical bytes;
-* ``log_blocks``: per block of 64 entries, the hashes of every perfect subtree inside it,
+* ``log_blocks``: per block of 32 entries, the hashes of every perfect subtree inside it,
   leaves to the block's root (``hub.log.blocks``), in one row a proof reads by primary key;
 * ``log_nodes``: the hashes of the larger perfect subtrees, ``(level k, position i)``
-  covering leaves ``[i * 2**k, (i + 1) * 2**k)``, level 7 and up: one row per 64 entries;
+  covering leaves ``[i * 2**k, (i + 1) * 2**k)``, level 6 and up: one row per 32 entries;
 * ``log_index``, ``log_index_cases``, ``log_index_subjects``, ``log_index_categories``:
   what the DPO searches by, derived from the entries (``hub.log.store.index_rows``), written
   in the append's transaction by the hub;
@@ -50,8 +50,8 @@ log_entries = Table(
 log_blocks = Table(
     "log_blocks",
     metadata,
-    Column("block", IDX, primary_key=True, autoincrement=False),  # entries [64b, 64b + 64)
-    Column("size", Integer, nullable=False),  # entries it holds so far, 1..64
+    Column("block", IDX, primary_key=True, autoincrement=False),  # entries [32b, 32b + 32)
+    Column("size", Integer, nullable=False),  # entries it holds so far, 1..32
     Column("hashes", LargeBinary, nullable=False),  # see hub.log.blocks
 )
 

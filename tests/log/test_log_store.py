@@ -122,7 +122,7 @@ async def test_concurrent_appends_keep_one_gapless_sequence(
 async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
     engine: AsyncEngine,
 ) -> None:
-    """Past 128 entries the level-7+ hashes are rows of log_nodes; proofs and verify use them."""
+    """Past 64 entries the level-6+ hashes are rows of log_nodes; proofs and verify use them."""
     entries = [make_entry(i) for i in range(300)]
     leaves = [entry_bytes(e) for e in entries]
     for start in range(0, 300, 37):
@@ -132,7 +132,8 @@ async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
     await sign_head(engine, identity, "hub")
     async with engine.connect() as conn:
         stored = {(r.level, r.position) for r in await conn.execute(select(log_nodes))}
-        assert stored == {(7, 0), (7, 1), (8, 0)}  # 300 = 256 + 44: two 128s and one 256
+        # 300 = 256 + 44: past the 32-entry blocks, four 64s, two 128s and one 256
+        assert stored == {(6, 0), (6, 1), (6, 2), (6, 3), (7, 0), (7, 1), (8, 0)}
         for n in (127, 128, 129, 256, 257, 300):
             assert await store.root(conn, n) == merkle.root(leaves[:n])
             for i in (0, 100, 127, n - 1):
@@ -191,15 +192,15 @@ async def test_verify_names_damaged_or_missing_blocks(engine: AsyncEngine) -> No
     damage = {
         "malformed": (
             update(log_blocks).where(log_blocks.c.block == 1).values(hashes=b"short"),
-            "entries from 64 are malformed",
+            "entries from 32 are malformed",
         ),
         "missing": (
             delete(log_blocks).where(log_blocks.c.block == 2),
-            "hashes of entries from 128 are missing",
+            "hashes of entries from 64 are missing",
         ),
         "extra": (
             log_blocks.insert().values(block=9, size=1, hashes=bytes(32)),
-            "hashes are stored for entries from 576",
+            "hashes are stored for entries from 288",
         ),
     }
     for statement, message in damage.values():

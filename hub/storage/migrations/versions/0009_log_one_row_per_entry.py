@@ -2,9 +2,9 @@
 
 Revision ID: 0009
 
-``log_entries`` keeps only ``(idx, entry)``. ``log_blocks`` holds, per block of 64
+``log_entries`` keeps only ``(idx, entry)``. ``log_blocks`` holds, per block of 32
 entries, the leaf hashes and the hashes of the perfect subtrees inside the block (levels
-1 to 6, formerly rows of ``log_nodes``, which keeps the higher levels). The search columns move
+1 to 5, formerly rows of ``log_nodes``, which keeps the higher levels). The search columns move
 to ``log_index`` and its side tables. Existing rows are carried over.
 """
 
