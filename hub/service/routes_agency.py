@@ -21,6 +21,7 @@ from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, KEYS, SETTINGS, WAITERS
 from hub.service.auth import NONCE, agency_request, keeps_nonce, record_nonce
 from hub.service.problems import json_body
+from hub.storage.database import light_transaction
 
 __all__ = ["routes"]
 
@@ -117,7 +118,7 @@ async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Res
             woken.clear()  # before looking: a notification during the look is kept
             now = datetime.now(UTC)
             if nonce is not None or lease > 0:
-                async with engine.begin() as conn:
+                async with light_transaction(engine) as conn:
                     if nonce is not None:
                         await record_nonce(conn, *nonce)
                         nonce = None

@@ -3,20 +3,52 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Final
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "is_sqlite", "migrate"]
+__all__ = ["create_engine", "is_sqlite", "light_transaction", "migrate"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE: Final = "marac_write"
+
+
+class _InlineSQLite(aiosqlite.Connection):
+    """aiosqlite, but statements that cannot wait run on the event loop's own thread.
+
+    aiosqlite hands every call (cursor, execute, fetch, close) to a worker thread and
+    back: a few of those per statement cost more CPU than SQLite itself. In WAL mode only
+    taking the write lock (``BEGIN IMMEDIATE``) can wait for another connection, so only
+    that goes to the worker thread, where waiting does not stop the loop; reads, and
+    writes under a lock already held, run inline. A commit's fsync (``synchronous=FULL``)
+    runs inline too: it is what makes an acknowledged send survive a crash.
+    """
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        if args and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE":
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        return fn(*args, **kwargs)
+
+
+def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:
+    def connector() -> sqlite3.Connection:
+        kwargs["check_same_thread"] = False  # used from the loop's thread and the worker's
+        connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
+        return connection
+
+    connection = _InlineSQLite(connector, 64)
+    connection._thread.daemon = True
+    return connection
 
 
 class _SQLiteEngine(AsyncEngine):
@@ -44,7 +76,8 @@ def create_engine(url: str) -> AsyncEngine:
     readers neither wait for the writer nor hold it up). Write only inside ``begin()``.
     """
     if url.startswith("sqlite"):
-        engine = _SQLiteEngine(create_async_engine(url, connect_args={"timeout": 30}).sync_engine)
+        connect_args = {"timeout": 30, "async_creator_fn": _connect_inline}
+        engine = _SQLiteEngine(create_async_engine(url, connect_args=connect_args).sync_engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -70,6 +103,32 @@ def create_engine(url: str) -> AsyncEngine:
     # No pre-ping (a round trip on every checkout): a broken connection fails its
     # statement, is invalidated and replaced; idle ones are recycled before servers drop them.
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+
+
+@contextlib.asynccontextmanager
+async def light_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction not flushed to disk at its commit: for what a power cut may
+    lose at no cost (a request's nonce, a mailbox lease), never for a send or a receipt.
+
+    SQLite commits it with ``synchronous=NORMAL`` (the next durable commit's fsync of
+    the write-ahead log covers it; a crash of the process loses nothing), PostgreSQL with
+    ``synchronous_commit`` off. Both keep the database consistent.
+    """
+    if is_sqlite(engine):
+        async with engine.connect() as conn:
+            raw: Any = (await conn.get_raw_connection()).driver_connection
+            raw._conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                await conn.execution_options(**{_WRITE: True})
+                async with conn.begin():
+                    yield conn
+            finally:
+                if raw._connection is not None:
+                    raw._conn.execute("PRAGMA synchronous=FULL")
+        return
+    async with engine.begin() as conn:
+        await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+        yield conn
 
 
 def _alembic_config(connection: Connection) -> Config:
