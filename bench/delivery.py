@@ -1,63 +1,52 @@
-"""End-to-end delivery throughput: from ``POST /api/v1/notices`` to a stored signed receipt.
+"""End-to-end delivery: ``POST /api/v1/notices`` → sealed, queued, logged → long-polled,
+opened and verified by the agency → signed receipt stored. Against the crypto ceiling and
+NHS England's MESH sandbox, side by side in one run.
 
 Run from the repository root::
 
-    .venv/bin/python bench/delivery.py                # 50 notices x 20 agencies, both engines
-    .venv/bin/python bench/delivery.py --quick        # 10 notices x 20 agencies
-    .venv/bin/python bench/delivery.py --messages 200 # more notices, steadier numbers
-    .venv/bin/python bench/delivery.py --profile-hub prof/  # + pyinstrument of the hub
+    .venv/bin/python bench/delivery.py            # everything, ~3-4 min on 2 cores
+    .venv/bin/python bench/delivery.py --quick    # fewer messages, 10^4 queued
+    .venv/bin/python bench/delivery.py --only throughput --engines sqlite
 
-For each storage engine (SQLite in the data directory; PostgreSQL on
-127.0.0.1:5432, user ``postgres``, a fresh database per run made by
-:func:`hub.testing.postgres_database`, the row skipped if no server answers):
+Sections (each hub is real processes: ``marac-hub init``, then ``marac-hub serve`` on a
+free loopback port; PostgreSQL is a fresh database on 127.0.0.1:5432, skipped with the
+reason if no server answers; 20 agencies invited, enrolled and approved, not timed):
 
-1. ``marac-hub --data-dir D init`` runs as a real process (key files at the
-   ``interactive`` strength, to keep set-up short) and the admin token is read from
-   its output; ``marac-hub --data-dir D serve --port P`` then runs as a separate
-   process on a free loopback port until ``/readyz`` answers.
-2. 20 agencies are invited (``POST /api/v1/agencies``), enrolled with
-   :meth:`agency_client.hub_client.HubClient.enrol` (fresh identity and encryption
-   keys) and approved with their identity fingerprint. Not timed.
-3. Timed: one coordinator sends ``--messages`` notices of 2 048 characters, one after
-   the other, each ``{"to": "all"}`` so each is sealed to 20 agencies (20 messages per
-   notice). Meanwhile, in this process, 20 agency clients long-poll their mailbox
-   (``wait`` 5 s, ``limit`` 100), open every envelope with
-   :func:`hub.crypto.sealing.open_envelope` (decrypt and verify against the hub key
-   from ``GET /api/v1/hub``) and acknowledge each poll's batch with signed receipts.
-   The clock stops when the hub's answers have listed every message under
-   ``acknowledged``.
+1. **throughput**: 4 coordinators send ``--messages`` notices of 2 048 characters, each
+   ``{"to": "all"}`` (20 sealed messages per notice), back to back; 20 ``HubClient``s in
+   this process long-poll (``wait`` 5 s, ``limit`` 100), open and verify every envelope
+   (``open_envelope``: HPKE decrypt + Ed25519 verify against the hub key) and acknowledge
+   each batch with signed receipts. Rows: SQLite (1 process), PostgreSQL with 1 and with
+   2 hub processes on one database (coordinator k and agency i use process k or i mod 2,
+   as behind a load balancer). messages/s = acknowledged / (first send → last receipt).
+2. **latency**: a steady 200 messages/s (10 notices/s to 20 agencies) for
+   ``--latency-seconds``; per message, start of its notice's POST → opened and verified by
+   the client (handed to the sink), and → its receipt stored; p50 / p99.
+3. **queued**: ``--queued`` envelopes (default 10^5) sealed with the hub's keys to the
+   20 agencies and inserted into the outbox directly (the send path is section 1's);
+   the hub process's RSS idle, then after every agency polled a full batch, with the
+   time of those polls.
+4. **ceiling**: 2 KiB notices through the raw primitives alone, as many as section 1
+   delivered: HPKE seal, Ed25519 sign, Ed25519 verify, HPKE open (``cryptography``
+   objects, one core), and end-to-end / ceiling.
+5. **MESH**: section 1's workload through ``mesh-sandbox`` with ``mesh-client``
+   (``bench/mesh.py``) and hub / MESH.
 
-Reported per engine: messages/s end to end (20 x notices / wall time from the first
-send to the last acknowledgement), notices/s (notices / time from the first send
-to the last ``202``), the p50 / p99 latency of one message from the start of its
-``POST /api/v1/notices`` to the answer acknowledging it, and the CPU seconds the hub
-process and this process spent in the timed window. Both share the machine, so on a
-2-core box the client side (open + sign receipts + sign requests) competes with the
-hub for CPU; the CPU columns show how the work splits.
-
-Checks (the row is marked ✗ if any fails): every envelope id the notices returned is
-acknowledged once; no envelope came back after it was acknowledged (duplicates after
-de-duplication by id) and the hub never answered ``already``; each agency received
-exactly one envelope per notice, addressed to it, whose decrypted text is the notice's
-text; and a final ``wait=0`` poll finds every mailbox empty.
+The hub, PostgreSQL and this process (the 20 clients: open, verify, sign receipts and
+requests) share the machine; on 2 cores they compete for CPU, and load from anything
+else moves absolute figures: compare the ratios, measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import math
-import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,22 +54,27 @@ import aiohttp
 import asyncpg
 import cryptography
 import sqlalchemy
+from _hubproc import Agent, Hub, hub_processes, make_agents, markdown_table, percentile, rss_mb
+from _hubproc import staff as staff_call
 from _machine import machine_line
+from mesh import run_mesh
 
-from agency_client.hub_client import HubClient
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
-from hub.crypto.sealing import open_envelope
+from hub.crypto.sealing import hpke_suite, open_envelope, seal
+from hub.hub_keys import load_hub_keys
 from hub.protocol.envelope import Envelope
+from hub.protocol.messages import Notice
+from hub.settings import Settings
+from hub.storage.database import create_engine
+from hub.storage.tables import outbox
 from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 
 AGENCIES = 20
-DEFAULT_NOTICES = 50
-QUICK_NOTICES = 10
+SENDERS = 4
 NOTICE_CHARS = 2048
 POLL_WAIT = 5
 POLL_LIMIT = 100
-READY_TIMEOUT = 30.0
-KINDS = ("police", "idva", "childrens_social_care", "adult_social_care", "health")
+STEADY_RATE = 200  # messages/s: 10 notices/s to 20 agencies
 
 PROSE = (
     "Police attended the address at 23:10 after a neighbour reported shouting. "
@@ -97,232 +91,48 @@ def notice_text(index: int) -> str:
     return (head + PROSE * (NOTICE_CHARS // len(PROSE) + 1))[:NOTICE_CHARS]
 
 
-# -- the hub process ------------------------------------------------------------------
-
-
-def hub_command() -> list[str]:
-    """``marac-hub`` next to this interpreter, or ``python -m hub`` (the same CLI)."""
-    script = Path(sys.executable).parent / "marac-hub"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hub"]
-
-
-def hub_env(database_url: str | None) -> dict[str, str]:
-    """This environment without stray ``MARAC_HUB_*`` settings, plus ours."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARAC_HUB_")}
-    env["MARAC_HUB_KEY_FILE_STRENGTH"] = "interactive"
-    if database_url:
-        env["MARAC_HUB_DATABASE_URL"] = database_url
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def admin_token(init_output: str) -> str:
-    """The token ``marac-hub init`` prints on the line after ``admin token for ...``."""
-    lines = [line.strip() for line in init_output.splitlines()]
-    for i, line in enumerate(lines):
-        if line.startswith("admin token for"):
-            for candidate in lines[i + 1 :]:
-                if candidate:
-                    return candidate
-    raise RuntimeError(f"no admin token in marac-hub init output:\n{init_output}")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux ``/proc``), else None."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class HubProcess:
-    url: str
-    token: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-
-@contextlib.asynccontextmanager
-async def hub_process(
-    data_dir: Path, database_url: str | None, profile: Path | None
-) -> AsyncIterator[HubProcess]:
-    """``marac-hub init`` then ``marac-hub serve`` on a free port; stopped on exit."""
-    env = hub_env(database_url)
-    base = [*hub_command(), "--data-dir", str(data_dir)]
-    init = subprocess.run(
-        [*base, "init"], env=env, capture_output=True, text=True, timeout=120, check=False
-    )
-    if init.returncode != 0:
-        raise RuntimeError(f"marac-hub init failed ({init.returncode}):\n{init.stderr}")
-    token = admin_token(init.stdout)
-    port = free_port()
-    serve = [*base, "serve", "--port", str(port)]
-    if profile is not None:
-        # pyinstrument runs the same CLI as a module and writes its report on exit.
-        serve = [
-            sys.executable,
-            "-m",
-            "pyinstrument",
-            "--renderer",
-            "text",
-            "--outfile",
-            str(profile),
-            "-m",
-            "hub",
-            *serve[len(hub_command()) :],
-        ]
-    log = data_dir / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(serve, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_ready(url, process, log)
-        yield HubProcess(url, token, process, log)
-    finally:
-        # The hub lets handlers finish for up to 5 s on SIGTERM (``shutdown_timeout``), and
-        # a long-poll whose client went away keeps running until its ``wait`` ends, so
-        # after the polls this benchmark cancels, stopping takes ~5 s: wait for that.
-        stop(process, grace=60.0 if profile is not None else POLL_WAIT + 10.0)
-
-
-def stop(process: subprocess.Popen[bytes], grace: float) -> None:
-    """Terminate, then kill if it has not gone within ``grace`` seconds."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"marac-hub serve exited ({process.returncode}):\n{tail}")
-            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                async with http.get(
-                    f"{url}/readyz", timeout=aiohttp.ClientTimeout(total=2)
-                ) as resp:
-                    if resp.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"marac-hub serve did not answer /readyz within {READY_TIMEOUT:g} s")
-
-
-# -- agencies -------------------------------------------------------------------------
-
-
-@dataclass
-class Agent:
-    """One enrolled agency: its keys, its client and what it received."""
-
-    id: str
-    identity: IdentityKeyPair
-    encryption: EncryptionKeyPair
-    client: HubClient
-    pinned_hub_key: IdentityPublicKey  # the hub key enrolment returned
-
-
-async def staff(http: aiohttp.ClientSession, hub: HubProcess, path: str, body: Any) -> Any:
-    headers = {"Authorization": f"Bearer {hub.token}"}
-    async with http.post(hub.url + path, json=body, headers=headers) as resp:
-        doc = await resp.json(content_type=None)
-        if resp.status not in {200, 201, 202}:
-            raise RuntimeError(f"POST {path}: HTTP {resp.status}: {doc}")
-        return doc
-
-
-async def make_agent(http: aiohttp.ClientSession, hub: HubProcess, index: int) -> Agent:
-    """Invite, enrol (``HubClient.enrol``) and approve one agency."""
-    agency_id = f"agency-{index:02d}"
-    doc = await staff(
-        http,
-        hub,
-        "/api/v1/agencies",
-        {
-            "id": agency_id,
-            "name": f"Agency {index:02d}",
-            "kind": KINDS[index % len(KINDS)],
-            "isp_version": "2026.1",
-            "isp_signed_by": "Designated MARAC Officer",
-            "isp_signed_on": "2026-01-05",
-        },
-    )
-    identity, encryption = IdentityKeyPair.generate(), EncryptionKeyPair.generate()
-    enrolment = await HubClient.enrol(
-        hub.url, doc["enrolment_code"], identity, encryption.public, now=datetime.now(UTC)
-    )
-    await staff(
-        http,
-        hub,
-        f"/api/v1/agencies/{agency_id}/approve",
-        {"identity_fingerprint": enrolment.identity_fingerprint},
-    )
-    client = HubClient(hub.url, agency_id, identity)
-    return Agent(agency_id, identity, encryption, client, enrolment.hub_key)
-
-
-# -- the timed run --------------------------------------------------------------------
+class Skipped(Exception):
+    """The engine cannot run here (no PostgreSQL server answers)."""
 
 
 @dataclass
 class Run:
-    """What one engine's run measured."""
+    """What one throughput or latency run measured."""
 
     notices: int
-    expected: int
     texts: list[str]
     send_at: dict[str, float] = field(default_factory=dict)  # envelope id -> POST start
     sent_to: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (agency, notice)
+    opened_at: dict[str, float] = field(default_factory=dict)
     acked_at: dict[str, float] = field(default_factory=dict)
     opened: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> (recipient, text)
-    deliveries: int = 0
     redelivered: int = 0
     already: int = 0
-    double_acks: int = 0
     leftover: int = 0
     start: float = 0.0
-    sends_done: float = 0.0
     end: float = 0.0
     hub_cpu: float | None = None
     client_cpu: float = 0.0
-    setup: float = 0.0
     all_acked: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def expected(self) -> int:
+        return AGENCIES * self.notices
+
+    @property
+    def rate(self) -> float:
+        wall = self.end - self.start
+        return len(self.acked_at) / wall if wall > 0 else 0.0
 
     def problems(self) -> list[str]:
         """Every failed check, in words; empty means exactly once, intact."""
         found = []
         if len(self.sent_to) != self.expected:
             found.append(f"{len(self.sent_to)} envelope ids sent, {self.expected} expected")
-        missing = set(self.sent_to) - set(self.acked_at)
-        extra = set(self.acked_at) - set(self.sent_to)
-        if missing:
-            found.append(f"{len(missing)} never acknowledged")
-        if extra:
-            found.append(f"{len(extra)} acknowledged but never sent")
-        if self.redelivered or self.already or self.double_acks:
-            found.append(
-                f"duplicates: {self.redelivered} redelivered, {self.already} 'already', "
-                f"{self.double_acks} acknowledged twice"
-            )
-        per_agency: dict[str, set[int]] = {}
-        for agency_id, notice in self.sent_to.values():
-            per_agency.setdefault(agency_id, set()).add(notice)
-        if len(per_agency) != AGENCIES or any(len(n) != self.notices for n in per_agency.values()):
-            found.append("not one envelope per agency per notice")
+        if set(self.sent_to) != set(self.acked_at):
+            found.append(f"{len(set(self.sent_to) - set(self.acked_at))} never acknowledged")
+        if self.redelivered or self.already:
+            found.append(f"duplicates: {self.redelivered} redelivered, {self.already} 'already'")
         wrong = sum(
             1
             for envelope_id, (agency_id, notice) in self.sent_to.items()
@@ -334,42 +144,51 @@ class Run:
             found.append(f"{self.leftover} still in mailboxes at the end")
         return found
 
-    def latencies_ms(self) -> list[float]:
-        return sorted(
-            (self.acked_at[i] - self.send_at[i]) * 1000 for i in self.send_at if i in self.acked_at
-        )
+    def latencies_ms(self, until: dict[str, float]) -> list[float]:
+        return sorted((until[i] - self.send_at[i]) * 1000 for i in self.send_at if i in until)
 
 
-async def send_notices(http: aiohttp.ClientSession, hub: HubProcess, run: Run) -> None:
-    """One coordinator, one notice after another, each to all agencies."""
-    for index, text in enumerate(run.texts):
-        started = time.perf_counter()
-        doc = await staff(http, hub, "/api/v1/notices", {"to": "all", "text": text})
-        for item in doc["envelopes"]:
-            run.send_at[item["id"]] = started
-            run.sent_to[item["id"]] = (item["to"], index)
-    run.sends_done = time.perf_counter()
+async def send_one(http: aiohttp.ClientSession, url: str, token: str, run: Run, n: int) -> None:
+    started = time.perf_counter()
+    doc = await staff_call(http, url, token, "/api/v1/notices", {"to": "all", "text": run.texts[n]})
+    for item in doc["envelopes"]:
+        run.send_at[item["id"]] = started
+        run.sent_to[item["id"]] = (item["to"], n)
+
+
+async def send_back_to_back(http: aiohttp.ClientSession, hub: Hub, run: Run, k: int) -> None:
+    """Coordinator ``k``: notices k, k + SENDERS, ... one after the other."""
+    for n in range(k, run.notices, SENDERS):
+        await send_one(http, hub.urls[k % len(hub.urls)], hub.token, run, n)
+
+
+async def send_steady(http: aiohttp.ClientSession, hub: Hub, run: Run) -> None:
+    """Notices at a steady rate (a new one every 1/rate s, whether the last answered or not)."""
+    interval = AGENCIES / STEADY_RATE
+    start = time.perf_counter()
+    posts = []
+    for n in range(run.notices):
+        await asyncio.sleep(max(0.0, start + n * interval - time.perf_counter()))
+        posts.append(asyncio.create_task(send_one(http, hub.url, hub.token, run, n)))
+    await asyncio.gather(*posts)
 
 
 async def receive(agent: Agent, hub_key: IdentityPublicKey, run: Run) -> None:
     """Long-poll, open and verify every envelope, acknowledge each batch; until all acked."""
     while not run.all_acked.is_set():
         envelopes = await agent.client.poll(wait=POLL_WAIT, limit=POLL_LIMIT)
-        if not envelopes:
-            continue
         for envelope in envelopes:
-            run.deliveries += 1
             if envelope.header.id in run.acked_at:
                 run.redelivered += 1
             run.opened[envelope.header.id] = opened_as(envelope, agent, hub_key)
+            run.opened_at[envelope.header.id] = time.perf_counter()
+        if not envelopes:
+            continue
         result = await agent.client.acknowledge(envelopes)
         now = time.perf_counter()
         run.already += len(result.already)
         for envelope_id in result.acknowledged:
-            if envelope_id in run.acked_at:
-                run.double_acks += 1
-            else:
-                run.acked_at[envelope_id] = now
+            run.acked_at.setdefault(envelope_id, now)
         if len(run.acked_at) >= run.expected:
             run.all_acked.set()
 
@@ -380,256 +199,371 @@ def opened_as(envelope: Envelope, agent: Agent, hub_key: IdentityPublicKey) -> t
     return opened.header.recipient, str(opened.payload.get("text"))
 
 
-async def until_all_acked(run: Run, tasks: list[asyncio.Task[None]]) -> None:
-    """Return once every message is acknowledged; re-raise the first task that fails."""
-    waiter = asyncio.create_task(run.all_acked.wait())
-    pending: set[asyncio.Task[Any]] = {waiter, *tasks}
-    try:
-        while waiter in pending:
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                if task is not waiter and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
-    finally:
-        waiter.cancel()
-
-
-async def measure(hub: HubProcess, run: Run, timeout: float) -> None:
+async def timed(hub: Hub, agents: list[Agent], run: Run, steady: bool, timeout: float) -> None:
+    """Send and receive until every message is acknowledged (or ``timeout``)."""
+    hub_key = (await agents[0].client.fetch_hub_info()).identity_key
+    if any(a.pinned_hub_key != hub_key for a in agents):
+        raise RuntimeError("GET /api/v1/hub disagrees with the key pinned at enrolment")
     async with aiohttp.ClientSession() as http:
-        agents = await asyncio.gather(*(make_agent(http, hub, i) for i in range(AGENCIES)))
+        cpu0, client0 = hub.cpu(), time.process_time()
+        run.start = time.perf_counter()
+        receivers = [asyncio.create_task(receive(a, hub_key, run)) for a in agents]
+        if steady:
+            senders = [asyncio.create_task(send_steady(http, hub, run))]
+        else:
+            senders = [
+                asyncio.create_task(send_back_to_back(http, hub, run, k)) for k in range(SENDERS)
+            ]
+        tasks = [*senders, *receivers]
         try:
-            hub_key = (await agents[0].client.fetch_hub_info()).identity_key
-            if any(a.pinned_hub_key != hub_key for a in agents):
-                raise RuntimeError("GET /api/v1/hub disagrees with the key pinned at enrolment")
-            hub_cpu0 = cpu_seconds(hub.process.pid)
-            client_cpu0 = time.process_time()
-            run.start = time.perf_counter()
-            receivers = [asyncio.create_task(receive(a, hub_key, run)) for a in agents]
-            sender = asyncio.create_task(send_notices(http, hub, run))
-            tasks = [sender, *receivers]
-            try:
-                async with asyncio.timeout(timeout):
-                    await until_all_acked(run, tasks)
-                    await sender  # its last answer may come after the last receipt
-            except TimeoutError:
-                print(f"_timed out after {timeout:g} s; the row is incomplete_")
-            finally:
-                run.end = max(run.acked_at.values(), default=time.perf_counter())
-                hub_cpu1 = cpu_seconds(hub.process.pid)
-                run.client_cpu = time.process_time() - client_cpu0
-                if hub_cpu0 is not None and hub_cpu1 is not None:
-                    run.hub_cpu = hub_cpu1 - hub_cpu0
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-            for agent in agents:
-                run.leftover += len(await agent.client.poll(wait=0, limit=POLL_LIMIT))
+            async with asyncio.timeout(timeout):
+                done = asyncio.create_task(run.all_acked.wait())
+                while not done.done():
+                    await asyncio.wait([done, *tasks], return_when=asyncio.FIRST_COMPLETED)
+                    for task in tasks:
+                        if task.done() and task.exception() is not None:
+                            raise task.exception()  # type: ignore[misc]
+                await asyncio.gather(*senders)
+        except TimeoutError:
+            print(f"_timed out after {timeout:g} s; the row is incomplete_")
         finally:
-            await asyncio.gather(*(a.client.close() for a in agents))
+            run.end = max(run.acked_at.values(), default=time.perf_counter())
+            cpu1 = hub.cpu()
+            run.client_cpu = time.process_time() - client0
+            if cpu0 is not None and cpu1 is not None:
+                run.hub_cpu = cpu1 - cpu0
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    for agent in agents:
+        run.leftover += len(await agent.client.poll(wait=0, limit=POLL_LIMIT))
 
 
-async def bench_engine(
-    label: str, database_url: str | None, notices: int, timeout: float, profile_dir: Path | None
+async def with_database(engine: str, args: argparse.Namespace) -> Any:
+    """``None`` for SQLite; a fresh PostgreSQL database's context manager otherwise."""
+    if engine == "sqlite":
+        return None
+    database = postgres_database(args.postgres_url)
+    try:
+        url = await database.__aenter__()
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise Skipped(f"no PostgreSQL at {args.postgres_url} ({type(exc).__name__})") from None
+    return database, url
+
+
+async def one_run(
+    engine: str, processes: int, args: argparse.Namespace, notices: int, steady: bool
 ) -> Run:
-    run = Run(
-        notices=notices,
-        expected=AGENCIES * notices,
-        texts=[notice_text(i) for i in range(notices)],
-    )
-    profile = None
-    if profile_dir is not None:
-        profile_dir.mkdir(parents=True, exist_ok=True)
-        profile = profile_dir / f"hub-{label.lower()}.txt"
-    setup_started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="marac-bench-") as tmp:
-        async with hub_process(Path(tmp) / "hub", database_url, profile) as hub:
-            run.setup = time.perf_counter() - setup_started
-            await measure(hub, run, timeout)
-    if profile is not None:
-        print(f"_hub profile ({label}): {profile}_")
+    """Start hub processes on a fresh database, enrol the agencies, time one run."""
+    run = Run(notices=notices, texts=[notice_text(i) for i in range(notices)])
+    db = await with_database(engine, args)
+    try:
+        with tempfile.TemporaryDirectory(prefix="marac-bench-") as tmp:
+            url = None if db is None else db[1]
+            async with hub_processes(Path(tmp) / "hub", url, processes) as hub:
+                async with aiohttp.ClientSession() as http:
+                    agents = await make_agents(http, hub, AGENCIES)
+                try:
+                    await timed(hub, agents, run, steady, args.timeout)
+                finally:
+                    await asyncio.gather(*(a.client.close() for a in agents))
+    finally:
+        if db is not None:
+            await db[0].__aexit__(None, None, None)
     return run
 
 
-def host_of(admin_url: str) -> str:
-    """``host:port`` of a PostgreSQL URL, for messages."""
-    return admin_url.split("@", 1)[-1].split("/", 1)[0]
+# -- queued: RSS with many envelopes waiting ---------------------------------------------
 
 
-async def postgres_version(admin_url: str) -> str | None:
+async def queued(args: argparse.Namespace) -> list[str]:
+    """SQLite hub with ``--queued`` envelopes waiting: RSS idle, after a poll per agency."""
+    with tempfile.TemporaryDirectory(prefix="marac-bench-") as tmp:
+        data = Path(tmp) / "hub"
+        async with hub_processes(data, None, 1) as hub:
+            async with aiohttp.ClientSession() as http:
+                agents = await make_agents(http, hub, AGENCIES)
+            pid = hub.processes[0].pid
+            before = rss_mb(pid)
+            started = time.perf_counter()
+            await fill_outbox(data, agents, args.queued)
+            filled = time.perf_counter() - started
+            idle = rss_mb(pid)
+            polls = []
+            try:
+                for agent in agents:
+                    t0 = time.perf_counter()
+                    got = await agent.client.poll(wait=0, limit=POLL_LIMIT)
+                    polls.append((time.perf_counter() - t0) * 1000)
+                    assert len(got) == POLL_LIMIT
+            finally:
+                await asyncio.gather(*(a.client.close() for a in agents))
+            after, peak = rss_mb(pid), rss_mb(pid, "VmHWM")
+    polls.sort()
+    return [
+        f"{args.queued:,}",
+        f"{before:.0f}" if before else "-",
+        f"{idle:.0f}" if idle else "-",
+        f"{after:.0f}" if after else "-",
+        f"{peak:.0f}" if peak else "-",
+        f"{percentile(polls, 0.5):.1f} / {max(polls):.1f}",
+        f"{filled:.0f}",
+    ]
+
+
+async def fill_outbox(data_dir: Path, agents: list[Agent], count: int) -> None:
+    """Seal ``count`` notices with the hub's keys, round robin to the agents, and queue them."""
+    settings = Settings(data_dir=data_dir, key_file_strength="interactive")
+    keys = load_hub_keys(settings)
+    now = datetime.now(UTC)
+    notice = Notice(text=notice_text(0))
+    engine = create_engine(settings.db_url)
     try:
-        conn = await asyncpg.connect(admin_url, timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return None
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
+        batch: list[dict[str, Any]] = []
+        for n in range(count):
+            agent = agents[n % len(agents)]
+            envelope = seal(
+                notice,
+                sender=keys.identity,
+                sender_id=settings.hub_id,
+                recipient_id=agent.id,
+                recipient_key=agent.encryption.public,
+                now=now + timedelta(microseconds=n),
+            )
+            batch.append(
+                {
+                    "envelope_id": envelope.header.id,
+                    "agency_id": agent.id,
+                    "type": envelope.header.type,
+                    "case_ref": None,
+                    "recipient_key": agent.encryption.public.fingerprint,
+                    "digest": envelope.digest(),
+                    "envelope": envelope.to_bytes(),
+                    "status": "queued",
+                    "created_at": now,
+                    "expires_at": now + timedelta(days=7),
+                    "sent_by": "bench",
+                }
+            )
+            if len(batch) == 5000 or n == count - 1:
+                async with engine.begin() as conn:
+                    await conn.execute(outbox.insert(), batch)
+                batch = []
     finally:
-        await conn.close()
+        await engine.dispose()
+
+
+# -- the crypto ceiling ---------------------------------------------------------------
+
+
+def ceiling(seconds: float = 1.5) -> float:
+    """Messages/s through HPKE seal + Ed25519 sign + verify + HPKE open alone (one core)."""
+    sender, recipient = IdentityKeyPair.generate(), EncryptionKeyPair.generate()
+    envelope = seal(
+        Notice(text=notice_text(0)),
+        sender=sender,
+        sender_id="hub",
+        recipient_id="agency-00",
+        recipient_key=recipient.public,
+        now=datetime.now(UTC),
+    )
+    info = envelope.header.canonical()
+    signed = b'{"header":' + info + b',"payload":' + b"x" * (NOTICE_CHARS + 40) + b"}"
+    suite = hpke_suite(envelope.header.suite)
+    sign_key, verify_key = sender.private, sender.public.key
+    public, private = recipient.public.key, recipient.private
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(50):
+            signature = sign_key.sign(signed)
+            ciphertext = suite.encrypt(signed + signature, public, info=info)
+            plain = suite.decrypt(ciphertext, private, info=info)
+            verify_key.verify(signature, plain[: len(signed)])
+        done += 50
+    return done / (time.perf_counter() - start)
 
 
 # -- output ---------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return math.nan
-    return sorted_values[max(0, math.ceil(q * len(sorted_values)) - 1)]
+def fmt(value: float) -> str:
+    return f"{value:,.0f}"
 
 
-HEADERS = [
-    "database",
-    "notices",
-    "messages",
-    "wall s",
-    "messages/s",
-    "notices/s",
-    "p50 ms",
-    "p99 ms",
-    "hub CPU s",
-    "client CPU s",
-    "acked / expected",
-    "dups",
-    "exactly once",
-]
-
-
-def row(label: str, run: Run) -> list[str]:
+def throughput_row(label: str, run: Run, top: float, mesh: float | None) -> list[str]:
+    lat = run.latencies_ms(run.acked_at)
     wall = run.end - run.start
-    sends = run.sends_done - run.start if run.sends_done else math.nan
-    lat = run.latencies_ms()
-    dups = run.redelivered + run.already + run.double_acks
     return [
         label,
-        str(run.notices),
         f"{run.expected:,}",
         f"{wall:.2f}",
-        f"{len(run.acked_at) / wall:,.0f}" if wall > 0 else "-",
-        f"{run.notices / sends:,.1f}" if sends > 0 else "-",
-        f"{percentile(lat, 0.5):,.0f}",
-        f"{percentile(lat, 0.99):,.0f}",
-        f"{run.hub_cpu:.1f}" if run.hub_cpu is not None else "-",
-        f"{run.client_cpu:.1f}",
-        f"{len(run.acked_at):,} / {run.expected:,}",
-        str(dups),
-        "✗" if run.problems() else "✓",
+        fmt(run.rate),
+        f"{run.rate / top:.0%}" if top else "-",
+        f"{run.rate / mesh:.1f}x" if mesh else "-",
+        fmt(percentile(lat, 0.5)),
+        fmt(percentile(lat, 0.99)),
+        f"{run.hub_cpu / max(1, len(run.acked_at)) * 1000:.2f}" if run.hub_cpu else "-",
+        f"{run.client_cpu / max(1, len(run.acked_at)) * 1000:.2f}",
+        "✓" if not run.problems() else "✗ " + "; ".join(run.problems()),
     ]
 
 
-def print_table(rows: list[list[str]]) -> None:
-    print("| " + " | ".join(HEADERS) + " |")
-    print("| " + " | ".join(["---"] + ["---:"] * (len(HEADERS) - 2) + [":---:"]) + " |")
-    for cells in rows:
-        padded = cells + [""] * (len(HEADERS) - len(cells))
-        print("| " + " | ".join(padded) + " |")
-
-
-class Skipped(Exception):
-    """The engine cannot run here (no PostgreSQL server answers)."""
-
-
-async def run_engine(label: str, args: argparse.Namespace, notices: int) -> Run:
-    """One row: SQLite in the data directory, or a fresh PostgreSQL database."""
-    if label == "SQLite":
-        return await bench_engine(label, None, notices, args.timeout, args.profile_hub)
-    database = postgres_database(args.postgres_url)
-    try:
-        url = await database.__aenter__()
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        where = host_of(args.postgres_url)
-        raise Skipped(f"no PostgreSQL at {where} ({type(exc).__name__}: {exc})") from None
-    try:
-        return await bench_engine(label, url, notices, args.timeout, args.profile_hub)
-    finally:
-        await database.__aexit__(None, None, None)
-
-
 async def amain(args: argparse.Namespace) -> int:
-    notices = args.messages or (QUICK_NOTICES if args.quick else DEFAULT_NOTICES)
-    pg_version = await postgres_version(args.postgres_url)
-    print("# end-to-end delivery: send → open → stored signed receipt\n")
+    notices = args.messages or (10 if args.quick else 50)
+    print("# End-to-end delivery: send → open → signed receipt\n")
     print(machine_line())
     print(
         f"- python {platform.python_version()}, cryptography {cryptography.__version__}, "
-        f"sqlalchemy {sqlalchemy.__version__}, aiohttp {aiohttp.__version__}, "
-        f"PostgreSQL {pg_version or 'not reachable'}"
+        f"sqlalchemy {sqlalchemy.__version__}, aiohttp {aiohttp.__version__}"
     )
-    print(
-        f"- {AGENCIES} agencies on loopback; {notices} notices of {NOTICE_CHARS} characters, "
-        f'each {{"to": "all"}} → {AGENCIES * notices} sealed messages; one coordinator '
-        f"sending back to back; clients poll wait={POLL_WAIT} s limit={POLL_LIMIT}, "
-        "open + verify, acknowledge each batch"
-    )
-    print(
-        "- latency: start of the notice's POST → the receipts answer listing the message as "
-        "acknowledged; CPU: hub process and this (client) process over the timed window\n"
-    )
+    print(f"- command: `{' '.join(['.venv/bin/python', 'bench/delivery.py', *sys.argv[1:]])}`\n")
     sys.stdout.flush()
-    started = time.perf_counter()
-    rows: list[list[str]] = []
-    notes: list[str] = []
     failed = False
-    for engine in (e for e in ("sqlite", "postgresql") if e in args.engines):
-        label = "SQLite" if engine == "sqlite" else "PostgreSQL"
-        try:
-            run = await run_engine(label, args, notices)
-        except Skipped as exc:
-            print(f"_{label} row skipped: {exc}_")
-            rows.append([label, f"skipped: {exc}"])
-            continue
-        except Exception as exc:
-            failed = True
-            rows.append([label, f"failed: {type(exc).__name__}: {exc}"])
-            continue
-        rows.append(row(label, run))
-        problems = run.problems()
-        failed = failed or bool(problems)
-        notes.append(
-            f"- {label}: set-up (init, serve, enrol {AGENCIES}) {run.setup:.1f} s; "
-            f"{run.deliveries:,} envelopes received for {len(run.opened):,} ids; "
-            + ("; ".join(problems) if problems else "every check passed")
+    top = ceiling() if "ceiling" in args.only or "throughput" in args.only else 0.0
+    mesh_rate = None
+    if "mesh" in args.only:
+        mesh = run_mesh(notices)
+        mesh_rate = mesh.rate if not mesh.errors else None
+        lat = mesh.latencies_ms()
+        print("## MESH sandbox (mesh-sandbox + mesh-client, same workload)\n")
+        print(
+            markdown_table(
+                ["peer", "messages", "messages/s", "p50 ms", "p99 ms", "checks"],
+                [
+                    [
+                        "MESH sandbox",
+                        f"{mesh.expected:,}",
+                        fmt(mesh.rate),
+                        fmt(percentile(lat, 0.5)),
+                        fmt(percentile(lat, 0.99)),
+                        "✓" if not mesh.errors and len(mesh.acked_at) == mesh.expected else "✗",
+                    ]
+                ],
+            )
+            + "\n"
         )
-    print()
-    print_table(rows)
-    print()
-    for note in notes:
-        print(note)
-    print(f"\n_total run time {time.perf_counter() - started:.1f} s_")
+        failed = failed or bool(mesh.errors)
+    if top:
+        print(f"- crypto ceiling (HPKE seal + sign + verify + HPKE open, one core): {fmt(top)}/s\n")
+    if "throughput" in args.only:
+        rows, rates = [], {}
+        for engine, processes in (("sqlite", 1), ("postgresql", 1), ("postgresql", 2)):
+            if engine not in args.engines:
+                continue
+            label = f"{'SQLite' if engine == 'sqlite' else 'PostgreSQL'}, {processes} process"
+            label += "es" if processes > 1 else ""
+            try:
+                run = await one_run(engine, processes, args, notices, steady=False)
+            except Skipped as exc:
+                rows.append([label, f"skipped: {exc}"])
+                continue
+            rates[(engine, processes)] = run.rate
+            rows.append(throughput_row(label, run, top, mesh_rate))
+            failed = failed or bool(run.problems())
+        print(f"## Throughput: {notices} notices x {AGENCIES} agencies, {SENDERS} coordinators\n")
+        print(
+            markdown_table(
+                [
+                    "hub",
+                    "messages",
+                    "wall s",
+                    "messages/s",
+                    "of ceiling",
+                    "hub / MESH",
+                    "p50 ms",
+                    "p99 ms",
+                    "hub CPU ms/msg",
+                    "client CPU ms/msg",
+                    "exactly once",
+                ],
+                rows,
+            )
+            + "\n"
+        )
+        if ("postgresql", 1) in rates and ("postgresql", 2) in rates:
+            ratio = rates[("postgresql", 2)] / rates[("postgresql", 1)]
+            print(f"- PostgreSQL, 2 processes / 1 process: {ratio:.2f}x\n")
+    if "latency" in args.only:
+        steady_notices = max(1, int(args.latency_seconds * STEADY_RATE / AGENCIES))
+        rows = []
+        for engine in (e for e in ("sqlite", "postgresql") if e in args.engines):
+            label = "SQLite" if engine == "sqlite" else "PostgreSQL"
+            try:
+                run = await one_run(engine, 1, args, steady_notices, steady=True)
+            except Skipped as exc:
+                rows.append([label, f"skipped: {exc}"])
+                continue
+            sink, acked = run.latencies_ms(run.opened_at), run.latencies_ms(run.acked_at)
+            rows.append(
+                [
+                    label,
+                    f"{run.expected:,}",
+                    fmt(percentile(sink, 0.5)),
+                    fmt(percentile(sink, 0.99)),
+                    fmt(percentile(acked, 0.5)),
+                    fmt(percentile(acked, 0.99)),
+                    "✓" if not run.problems() else "✗ " + "; ".join(run.problems()),
+                ]
+            )
+            failed = failed or bool(run.problems())
+        print(f"## Latency at a steady {STEADY_RATE} messages/s for {args.latency_seconds:g} s\n")
+        print(
+            markdown_table(
+                [
+                    "hub",
+                    "messages",
+                    "p50 ms to sink",
+                    "p99 ms to sink",
+                    "p50 ms to receipt",
+                    "p99 ms to receipt",
+                    "exactly once",
+                ],
+                rows,
+            )
+            + "\n"
+        )
+    if "queued" in args.only:
+        print("## Hub memory with envelopes queued (SQLite)\n")
+        print(
+            markdown_table(
+                [
+                    "queued",
+                    "RSS MB before",
+                    "RSS MB queued, idle",
+                    "RSS MB after 20 polls",
+                    "peak RSS MB",
+                    "poll ms p50 / max",
+                    "fill s",
+                ],
+                [await queued(args)],
+            )
+            + "\n"
+        )
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, help="notices, each to 20 agencies (50)")
+    parser.add_argument("--quick", action="store_true", help="10 notices, 10^4 queued, 3 s steady")
     parser.add_argument(
-        "--messages",
-        type=int,
-        default=None,
-        help=f"notices to send, each to all {AGENCIES} agencies "
-        f"(default {DEFAULT_NOTICES}, or {QUICK_NOTICES} with --quick)",
-    )
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_NOTICES} notices")
-    parser.add_argument(
-        "--engines",
+        "--only",
         nargs="+",
-        choices=("sqlite", "postgresql"),
-        default=("sqlite", "postgresql"),
-        help="storage engines to run (default both)",
+        default=("throughput", "latency", "queued", "ceiling", "mesh"),
+        choices=("throughput", "latency", "queued", "ceiling", "mesh"),
     )
     parser.add_argument(
-        "--postgres-url",
-        default=POSTGRES_ADMIN_URL,
-        help="PostgreSQL server to make the per-run database on (default %(default)s)",
+        "--engines", nargs="+", choices=("sqlite", "postgresql"), default=("sqlite", "postgresql")
     )
-    parser.add_argument(
-        "--timeout", type=float, default=150.0, help="give up on a row after this many seconds"
-    )
-    parser.add_argument(
-        "--profile-hub",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="run the hub under pyinstrument; write DIR/hub-<engine>.txt",
-    )
+    parser.add_argument("--queued", type=int, help="envelopes queued for the RSS figure (10^5)")
+    parser.add_argument("--latency-seconds", type=float, help="steady-rate run length (5 s)")
+    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
+    parser.add_argument("--timeout", type=float, default=150.0, help="give up on a run after")
     args = parser.parse_args(argv)
+    if args.queued is None:
+        args.queued = 10_000 if args.quick else 100_000
+    if args.latency_seconds is None:
+        args.latency_seconds = 3.0 if args.quick else 5.0
     if args.messages is not None and args.messages < 1:
         parser.error("--messages must be at least 1")
     return asyncio.run(amain(args))
