@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime
 from typing import Any, Final
+from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
@@ -122,7 +123,7 @@ async def log_page(request: web.Request) -> web.StreamResponse:
             "offset": offset,
             "more": len(found) > PAGE,
             "page_size": PAGE,
-            "query_string": "&".join(f"{k}={v}" for k, v in clean.query.items()),
+            "query_string": urlencode(list(clean.query.items())),
         },
     )
 

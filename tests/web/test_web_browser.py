@@ -148,6 +148,14 @@ def test_a_marac_cycle_in_the_browser(
     page.goto("/meetings")
     check(page, screenshots, "meetings")
 
+    # The minutes go only to the agency that attended; sending closes the meeting.
+    page.goto(meeting_url)
+    page.get_by_label(f"Discussion of {ref}").fill("Safety plan agreed; police to flag.")
+    page.get_by_role("button", name="Send the minutes and close the meeting").click()
+    page.wait_for_url("**done=minutes*")
+    assert "the meeting is closed" in page.content()
+    assert page.get_by_role("button", name="Publish the agenda").count() == 0
+
     # The same victim and perpetrator again: a repeat, with the previous action plan.
     again = refer(page, yes=16, child=False)
     assert again != ref
