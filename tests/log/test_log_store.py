@@ -216,3 +216,18 @@ async def test_verify_names_damaged_or_missing_blocks(engine: AsyncEngine) -> No
             await conn.execute(log_blocks.insert(), saved)
     async with engine.connect() as conn:
         assert (await verify_log(conn, identity.public, "hub")).size == 200
+
+
+async def test_search_rows_are_stored_as_sqlalchemy_would_store_them(engine: AsyncEngine) -> None:
+    """append writes log_index rows on the driver; the stored values equal SQLAlchemy's own."""
+    async with engine.begin() as conn:
+        await append(conn, [make_entry(0)])
+    rows = store.Prepared()
+    store.index_rows(1, make_entry(0).model_copy(update={"envelope_id": "X" * 26}), rows)
+    async with engine.begin() as conn:
+        await conn.execute(log_index.insert(), rows.index)
+    async with engine.connect() as conn:
+        stored = (
+            await conn.exec_driver_sql("SELECT at, override, kind FROM log_index ORDER BY idx")
+        ).all()
+    assert stored[0] == stored[1]
