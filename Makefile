@@ -38,9 +38,7 @@ browser:
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/crypto.py
-	$(BIN)/python bench/delivery.py
-	$(BIN)/python bench/log.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

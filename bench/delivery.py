@@ -218,10 +218,13 @@ async def timed(hub: Hub, agents: list[Agent], run: Run, steady: bool, timeout: 
         try:
             async with asyncio.timeout(timeout):
                 done = asyncio.create_task(run.all_acked.wait())
+                pending: set[asyncio.Task[Any]] = {done, *tasks}
                 while not done.done():
-                    await asyncio.wait([done, *tasks], return_when=asyncio.FIRST_COMPLETED)
-                    for task in tasks:
-                        if task.done() and task.exception() is not None:
+                    finished, pending = await asyncio.wait(
+                        pending, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in finished:
+                        if task is not done and task.exception() is not None:
                             raise task.exception()  # type: ignore[misc]
                 await asyncio.gather(*senders)
         except TimeoutError:
