@@ -136,7 +136,7 @@ async def hub_processes(
             with log.open("wb") as out:
                 processes.append(
                     subprocess.Popen(
-                        [*base, "serve", "--port", str(port), *serve_args],
+                        [*_serve_prefix(base), "serve", "--port", str(port), *serve_args],
                         env=env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
@@ -148,6 +148,12 @@ async def hub_processes(
     finally:
         for process in processes:
             stop(process, grace=15.0)
+
+
+def _serve_prefix(base: list[str]) -> list[str]:
+    """``MARAC_BENCH_PROFILE=script.py``: run serve under that wrapper (profiling only)."""
+    wrapper = os.environ.get("MARAC_BENCH_PROFILE")
+    return [sys.executable, wrapper, *base[-2:]] if wrapper else base
 
 
 def stop(process: subprocess.Popen[bytes], grace: float) -> None:
