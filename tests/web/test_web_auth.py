@@ -253,3 +253,47 @@ def test_held_disclosures_are_approved_or_rejected_from_the_dashboard(
     dana: WebClient = client("dana")
     _, body, _ = dana.get("/log/reviews")
     assert "approved" in body and "rejected" in body and "casey" in body
+
+
+def test_agencies_are_invited_compared_approved_suspended_and_revoked(
+    web_hub: HubThread, client: Any
+) -> None:
+    casey: WebClient = client("casey")
+    status, body, _ = casey.post(
+        "/agencies",
+        {
+            "id": "housing-web",
+            "name": "Housing (web)",
+            "kind": "housing",
+            "isp_version": "2026.1",
+            "isp_signed_by": "Designated MARAC Officer",
+            "isp_signed_on": "2026-11-01",
+        },
+    )
+    assert status == 201 and "Enrolment code (shown once)" in body
+    assert re.search(r'id="enrolment-code">housing-web:[A-Za-z0-9_-]{40,}<', body)
+    assert "Enrolment code (shown once)" not in casey.get("/agencies")[1]
+    assert casey.post("/agencies/housing-web/status", {"change": "revoke"})[0] == 303
+
+    pending = web_hub.run(
+        enrolled(
+            web_hub.http,
+            web_hub.hub,
+            web_hub.root / "agencies",
+            "probation-web",
+            "probation",
+            approved=False,
+        )
+    )
+    status, body, _ = casey.post("/agencies/probation-web/approve", {"fingerprint": "ab" * 32})
+    assert status == 409 and "do not approve" in body
+    fingerprint = pending.identity.fingerprint
+    assert casey.post("/agencies/probation-web/approve", {"fingerprint": fingerprint})[0] == 303
+    for change, shown in (("suspend", "suspended"), ("reinstate", "active")):
+        status, _, resp = casey.post("/agencies/probation-web/status", {"change": change})
+        assert status == 303 and resp.headers["Location"] == f"/agencies?done={shown}"
+    assert casey.post("/agencies/probation-web/status", {"change": "explode"})[0] == 400
+    body = casey.get("/agencies")[1]
+    assert fingerprint in body and "housing-web" in body
+    web_hub.run(pending.client.close())
+    pending.store.close()
