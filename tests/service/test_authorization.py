@@ -15,6 +15,7 @@ PUBLIC = {
     ("GET", "/readyz"),
     ("GET", "/api/v1/hub"),
     ("POST", "/api/v1/enrol"),
+    ("GET", "/api/v1/schemas/pole.json"),  # a published schema: no data
 }
 CALLERS = ("anonymous", "bad-token", "admin", "coordinator", "dpo", "revoked", "agency")
 
@@ -71,7 +72,9 @@ async def test_every_endpoint_refuses_everyone_it_does_not_name(hub, http, make_
     assert checked > 40
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/api/v1/hub"])
+@pytest.mark.parametrize(
+    "path", ["/healthz", "/readyz", "/api/v1/hub", "/api/v1/schemas/pole.json"]
+)
 async def test_public_endpoints_answer_anyone(hub, http, path: str) -> None:  # type: ignore[no-untyped-def]
     async with http.get(hub.url + path) as resp:
         assert resp.status == 200
