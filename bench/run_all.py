@@ -69,8 +69,9 @@ def main() -> int:
 
 
 def _demote(markdown: str) -> str:
-    """Headings one level down, so each benchmark sits under its command."""
-    return "\n".join("#" + line if line.startswith("#") else line for line in markdown.splitlines())
+    """Headings two levels down, so each benchmark sits under its command's heading."""
+    lines = markdown.splitlines()
+    return "\n".join("##" + line if line.startswith("#") else line for line in lines)
 
 
 if __name__ == "__main__":
