@@ -54,6 +54,7 @@ COLUMNS: Final = (
     "agency",
     "purpose",
     "message_type",
+    "format",
     "fields",
     "data_categories",
     "basis_id",

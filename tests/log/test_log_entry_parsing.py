@@ -9,6 +9,7 @@ import pytest
 
 from hub.log import LogEntry, entry_bytes, parse_entry
 from hub.log.entries import EntryBasis, EntryKey, EntryOverride
+from hub.log.search import COLUMNS, csv_row
 from hub.protocol.canonical import canonical_json
 from hub.protocol.errors import ProtocolError
 
@@ -92,3 +93,16 @@ def test_malformed_hostile_and_oversized_entries_are_refused(data: bytes) -> Non
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError):
         LogEntry(kind="review", at=datetime(2026, 1, 1), actor="a")
+
+
+def test_the_csv_export_names_the_format_of_a_disclosure() -> None:
+    entry = LogEntry(
+        kind="disclosure",
+        at=datetime(2026, 11, 23, tzinfo=UTC),
+        actor="hub",
+        recipient="health-east",
+        message_type="case_extract",
+        format="fhir-r4",
+    )
+    row = dict(zip(COLUMNS, csv_row(7, entry_bytes(entry)), strict=True))
+    assert (row["index"], row["message_type"], row["format"]) == ("7", "case_extract", "fhir-r4")
