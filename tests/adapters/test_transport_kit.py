@@ -9,13 +9,13 @@ import pytest
 from adapterkit import SmtpHarness, WebhookHarness, http_receiver, make_tls, smtp_receiver
 
 from hub.adapters.mailbox import MailboxTransport
-from hub.adapters.testing import Harness, TransportConformance
+from hub.adapters.testing import Harness, PullHarness, TransportConformance
 
 
 class TestMailboxConformance(TransportConformance):
     @pytest.fixture
     async def harness(self) -> AsyncIterator[Harness]:
-        yield Harness(MailboxTransport(), {})
+        yield PullHarness(MailboxTransport(), {})
 
 
 class TestWebhookConformance(TransportConformance):
@@ -32,3 +32,16 @@ class TestSmtpConformance(TransportConformance):
         tls = make_tls(tmp_path)
         async with smtp_receiver(tls) as receiver:
             yield SmtpHarness(receiver, tls)
+
+
+def test_a_harness_must_say_what_its_receiver_saw() -> None:
+    """A push harness that leaves out received, wire or fail_next cannot be made."""
+
+    class Incomplete(Harness):
+        def received(self) -> list[bytes]:
+            return []
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete(MailboxTransport(), {})  # type: ignore[abstract]
+    with pytest.raises(TypeError, match="pull transport"):
+        PullHarness(MailboxTransport(), {}).fail_next(1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any, ClassVar, Literal
 
@@ -13,7 +14,7 @@ from hub.protocol.messages import ActionSummary, Agenda, Message, Minutes
 __all__ = ["MessageRenderer", "bounded", "meeting_actions", "pydantic_problems", "where"]
 
 
-class MessageRenderer:
+class MessageRenderer(ABC):
     """Base of the bundled document formats: refuse other types, validate what is built."""
 
     name: ClassVar[str]
@@ -28,13 +29,13 @@ class MessageRenderer:
         self.validate(document)
         return document
 
+    @abstractmethod
     def build(self, message: Message) -> dict[str, Any]:
         """The document for a message of a type in ``renders``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def validate(self, document: object) -> None:
         """Raise ``FormatError`` unless ``document`` is valid in this format."""
-        raise NotImplementedError
 
 
 def meeting_actions(message: Agenda | Minutes) -> tuple[ActionSummary, ...]:

@@ -17,8 +17,9 @@ The kit needs ``pytest`` and ``pytest-asyncio``. See ``docs/adapters.md``.
 
 from hub.adapters.testing.transports import (
     Harness,
+    PullHarness,
     TransportConformance,
     fake_envelope,
 )
 
-__all__ = ["Harness", "TransportConformance", "fake_envelope"]
+__all__ = ["Harness", "PullHarness", "TransportConformance", "fake_envelope"]

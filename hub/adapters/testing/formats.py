@@ -227,7 +227,7 @@ class FormatConformance:
 
     @pytest.fixture
     def fmt(self) -> Format:
-        raise NotImplementedError("give the subclass a fmt fixture returning the format")
+        pytest.fail("FormatConformance needs a fmt fixture in the subclass, returning the format")
 
     @pytest.fixture
     def rendered(self, fmt: Format) -> Iterator[tuple[str, Message, dict[str, Any]]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +35,7 @@ from hub.protocol.envelope import (
 )
 from hub.protocol.errors import ProtocolError
 
-__all__ = ["CANARY", "Harness", "TransportConformance", "fake_envelope"]
+__all__ = ["CANARY", "Harness", "PullHarness", "TransportConformance", "fake_envelope"]
 
 CANARY = "Canary Quennell-Ashdown, born 1984-02-29, 12 Plaintext Row"
 """Personal data that must never be seen on the wire."""
@@ -61,10 +62,11 @@ def fake_envelope(plaintext: bytes, *, agency_id: str = "conformance-agency") ->
     return Envelope(header, nonce + aead.encrypt(nonce, plaintext, header.canonical()))
 
 
-class Harness:
+class Harness(ABC):
     """A transport, settings that point it at a real receiver, and what the receiver saw.
 
-    Subclass and override what your receiver can do. ``received`` is what the agency got
+    Subclass and implement what your receiver can do (a pull transport, which sends to
+    no receiver, uses :class:`PullHarness`). ``received`` is what the agency got
     (each envelope's bytes, in arrival order, accepted deliveries only); ``wire`` is every
     byte the receiver saw (headers, bodies, mail text). ``fail_next`` makes the receiver
     refuse the next ``times`` deliveries as a temporary failure, asking for
@@ -78,17 +80,17 @@ class Harness:
         self.transport = transport
         self.config = config
 
+    @abstractmethod
     def fail_next(self, times: int, *, retry_after: float | None = None) -> None:
         """Make the receiver refuse the next ``times`` deliveries (temporarily)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def received(self) -> list[bytes]:
         """The envelopes the receiver accepted, in order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def wire(self) -> bytes:
         """Everything the receiver saw."""
-        raise NotImplementedError
 
     def signer(self) -> Signer | None:
         """What the hub would sign requests with (None: no signing)."""
@@ -103,6 +105,23 @@ class Harness:
         """One envelope ready for :meth:`Transport.deliver`."""
         envelope = self.seal(plaintext)
         return Outgoing(envelope.header.id, self.agency_id, envelope.to_bytes(), self.signer())
+
+
+class PullHarness(Harness):
+    """The harness of a pull transport (``push`` is False): the agency fetches, so no
+    receiver is sent anything; the kit skips the tests about receivers."""
+
+    def fail_next(self, times: int, *, retry_after: float | None = None) -> None:
+        """A pull transport has no receiver to make fail."""
+        raise TypeError(f"{self.transport.name} is a pull transport: it has no receiver")
+
+    def received(self) -> list[bytes]:
+        """Nothing is sent to a receiver."""
+        return []
+
+    def wire(self) -> bytes:
+        """Nothing crosses a wire to a receiver."""
+        return b""
 
 
 def _push_only(harness: Harness) -> None:
