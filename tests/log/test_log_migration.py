@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import command
 from log_store_entries import AT, make_entry
 from sqlalchemy import inspect, text
@@ -62,32 +64,53 @@ def _old_layout(conn: Connection) -> tuple[list[bytes], IdentityKeyPair]:
     return data, identity
 
 
-async def test_an_old_log_is_carried_over_and_verifies(db_url: str) -> None:
+async def _check_new_layout(engine: Any, data: list[bytes], identity: IdentityKeyPair) -> None:
+    async with engine.connect() as conn:
+        assert await store.size(conn) == SIZE
+        assert await store.root(conn, SIZE) == merkle.root(data)
+        assert await store.inclusion_proof(conn, 200, SIZE) == merkle.inclusion_proof(data, 200)
+        assert await store.consistency_proof(conn, 129, SIZE) == merkle.consistency_proof(data, 129)
+        verified = await verify_log(conn, identity.public, "hub")
+        assert (verified.size, verified.heads) == (SIZE, 1)
+        found = await search(conn, LogQuery(case_ref="C-3"), below=SIZE, limit=1000)
+        assert [i for i, _ in found] == [i for i in range(SIZE) if i % 5 == 3]
+        nodes = (await conn.execute(text("SELECT min(level), count(*) FROM log_nodes"))).one()
+        assert tuple(nodes) == (6, 7)  # levels 1-5 moved into log_blocks
+        tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+        assert not tables & {"log_case_refs", "log_subjects", "log_categories", "log_entries_new"}
+
+
+async def _migrate(engine: Any, target: str, *, down: bool = False) -> None:
+    step = command.downgrade if down else command.upgrade
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: step(_alembic_config(sync), target))
+
+
+async def test_an_old_log_is_carried_over_and_back(db_url: str) -> None:
+    """0008 layout -> head -> back to 0008 (the same rows as before) -> head again."""
     engine = create_engine(db_url)
     try:
         async with engine.begin() as conn:
             data, identity = await conn.run_sync(_old_layout)
-        async with engine.begin() as conn:
-            await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
-        async with engine.connect() as conn:
-            assert await store.size(conn) == SIZE
-            assert await store.root(conn, SIZE) == merkle.root(data)
-            assert await store.inclusion_proof(conn, 200, SIZE) == merkle.inclusion_proof(data, 200)
-            assert await store.consistency_proof(conn, 129, SIZE) == merkle.consistency_proof(
-                data, 129
-            )
-            verified = await verify_log(conn, identity.public, "hub")
-            assert (verified.size, verified.heads) == (SIZE, 1)
-            found = await search(conn, LogQuery(case_ref="C-3"), below=SIZE, limit=1000)
-            assert [i for i, _ in found] == [i for i in range(SIZE) if i % 5 == 3]
-            nodes = (await conn.execute(text("SELECT min(level), count(*) FROM log_nodes"))).one()
-            assert tuple(nodes) == (6, 7)  # levels 1-5 moved into log_blocks
-            tables = set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
-            assert not tables & {
-                "log_case_refs",
-                "log_subjects",
-                "log_categories",
-                "log_entries_new",
-            }
+        before = await _old_rows(engine)
+        await _migrate(engine, "head")
+        await _check_new_layout(engine, data, identity)
+        await _migrate(engine, "0008", down=True)
+        assert await _old_rows(engine) == before
+        await _migrate(engine, "head")
+        await _check_new_layout(engine, data, identity)
     finally:
         await engine.dispose()
+
+
+async def _old_rows(engine: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the 0002 layout's tables, in key order."""
+    queries = {
+        "log_entries": "SELECT * FROM log_entries ORDER BY idx",
+        "log_case_refs": "SELECT * FROM log_case_refs ORDER BY idx, case_ref",
+        "log_nodes": "SELECT level, position, hash FROM log_nodes ORDER BY level, position",
+    }
+    async with engine.connect() as conn:
+        return {
+            name: [tuple(r) for r in await conn.execute(text(sql))] for name, sql in queries.items()
+        }

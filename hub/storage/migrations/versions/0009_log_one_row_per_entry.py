@@ -23,6 +23,7 @@ from hub.log.tables import (
     log_index_categories,
     log_index_subjects,
 )
+from hub.storage import legacy_log
 
 revision = "0009"
 down_revision = "0008"
@@ -69,14 +70,11 @@ def upgrade() -> None:
     op.execute(f"INSERT INTO log_index ({_SEARCH}) SELECT {_SEARCH} FROM log_entries")  # noqa: S608
     for new, old, column in _SIDES:
         op.execute(f"INSERT INTO {new.name} (idx, {column}) SELECT idx, {column} FROM {old}")  # noqa: S608
-    batch: list[dict[str, Any]] = []
-    for row in _blocks(bind):
-        batch.append(row)
-        if len(batch) == _CHUNK:
-            bind.execute(log_blocks.insert(), batch)
-            batch = []
-    if batch:
-        bind.execute(log_blocks.insert(), batch)
+    _executemany(
+        bind,
+        "INSERT INTO log_blocks (block, size, hashes) VALUES (:block, :size, :hashes)",
+        _blocks(bind),
+    )
     bind.execute(text("DELETE FROM log_nodes WHERE level <= :low"), {"low": BLOCK_LEVELS})
     op.create_table(
         "log_entries_new",
@@ -90,6 +88,62 @@ def upgrade() -> None:
     op.rename_table("log_entries_new", "log_entries")
 
 
+def _executemany(bind: Any, sql: str, rows: Iterator[dict[str, Any]]) -> None:
+    """Run ``sql`` for every row, ``_CHUNK`` rows at a time."""
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _CHUNK:
+            bind.execute(text(sql), batch)
+            batch = []
+    if batch:
+        bind.execute(text(sql), batch)
+
+
+def _split_blocks(bind: Any) -> tuple[dict[int, bytes], list[dict[str, Any]]]:
+    """From ``log_blocks``: each entry's leaf hash, and the subtree rows of levels 1 to 5."""
+    leaves: dict[int, bytes] = {}
+    nodes: list[dict[str, Any]] = []
+    for number, size, blob in bind.execute(text("SELECT block, size, hashes FROM log_blocks")):
+        block = Block.from_blob(int(number), int(size), bytes(blob))
+        first = block.number * BLOCK
+        for level, hashes in enumerate(block.levels):
+            for p, h in enumerate(hashes):
+                if level == 0:
+                    leaves[first + p] = h
+                else:
+                    position = (block.number << (BLOCK_LEVELS - level)) + p
+                    nodes.append({"level": level, "position": position, "hash": h})
+    return leaves, nodes
+
+
 def downgrade() -> None:
-    """Not supported: the old layout would need the search columns and hashes merged back."""
-    raise NotImplementedError("downgrade below 0009 is not supported")
+    """Put the 0002 layout back: search columns and leaf hashes in ``log_entries``, every
+    subtree hash a row of ``log_nodes``."""
+    bind = op.get_bind()
+    leaves, nodes = _split_blocks(bind)
+    op.rename_table("log_entries", "log_entries_v9")
+    legacy_log.metadata.create_all(bind, tables=[legacy_log.ENTRIES, *legacy_log.SIDES])
+    search = _SEARCH.replace("idx, ", "")
+    # the rows as they stand (the entry stands in for the leaf hash until it is set)
+    op.execute(
+        f"INSERT INTO log_entries (idx, entry, leaf_hash, {search}) "  # noqa: S608
+        f"SELECT e.idx, e.entry, e.entry, {search} FROM log_entries_v9 e "
+        "JOIN log_index i ON i.idx = e.idx"
+    )
+    _executemany(
+        bind,
+        "UPDATE log_entries SET leaf_hash = :leaf WHERE idx = :idx",
+        ({"idx": idx, "leaf": leaf} for idx, leaf in leaves.items()),
+    )
+    for new, old, column in _SIDES:
+        op.execute(f"INSERT INTO {old} (idx, {column}) SELECT idx, {column} FROM {new.name}")  # noqa: S608
+    _executemany(
+        bind,
+        "INSERT INTO log_nodes (level, position, hash) VALUES (:level, :position, :hash)",
+        iter(nodes),
+    )
+    for new, _, _ in _SIDES:
+        op.drop_table(new.name)
+    for name in ("log_index", "log_blocks", "log_entries_v9"):
+        op.drop_table(name)
