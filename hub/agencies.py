@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, Literal, get_args
@@ -25,12 +26,15 @@ IDENTITY_SUITE: Final = "ed25519"
 __all__ = [
     "KINDS",
     "Agency",
+    "active_agencies",
     "approve",
     "enrol",
+    "get_agencies",
     "get_agency",
     "invite",
     "list_agencies",
     "newest_key",
+    "newest_keys",
     "register_key",
     "set_status",
 ]
@@ -265,36 +269,58 @@ async def newest_key(
     conn: AsyncConnection, agency_id: str, now: datetime
 ) -> EncryptionPublicKey | None:
     """The agency's newest unexpired, unrevoked encryption key."""
-    row = (
-        await conn.execute(
-            select(agency_keys.c.suite, agency_keys.c.public_key)
-            .where(
-                agency_keys.c.agency_id == agency_id,
-                agency_keys.c.revoked_at.is_(None),
-                agency_keys.c.expires_at > now,
-            )
-            .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
-            .limit(1)
+    return (await newest_keys(conn, [agency_id], now)).get(agency_id)
+
+
+async def newest_keys(
+    conn: AsyncConnection, agency_ids: Collection[str], now: datetime
+) -> dict[str, EncryptionPublicKey]:
+    """Each agency's newest unexpired, unrevoked encryption key (absent: it has none)."""
+    if not agency_ids:
+        return {}
+    rows = await conn.execute(
+        select(agency_keys.c.agency_id, agency_keys.c.suite, agency_keys.c.public_key)
+        .where(
+            agency_keys.c.agency_id.in_(list(agency_ids)),
+            agency_keys.c.revoked_at.is_(None),
+            agency_keys.c.expires_at > now,
         )
-    ).first()
-    return None if row is None else EncryptionPublicKey(row.suite, row.public_key)
+        .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
+    )
+    found: dict[str, EncryptionPublicKey] = {}
+    for row in rows:
+        if row.agency_id not in found:
+            found[row.agency_id] = EncryptionPublicKey(row.suite, row.public_key)
+    return found
 
 
 async def get_agency(conn: AsyncConnection, agency_id: str) -> Agency | None:
     """One agency by id."""
-    row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
-    return None if row is None else _agency(row)
+    return (await get_agencies(conn, [agency_id])).get(agency_id)
+
+
+async def get_agencies(conn: AsyncConnection, agency_ids: Collection[str]) -> dict[str, Agency]:
+    """The agencies of ``agency_ids`` that exist, by id, in one query."""
+    if not agency_ids:
+        return {}
+    rows = await conn.execute(select(agencies).where(agencies.c.id.in_(list(agency_ids))))
+    return {row.id: _agency(row) for row in rows}
+
+
+async def active_agencies(conn: AsyncConnection) -> list[Agency]:
+    """Every active agency, by id."""
+    rows = await conn.execute(
+        select(agencies).where(agencies.c.status == "active").order_by(agencies.c.id)
+    )
+    return [_agency(row) for row in rows]
 
 
 async def list_agencies(engine: AsyncEngine, now: datetime) -> list[Agency]:
     """Every agency with its newest encryption key fingerprint."""
     async with engine.connect() as conn:
         rows = (await conn.execute(select(agencies).order_by(agencies.c.id))).all()
-        out = []
-        for row in rows:
-            key = await newest_key(conn, row.id, now)
-            out.append(_agency(row, key.fingerprint if key else None))
-        return out
+        keys = await newest_keys(conn, [row.id for row in rows], now)
+        return [_agency(row, keys[row.id].fingerprint if row.id in keys else None) for row in rows]
 
 
 async def approve(

@@ -21,7 +21,7 @@ from hub.crypto.sealing import seal
 from hub.delivery.claims import outbox_claims
 from hub.protocol.errors import HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Receipt, payload_of
-from hub.storage.tables import agencies, alerts, outbox, receipts
+from hub.storage.tables import alerts, outbox, receipts
 
 __all__ = ["Acknowledgement", "acknowledge", "claim", "expire", "pending", "queue_message"]
 
@@ -272,11 +272,3 @@ async def expire(engine: AsyncEngine, now: datetime) -> int:
             ],
         )
     return len(rows)
-
-
-async def active_agencies(conn: AsyncConnection) -> list[str]:
-    """Ids of every active agency."""
-    result = await conn.execute(
-        select(agencies.c.id).where(agencies.c.status == "active").order_by(agencies.c.id)
-    )
-    return [row.id for row in result]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.delivery.tables import agency_delivery
 
-__all__ = ["DEFAULT", "DeliverySettings", "delivery_of", "set_delivery"]
+__all__ = ["DEFAULT", "DeliverySettings", "deliveries_of", "delivery_of", "set_delivery"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,19 @@ DEFAULT = DeliverySettings()
 
 async def delivery_of(conn: AsyncConnection, agency_id: str) -> DeliverySettings:
     """The agency's delivery settings (the defaults if none were set)."""
-    row = (
-        await conn.execute(select(agency_delivery).where(agency_delivery.c.agency_id == agency_id))
-    ).first()
-    if row is None:
-        return DEFAULT
-    return DeliverySettings(row.transport, row.format, row.config)
+    return (await deliveries_of(conn, [agency_id])).get(agency_id, DEFAULT)
+
+
+async def deliveries_of(
+    conn: AsyncConnection, agency_ids: Collection[str]
+) -> dict[str, DeliverySettings]:
+    """The delivery settings of those of ``agency_ids`` that set any, in one query."""
+    if not agency_ids:
+        return {}
+    rows = await conn.execute(
+        select(agency_delivery).where(agency_delivery.c.agency_id.in_(list(agency_ids)))
+    )
+    return {r.agency_id: DeliverySettings(r.transport, r.format, r.config) for r in rows}
 
 
 async def set_delivery(

@@ -13,6 +13,7 @@ from hub.disclosure.pipeline import (
     Outcome,
     Refused,
     disclose,
+    disclose_many,
     refuse_unless_disclosed,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "Outcome",
     "Refused",
     "disclose",
+    "disclose_many",
     "refuse_unless_disclosed",
 ]

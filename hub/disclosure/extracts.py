@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.agencies import Agency, get_agency
+from hub.agencies import Agency, active_agencies, get_agency
 from hub.cases import load_case
 from hub.disclosure.pipeline import (
     NOTICE,
@@ -17,11 +16,11 @@ from hub.disclosure.pipeline import (
     Outcome,
     check_override,
     disclose,
+    disclose_many,
 )
 from hub.policy import Decision
 from hub.protocol.errors import HubError, ProtocolError
 from hub.protocol.messages import CaseExtract, Message, Notice
-from hub.storage.tables import agencies
 
 __all__ = ["MAX_NOTICE", "send_extract", "send_notices"]
 
@@ -92,29 +91,22 @@ async def send_notices(
     if not text or len(text) > MAX_NOTICE:
         raise ProtocolError(f"a notice is 1 to {MAX_NOTICE:,} characters".replace(",", " "))
     if to == "all":
-        ids = (
-            await conn.execute(
-                select(agencies.c.id).where(agencies.c.status == "active").order_by(agencies.c.id)
-            )
-        ).scalars()
-        recipients = [await _agency(conn, agency_id) for agency_id in ids]
+        recipients = await active_agencies(conn)
     else:
         recipients = [await _agency(conn, to)]
     notice = Notice(text=text)
-    outcomes = []
-    for agency in recipients:
-        outcomes.append(
-            await disclose(
-                conn,
-                ctx,
-                DisclosureRequest(
-                    purpose=NOTICE,
-                    agency=agency,
-                    cases=[],
-                    build=lambda _projections, _decision: notice,
-                    actor=actor,
-                    case_ref=case_ref,
-                ),
+    return await disclose_many(
+        conn,
+        ctx,
+        [
+            DisclosureRequest(
+                purpose=NOTICE,
+                agency=agency,
+                cases=[],
+                build=lambda _projections, _decision: notice,
+                actor=actor,
+                case_ref=case_ref,
             )
-        )
-    return outcomes
+            for agency in recipients
+        ],
+    )

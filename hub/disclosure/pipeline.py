@@ -13,18 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from hub.adapters.formats import FormatError, bounded, load_format
-from hub.agencies import Agency, newest_key
+from hub.agencies import Agency
 from hub.cases import Case, encrypt_for_case
 from hub.crypto.keys import EncryptionPublicKey
 from hub.crypto.sealing import seal
-from hub.delivery.settings import delivery_of
+from hub.delivery.settings import DEFAULT, DeliverySettings, deliveries_of, delivery_of
 from hub.disclosure.fields import disclosed_paths, subject_ids_in
 from hub.disclosure.tables import held_disclosures, overrides
 from hub.hub_keys import HubKeys
 from hub.log import LogEntry, append
 from hub.policy import Decision, Policy, decide, project
 from hub.policy.decide import Outcome as Verdict
-from hub.policy.decide import recipient_refusal
+from hub.policy.standing import Standing
 from hub.protocol.canonical import canonical_json
 from hub.protocol.errors import DeliveryError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Rendered, payload_of
@@ -41,6 +41,7 @@ __all__ = [
     "check_override",
     "decide_for",
     "disclose",
+    "disclose_many",
     "refuse_unless_disclosed",
     "render_for",
     "seal_and_log",
@@ -108,30 +109,74 @@ async def disclose(
     conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
 ) -> Outcome:
     """Disclose ``request`` in ``conn``'s transaction; see the module docstring."""
-    check_override(request.extra_fields, request.justification, len(request.cases))
-    decision = await _decide(conn, ctx, request, restricted=_all_restricted(request.cases))
+    (outcome,) = await disclose_many(conn, ctx, [request])
+    return outcome
+
+
+async def disclose_many(
+    conn: AsyncConnection, ctx: DisclosureContext, requests: Sequence[DisclosureRequest]
+) -> list[Outcome]:
+    """Disclose each request in ``conn``'s transaction, exactly as ``disclose`` would one
+    after the other, with the recipients' standing and formats read once for all of them
+    and the outbox rows and log entries written together at the end (one insert, one
+    append), in the requests' order."""
+    for request in requests:
+        check_override(request.extra_fields, request.justification, len(request.cases))
+    agency_ids = {request.agency.id for request in requests}
+    batch = _Batch(
+        await Standing.read(conn, agency_ids, ctx.now), await deliveries_of(conn, agency_ids)
+    )
+    outcomes = [await _disclose_one(conn, ctx, request, batch) for request in requests]
+    indices = await batch.write(conn)
+    return [
+        replace(o, log_index=indices[o.log_index]) if isinstance(o, Disclosed) else o
+        for o in outcomes
+    ]
+
+
+async def _disclose_one(
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest, batch: _Batch
+) -> Outcome:
+    """One request of a batch; a ``Disclosed``'s ``log_index`` is its place in the batch."""
+    decision = await _decide(conn, ctx, request, batch, restricted=_all_restricted(request.cases))
     if decision.outcome == "deny":
         code, reason = decision.code or "policy-refused", decision.reason or "refused by policy"
-        await append(conn, [_refusal_entry(ctx, request, decision, code)])
+        batch.entries.append(_refusal_entry(ctx, request, decision, code))
         return Refused(request.agency.id, code, reason)
     narrow = decision
     if any(case.perpetrator_must_not_know for case in request.cases) and not decision.restricted:
         # Mixed cases: each case is projected under its own rule; the others keep theirs.
-        narrow = await _decide(conn, ctx, request, restricted=True)
+        narrow = await _decide(conn, ctx, request, batch, restricted=True)
     projections = [
         project(case.view, (narrow if case.perpetrator_must_not_know else decision).fields)
         for case in request.cases
     ]
     message = request.build(projections, decision)
-    payload = payload_of(message)
-    sent = disclosed_paths(payload)
+    payload = batch.payload(message)
+    sent = batch.paths(message, payload)
     if not sent <= set(decision.fields):
         # The projection is the only source of case data; reaching here is a bug.
         raise HubError("a built message carries fields the policy did not allow")
-    override = await _record_override(conn, ctx, request) if request.extra_fields else None
+    override = await _record_override(conn, ctx, request, batch) if request.extra_fields else None
     if decision.outcome == "review":
-        return await _hold(conn, ctx, request, decision, message, override)
-    return await _send(conn, ctx, request, decision, message, payload, override)
+        return await _hold(conn, ctx, request, decision, message, override, batch)
+    key = batch.standing.keys.get(request.agency.id)
+    if key is None:  # decide() checked; a key revoked since is still never sealed to
+        raise PolicyError("the agency has no valid encryption key", code="key-revoked")
+    return _seal_into(
+        ctx,
+        batch,
+        message=message,
+        payload=payload,
+        agency_id=request.agency.id,
+        key=key,
+        purpose=request.purpose,
+        case_refs=_case_refs(request),
+        consent=_consent(request),
+        decision=decision,
+        override=override,
+        actor=request.actor,
+    )
 
 
 def refuse_unless_disclosed(outcome: Outcome) -> Disclosed | Held:
@@ -169,7 +214,12 @@ def _all_restricted(cases: Sequence[Case]) -> bool:
 
 
 async def _decide(
-    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest, *, restricted: bool
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    request: DisclosureRequest,
+    batch: _Batch,
+    *,
+    restricted: bool,
 ) -> Decision:
     return await decide_for(
         conn,
@@ -178,6 +228,7 @@ async def _decide(
         request.agency,
         request.extra_fields,
         restricted=restricted,
+        standing=batch.standing,
     )
 
 
@@ -189,11 +240,14 @@ async def decide_for(
     extra_fields: frozenset[str] = frozenset(),
     *,
     restricted: bool,
+    standing: Standing | None = None,
 ) -> Decision:
     """The policy's decision for ``purpose`` to ``agency`` (``restricted``: under the rule's
-    fields for a case whose perpetrator must not know)."""
+    fields for a case whose perpetrator must not know; ``standing``: read once for a batch)."""
+    if standing is None:
+        standing = await Standing.read(conn, [agency.id], ctx.now)
     if purpose == NOTICE:
-        return await _decide_notice(conn, ctx, agency)
+        return _decide_notice(ctx, agency, standing)
     return await decide(
         conn,
         ctx.policy,
@@ -202,12 +256,13 @@ async def decide_for(
         now=ctx.now,
         restricted=restricted,
         extra_fields=extra_fields,
+        standing=standing,
     )
 
 
-async def _decide_notice(conn: AsyncConnection, ctx: DisclosureContext, agency: Agency) -> Decision:
+def _decide_notice(ctx: DisclosureContext, agency: Agency, standing: Standing) -> Decision:
     """A free notice carries no case data, so no rule or basis: only the recipient checks."""
-    refusal = await recipient_refusal(conn, agency.id, ctx.now)
+    refusal = standing.refusal(agency.id)
     verdict = Decision(Verdict.PERMIT, purpose=NOTICE, policy_version=ctx.policy.version)
     if refusal is not None:
         code, reason = refusal
@@ -248,7 +303,7 @@ def _refusal_entry(
 
 
 async def _record_override(
-    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest
+    conn: AsyncConnection, ctx: DisclosureContext, request: DisclosureRequest, batch: _Batch
 ) -> dict[str, str]:
     """Keep the justification under the case's own key; log the override for the DPO."""
     case = request.cases[0]
@@ -270,20 +325,17 @@ async def _record_override(
             created_at=ctx.now,
         )
     )
-    await append(
-        conn,
-        [
-            LogEntry(
-                kind="override",
-                at=ctx.now,
-                actor=request.actor,
-                case_refs=(case.ref,),
-                recipient=request.agency.id,
-                purpose=request.purpose,
-                fields=tuple(sorted(request.extra_fields)),
-                override={"id": override_id, "justification_sha256": digest},
-            )
-        ],
+    batch.entries.append(
+        LogEntry(
+            kind="override",
+            at=ctx.now,
+            actor=request.actor,
+            case_refs=(case.ref,),
+            recipient=request.agency.id,
+            purpose=request.purpose,
+            fields=tuple(sorted(request.extra_fields)),
+            override={"id": override_id, "justification_sha256": digest},
+        )
     )
     return {"id": override_id, "justification_sha256": digest}
 
@@ -295,6 +347,7 @@ async def _hold(
     decision: Decision,
     message: Message,
     override: dict[str, str] | None,
+    batch: _Batch,
 ) -> Held:
     """Keep the built message sealed to the hub's own key until a coordinator decides."""
     hold_id = str(ULID())
@@ -321,57 +374,22 @@ async def _hold(
             created_at=ctx.now,
         )
     )
-    await append(
-        conn,
-        [
-            LogEntry(
-                kind="review",
-                at=ctx.now,
-                actor=request.actor,
-                case_refs=_case_refs(request) or None,
-                recipient=request.agency.id,
-                purpose=request.purpose,
-                message_type=message.message_type,
-                fields=decision.fields or None,
-                basis=_basis(decision),
-                policy_version=decision.policy_version,
-                status="held",
-            )
-        ],
+    batch.entries.append(
+        LogEntry(
+            kind="review",
+            at=ctx.now,
+            actor=request.actor,
+            case_refs=_case_refs(request) or None,
+            recipient=request.agency.id,
+            purpose=request.purpose,
+            message_type=message.message_type,
+            fields=decision.fields or None,
+            basis=_basis(decision),
+            policy_version=decision.policy_version,
+            status="held",
+        )
     )
     return Held(request.agency.id, hold_id)
-
-
-async def _send(
-    conn: AsyncConnection,
-    ctx: DisclosureContext,
-    request: DisclosureRequest,
-    decision: Decision,
-    message: Message,
-    payload: Mapping[str, Any],
-    override: dict[str, str] | None,
-    *,
-    actor: str | None = None,
-) -> Disclosed:
-    """Seal to the agency's newest key, queue, and log the disclosure."""
-    agency = request.agency
-    key = await newest_key(conn, agency.id, ctx.now)
-    if key is None:  # decide() checked; a key revoked since is still never sealed to
-        raise PolicyError("the agency has no valid encryption key", code="key-revoked")
-    return await seal_and_log(
-        conn,
-        ctx,
-        message=message,
-        payload=payload,
-        agency_id=agency.id,
-        key=key,
-        purpose=request.purpose,
-        case_refs=_case_refs(request),
-        consent=_consent(request),
-        decision=decision,
-        override=override,
-        actor=actor or request.actor,
-    )
 
 
 async def seal_and_log(
@@ -395,8 +413,112 @@ async def seal_and_log(
     ``payload`` (the typed message's) names the fields and subjects logged, and the log
     records the format and the SHA-256 of what was actually sealed.
     """
-    sealed = await render_for(conn, agency_id, message)
-    sealed_payload = payload if sealed is message else payload_of(sealed)
+    batch = _Batch(None, await deliveries_of(conn, [agency_id]))
+    sent = _seal_into(
+        ctx,
+        batch,
+        message=message,
+        payload=payload,
+        agency_id=agency_id,
+        key=key,
+        purpose=purpose,
+        case_refs=case_refs,
+        consent=consent,
+        decision=decision,
+        override=override,
+        actor=actor,
+    )
+    (index,) = await batch.write(conn)
+    return replace(sent, log_index=index)
+
+
+class _Batch:
+    """What a batch of disclosures has read once and will write at its end."""
+
+    def __init__(
+        self, standing: Standing | None, deliveries: Mapping[str, DeliverySettings]
+    ) -> None:
+        self._standing = standing
+        self.deliveries = deliveries
+        self.outbox: list[dict[str, Any]] = []
+        self.entries: list[LogEntry] = []
+        # per message object (a notice to all is one object): its payload, paths, digests
+        self._memo: dict[tuple[int, str], tuple[object, Any]] = {}
+
+    @property
+    def standing(self) -> Standing:
+        if self._standing is None:
+            raise AssertionError("this batch was made without the recipients' standing")
+        return self._standing
+
+    def _remember(self, obj: object, what: str, compute: Callable[[], Any]) -> Any:
+        key = (id(obj), what)
+        found = self._memo.get(key)
+        if found is None or found[0] is not obj:
+            found = self._memo[key] = (obj, compute())
+        return found[1]
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        """``payload_of(message)``, computed once per message object."""
+        result: dict[str, Any] = self._remember(message, "payload", lambda: payload_of(message))
+        return result
+
+    def paths(self, message: Message, payload: Mapping[str, Any]) -> set[str]:
+        """``disclosed_paths(payload)``, once per message object."""
+        result: set[str] = self._remember(message, "paths", lambda: disclosed_paths(payload))
+        return result
+
+    def logged(self, message: Message, payload: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The log entry's subject ids and field names for ``payload``, once per message."""
+        result: tuple[Any, ...] = self._remember(
+            message,
+            "logged",
+            lambda: (
+                subject_ids_in(payload) or None,
+                tuple(sorted(self.paths(message, payload))) or None,
+            ),
+        )
+        return result
+
+    def payload_sha256(self, sealed: Message, payload: Mapping[str, Any]) -> str:
+        """SHA-256 of the sealed payload's canonical JSON, once per message object."""
+        result: str = self._remember(
+            sealed, "sha256", lambda: hashlib.sha256(canonical_json(dict(payload))).hexdigest()
+        )
+        return result
+
+    def rendered(self, agency_id: str, message: Message) -> Message:
+        """``message`` in the agency's format (one rendering per message and format)."""
+        name = self.deliveries.get(agency_id, DEFAULT).format
+        return self._remember(message, f"render:{name}", lambda: _render(agency_id, name, message))  # type: ignore[no-any-return]
+
+    async def write(self, conn: AsyncConnection) -> list[int]:
+        """One insert for the outbox rows, one append for the log entries; their indices."""
+        if self.outbox:
+            await conn.execute(outbox.insert(), self.outbox)
+        return await append(conn, self.entries)
+
+
+def _seal_into(
+    ctx: DisclosureContext,
+    batch: _Batch,
+    *,
+    message: Message,
+    payload: Mapping[str, Any],
+    agency_id: str,
+    key: EncryptionPublicKey,
+    purpose: str,
+    case_refs: tuple[str, ...],
+    consent: str | None,
+    decision: Decision,
+    override: dict[str, str] | None,
+    actor: str,
+) -> Disclosed:
+    """Seal to ``key`` and add the outbox row and log entry to ``batch``; the returned
+    ``log_index`` is the entry's place in the batch."""
+    sealed = batch.rendered(agency_id, message)
+    sealed_payload = payload if sealed is message else batch.payload(sealed)
+    case_ref = case_refs[0] if len(case_refs) == 1 else None
     envelope = seal(
         sealed,
         sender=ctx.keys.identity,
@@ -404,56 +526,57 @@ async def seal_and_log(
         recipient_id=agency_id,
         recipient_key=key,
         now=ctx.now,
-        case_ref=case_refs[0] if len(case_refs) == 1 else None,
+        case_ref=case_ref,
     )
     digest = envelope.digest()
-    await conn.execute(
-        outbox.insert().values(
+    batch.outbox.append(
+        {
+            "envelope_id": envelope.header.id,
+            "agency_id": agency_id,
+            "type": envelope.header.type,
+            "case_ref": case_ref,
+            "recipient_key": key.fingerprint,
+            "digest": digest,
+            "envelope": envelope.to_bytes(),
+            "status": "queued",
+            "created_at": ctx.now,
+            "expires_at": ctx.now + ctx.settings.envelope_ttl,
+            "sent_by": actor,
+        }
+    )
+    subject_ids, fields = batch.logged(message, payload)
+    batch.entries.append(
+        LogEntry(
+            kind="disclosure",
+            at=ctx.now,
+            actor=actor,
             envelope_id=envelope.header.id,
-            agency_id=agency_id,
-            type=envelope.header.type,
-            case_ref=case_refs[0] if len(case_refs) == 1 else None,
-            recipient_key=key.fingerprint,
-            digest=digest,
-            envelope=envelope.to_bytes(),
-            status="queued",
-            created_at=ctx.now,
-            expires_at=ctx.now + ctx.settings.envelope_ttl,
-            sent_by=actor,
+            envelope_sha256=digest,
+            payload_sha256=batch.payload_sha256(sealed, sealed_payload),
+            case_refs=case_refs or None,
+            subject_ids=subject_ids,
+            sender=ctx.settings.hub_id,
+            recipient=agency_id,
+            purpose=purpose,
+            message_type=message.message_type,
+            format=sealed.format if isinstance(sealed, Rendered) else "json",
+            fields=fields,
+            data_categories=decision.data_categories or None,
+            basis=_basis(decision),
+            consent=consent,
+            policy_version=decision.policy_version,
+            override=override,
         )
     )
-    (index,) = await append(
-        conn,
-        [
-            LogEntry(
-                kind="disclosure",
-                at=ctx.now,
-                actor=actor,
-                envelope_id=envelope.header.id,
-                envelope_sha256=digest,
-                payload_sha256=hashlib.sha256(canonical_json(dict(sealed_payload))).hexdigest(),
-                case_refs=case_refs or None,
-                subject_ids=subject_ids_in(payload) or None,
-                sender=ctx.settings.hub_id,
-                recipient=agency_id,
-                purpose=purpose,
-                message_type=message.message_type,
-                format=sealed.format if isinstance(sealed, Rendered) else "json",
-                fields=tuple(sorted(disclosed_paths(payload))) or None,
-                data_categories=decision.data_categories or None,
-                basis=_basis(decision),
-                consent=consent,
-                policy_version=decision.policy_version,
-                override=override,
-            )
-        ],
-    )
-    return Disclosed(agency_id, envelope.header.id, index)
+    return Disclosed(agency_id, envelope.header.id, len(batch.entries) - 1)
 
 
 async def render_for(conn: AsyncConnection, agency_id: str, message: Message) -> Message:
     """``message`` rendered in the agency's format, or itself (json, or a type not rendered)."""
-    name = (await delivery_of(conn, agency_id)).format
+    return _render(agency_id, (await delivery_of(conn, agency_id)).format, message)
+
+
+def _render(agency_id: str, name: str, message: Message) -> Message:
     try:
         fmt = load_format(name)
     except FormatError:

@@ -27,14 +27,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
-from hub.agencies import Agency, get_agency
+from hub.agencies import Agency, get_agencies
 from hub.cases import Case, agencies_serving, load_case
+from hub.disclosure import DisclosureRequest
 from hub.hub_keys import HubKeys
 from hub.meetings.actions import Action, incomplete_before
 from hub.meetings.listing import Listed, agenda
 from hub.meetings.meetings import Meeting, actor, get_meeting
 from hub.meetings.rules import working_days_before
-from hub.meetings.sending import Outcome, send
+from hub.meetings.sending import Outcome, send_many
 from hub.meetings.tables import agenda_deliveries, meetings, research_requests
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import (
@@ -101,24 +102,26 @@ def _subjects(view: dict[str, Any]) -> tuple[PersonDetails, ...]:
     return found
 
 
-async def _sent_refs(conn: AsyncConnection, meeting_id: str, agency_id: str) -> set[str]:
+async def _refs_by_agency(
+    conn: AsyncConnection, table: Any, meeting_id: str
+) -> dict[str, set[str]]:
+    """For each agency, the case refs ``table`` records as sent to it for the meeting."""
     rows = await conn.execute(
-        select(agenda_deliveries.c.case_ref).where(
-            agenda_deliveries.c.meeting_id == meeting_id,
-            agenda_deliveries.c.agency_id == agency_id,
-        )
+        select(table.c.agency_id, table.c.case_ref).where(table.c.meeting_id == meeting_id)
     )
-    return {r.case_ref for r in rows}
+    found: dict[str, set[str]] = {}
+    for r in rows:
+        found.setdefault(r.agency_id, set()).add(r.case_ref)
+    return found
 
 
-async def _requested_refs(conn: AsyncConnection, meeting_id: str, agency_id: str) -> set[str]:
-    rows = await conn.execute(
-        select(research_requests.c.case_ref).where(
-            research_requests.c.meeting_id == meeting_id,
-            research_requests.c.agency_id == agency_id,
-        )
-    )
-    return {r.case_ref for r in rows}
+@dataclass
+class _Plan:
+    """The batch of disclosures one publication makes, with what to record of each."""
+
+    requests: list[DisclosureRequest] = field(default_factory=list)
+    agendas: list[tuple[int, list[str]]] = field(default_factory=list)  # (request, case refs)
+    research: list[tuple[int, str, str]] = field(default_factory=list)  # (request, ref, id)
 
 
 async def publish(
@@ -131,7 +134,11 @@ async def publish(
     now: datetime,
     respond_by: date | None = None,
 ) -> Published:
-    """Send the agenda and research requests not yet sent, in ``conn``'s transaction."""
+    """Send the agenda and research requests not yet sent, in ``conn``'s transaction.
+
+    Every disclosure of the publication is one batch (``send_many``): the recipients'
+    standing is read once, and the outbox rows and log entries are written together.
+    """
     meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     listed = await agenda(conn, meeting)
@@ -141,34 +148,36 @@ async def publish(
     cases = {entry.case.ref: await load_case(conn, keys, entry.case.ref) for entry in listed}
     carried = await incomplete_before(conn, keys, meeting)
     carried_cases = {a.case_ref: await load_case(conn, keys, a.case_ref) for a in carried}
-    report = Published(meeting.id, respond_by)
-    for agency_id in await agencies_serving(conn, meeting.area.id):
-        agency = await get_agency(conn, agency_id)
-        if agency is None:
-            continue
-        sent = await _sent_refs(conn, meeting.id, agency.id)
-        new = [entry for entry in listed if entry.case.ref not in sent]
+    serving = await agencies_serving(conn, meeting.area.id)
+    found = await get_agencies(conn, serving)
+    sent = await _refs_by_agency(conn, agenda_deliveries, meeting.id)
+    requested = await _refs_by_agency(conn, research_requests, meeting.id)
+    plan = _Plan()
+    for agency in (found[agency_id] for agency_id in serving if agency_id in found):
+        had = sent.get(agency.id, set())
+        new = [entry for entry in listed if entry.case.ref not in had]
         if new:
-            outcome = await _send_agenda(
-                conn,
-                ctx,
-                user,
-                meeting,
-                agency,
-                new,
-                cases,
-                [] if sent else carried,
-                carried_cases,
-                now,
-            )
-            report.agendas.append((outcome, [e.case.ref for e in new]))
-        requested = await _requested_refs(conn, meeting.id, agency.id)
-        for entry in listed:
-            if entry.case.ref not in requested:
-                request = await _send_request(
-                    conn, ctx, user, meeting, agency, cases[entry.case.ref], respond_by, now
+            plan.agendas.append((len(plan.requests), [e.case.ref for e in new]))
+            plan.requests.append(
+                _agenda_request(
+                    user, meeting, agency, new, cases, [] if had else carried, carried_cases
                 )
-                report.requests.append((request, entry.case.ref))
+            )
+        asked = requested.get(agency.id, set())
+        for entry in listed:
+            if entry.case.ref not in asked:
+                request_id = str(ULID.from_datetime(now))
+                plan.research.append((len(plan.requests), entry.case.ref, request_id))
+                plan.requests.append(
+                    _research_request(
+                        user, meeting, agency, cases[entry.case.ref], respond_by, request_id
+                    )
+                )
+    outcomes = await send_many(conn, ctx, plan.requests)
+    report = Published(meeting.id, respond_by)
+    report.agendas = [(outcomes[i], refs) for i, refs in plan.agendas]
+    report.requests = [(outcomes[i], ref) for i, ref, _ in plan.research]
+    await _record(conn, meeting, plan, outcomes, respond_by, now)
     if meeting.published_at is None:
         await conn.execute(
             update(meetings).where(meetings.c.id == meeting.id).values(published_at=now)
@@ -176,9 +185,49 @@ async def publish(
     return report
 
 
-async def _send_agenda(
+async def _record(
     conn: AsyncConnection,
-    ctx: Any,
+    meeting: Meeting,
+    plan: _Plan,
+    outcomes: list[Outcome],
+    respond_by: date,
+    now: datetime,
+) -> None:
+    """Keep what each agency was sent (or had held), so a later publication skips it."""
+    deliveries = [
+        {
+            "meeting_id": meeting.id,
+            "agency_id": outcomes[i].agency,
+            "case_ref": ref,
+            "outcome": outcomes[i].kind,
+            "reference": outcomes[i].reference,
+            "sent_at": now,
+        }
+        for i, refs in plan.agendas
+        if outcomes[i].sent
+        for ref in refs
+    ]
+    asked = [
+        {
+            "id": request_id,
+            "meeting_id": meeting.id,
+            "case_ref": ref,
+            "agency_id": outcomes[i].agency,
+            "respond_by": respond_by,
+            "outcome": outcomes[i].kind,
+            "reference": outcomes[i].reference,
+            "sent_at": now,
+        }
+        for i, ref, request_id in plan.research
+        if outcomes[i].sent
+    ]
+    if deliveries:
+        await conn.execute(agenda_deliveries.insert(), deliveries)
+    if asked:
+        await conn.execute(research_requests.insert(), asked)
+
+
+def _agenda_request(
     user: StaffUser,
     meeting: Meeting,
     agency: Agency,
@@ -186,8 +235,7 @@ async def _send_agenda(
     cases: dict[str, Case],
     carried: list[Action],
     carried_cases: dict[str, Case],
-    now: datetime,
-) -> Outcome:
+) -> DisclosureRequest:
     concerned = [cases[e.case.ref] for e in new]
     concerned += [c for ref, c in carried_cases.items() if ref not in cases and carried]
 
@@ -201,9 +249,7 @@ async def _send_agenda(
             carried_forward=tuple(a.summary() for a in carried),
         )
 
-    outcome = await send(
-        conn,
-        ctx,
+    return DisclosureRequest(
         purpose="agenda",
         agency=agency,
         cases=concerned,
@@ -211,36 +257,16 @@ async def _send_agenda(
         actor=actor(user),
         meeting_id=meeting.id,
     )
-    if outcome.sent:
-        await conn.execute(
-            agenda_deliveries.insert(),
-            [
-                {
-                    "meeting_id": meeting.id,
-                    "agency_id": agency.id,
-                    "case_ref": e.case.ref,
-                    "outcome": outcome.kind,
-                    "reference": outcome.reference,
-                    "sent_at": now,
-                }
-                for e in new
-            ],
-        )
-    return outcome
 
 
-async def _send_request(
-    conn: AsyncConnection,
-    ctx: Any,
+def _research_request(
     user: StaffUser,
     meeting: Meeting,
     agency: Agency,
     case: Case,
     respond_by: date,
-    now: datetime,
-) -> Outcome:
-    request_id = str(ULID.from_datetime(now))
-
+    request_id: str,
+) -> DisclosureRequest:
     def build(projections: list[dict[str, Any]], _decision: Any) -> ResearchRequest:
         return ResearchRequest(
             request_id=request_id,
@@ -250,9 +276,7 @@ async def _send_request(
             subjects=_subjects(projections[0] if projections else {}),
         )
 
-    outcome = await send(
-        conn,
-        ctx,
+    return DisclosureRequest(
         purpose="research_request",
         agency=agency,
         cases=[case],
@@ -260,17 +284,3 @@ async def _send_request(
         actor=actor(user),
         meeting_id=meeting.id,
     )
-    if outcome.sent:
-        await conn.execute(
-            research_requests.insert().values(
-                id=request_id,
-                meeting_id=meeting.id,
-                case_ref=case.ref,
-                agency_id=agency.id,
-                respond_by=respond_by,
-                outcome=outcome.kind,
-                reference=outcome.reference,
-                sent_at=now,
-            )
-        )
-    return outcome

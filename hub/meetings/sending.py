@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import Agency
 from hub.cases import Case
-from hub.disclosure import Disclosed, DisclosureRequest, Held, Refused, disclose
+from hub.disclosure import Disclosed, DisclosureRequest, Held, Refused, disclose_many
 from hub.protocol.messages import Message
 
-__all__ = ["Outcome", "send"]
+__all__ = ["Outcome", "send", "send_many"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +60,35 @@ async def send(
     case_ref: str | None = None,
 ) -> Outcome:
     """Disclose one message to one agency in ``conn``'s transaction."""
-    result = await disclose(
+    (outcome,) = await send_many(
         conn,
         ctx,
-        DisclosureRequest(
-            purpose=purpose,
-            agency=agency,
-            cases=cases,
-            build=build,
-            actor=actor,
-            meeting_id=meeting_id,
-            case_ref=case_ref,
-        ),
+        [
+            DisclosureRequest(
+                purpose=purpose,
+                agency=agency,
+                cases=cases,
+                build=build,
+                actor=actor,
+                meeting_id=meeting_id,
+                case_ref=case_ref,
+            )
+        ],
     )
+    return outcome
+
+
+async def send_many(
+    conn: AsyncConnection, ctx: Any, requests: Sequence[DisclosureRequest]
+) -> list[Outcome]:
+    """Disclose every request in ``conn``'s transaction (one batch: see ``disclose_many``)."""
+    results = await disclose_many(conn, ctx, requests)
+    return [_outcome(r.agency.id, result) for r, result in zip(requests, results, strict=True)]
+
+
+def _outcome(agency_id: str, result: Disclosed | Held | Refused) -> Outcome:
     if isinstance(result, Disclosed):
-        return Outcome(agency.id, "disclosed", result.envelope_id)
+        return Outcome(agency_id, "disclosed", result.envelope_id)
     if isinstance(result, Held):
-        return Outcome(agency.id, "held", str(result.id))
-    assert isinstance(result, Refused)
-    return Outcome(agency.id, "refused", code=result.code, reason=result.reason)
+        return Outcome(agency_id, "held", str(result.id))
+    return Outcome(agency_id, "refused", code=result.code, reason=result.reason)

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.agencies import Agency, get_agency, newest_key
-from hub.policy.bases import Basis, current_basis
+from hub.agencies import Agency
+from hub.policy.bases import Basis
 from hub.policy.fields import FIELDS, PURPOSE_FIELDS, PURPOSES, categories_of
-from hub.policy.isp import current_isp
 from hub.policy.policy import Policy
+from hub.policy.standing import Standing
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import BasisRef
 
@@ -75,12 +75,14 @@ async def decide(
     now: datetime,
     restricted: bool = False,
     extra_fields: frozenset[str] = frozenset(),
+    standing: Standing | None = None,
 ) -> Decision:
     """Decide whether ``purpose`` may go to ``agency`` now, and with which fields.
 
     ``restricted``: the case says the perpetrator must not know (the rule's
     ``restricted_fields`` apply). ``extra_fields``: a coordinator's override, which the
-    basis must still cover.
+    basis must still cover. ``standing``: the recipients' standing read once for a batch
+    in this transaction (read here for ``agency`` alone if not given).
     """
     if purpose not in PURPOSES:
         raise ProtocolError(f"unknown purpose {purpose[:40]!r}")
@@ -95,7 +97,9 @@ async def decide(
         restricted=restricted,
         extra_fields=tuple(sorted(extra_fields)),
     )
-    refusal = await recipient_refusal(conn, agency.id, now)
+    if standing is None:
+        standing = await Standing.read(conn, [agency.id], now)
+    refusal = standing.refusal(agency.id)
     if refusal is not None:
         code, reason = refusal
         return replace(denied, code=code, reason=reason)
@@ -108,7 +112,7 @@ async def decide(
     cannot = sorted(extra_fields - PURPOSE_FIELDS[purpose])
     if cannot:
         return replace(denied, reason=f"{purpose} cannot carry {cannot[0]}")
-    basis = await current_basis(conn, rule.basis)
+    basis = await standing.basis(conn, rule.basis)
     gap = basis_gap(basis, rule.basis, purpose, denied.data_categories)
     if gap is not None or basis is None:
         return replace(denied, reason=gap)
@@ -128,23 +132,7 @@ async def recipient_refusal(
     Read in ``conn``, as the caller's transaction sees the agency. Free notices, which
     carry no case data, are checked with this alone.
     """
-    agency = await get_agency(conn, agency_id)
-    if agency is None or agency.status != "active":
-        return (
-            "agency-not-active",
-            f"agency {agency_id} is {agency.status if agency else 'unknown'}",
-        )
-    if await newest_key(conn, agency.id, now) is None:
-        return "key-revoked", f"agency {agency.id} has no valid encryption key"
-    isp = await current_isp(conn)
-    if isp is None:
-        return "isp-not-signed", "no information sharing protocol is published"
-    if agency.isp_version != isp.version:
-        return (
-            "isp-not-signed",
-            f"agency {agency.id} signed ISP {agency.isp_version}, not the current {isp.version}",
-        )
-    return None
+    return (await Standing.read(conn, [agency_id], now)).refusal(agency_id)
 
 
 def explain(

@@ -23,7 +23,15 @@ from hub.cases import Case
 from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope
-from hub.disclosure import Disclosed, DisclosureContext, DisclosureRequest, Held, Refused, disclose
+from hub.disclosure import (
+    Disclosed,
+    DisclosureContext,
+    DisclosureRequest,
+    Held,
+    Refused,
+    disclose,
+    disclose_many,
+)
 from hub.disclosure.fields import disclosed_paths
 from hub.hub_keys import HubKeys, create_hub_keys
 from hub.log import LogEntry, parse_entry
@@ -31,6 +39,7 @@ from hub.log.tables import log_entries
 from hub.policy import Decision, Policy, load_policy
 from hub.policy.isp import publish_isp
 from hub.protocol import parse_envelope
+from hub.protocol.errors import HubError
 from hub.protocol.messages import Agenda, AgendaItem, CaseExtract, Message
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
@@ -352,3 +361,74 @@ def test_the_default_agenda_reaches_every_active_agency_with_names_and_dates_onl
         assert entry.fields == ("victim.date_of_birth", "victim.name")
         assert entry.subject_ids == ("S-BBBBBBBBBBBB",)
         assert entry.basis is not None and entry.kind == "disclosure"
+
+
+def test_a_batch_decides_each_recipient_as_one_by_one_and_logs_in_order(world: World) -> None:
+    """``disclose_many`` to every agency: the same outcomes as one call each, the log
+    entries in the requests' order, each disclosure's index naming its own entry."""
+    view = {
+        "victim": {"subject_id": "S-CCCCCCCCCCCC", "role": "victim", "name": "Cat Example"},
+        "children": [],
+        "referral": {"consent": "not_sought"},
+        "perpetrator_must_not_know": False,
+    }
+    case = _case(view, 97)
+    policy = load_policy(None)
+    ids = sorted(world.agencies)
+    singly = {a: world.disclose(policy, "agenda", a, [case])[1] for a in ids}
+
+    async def batch() -> list[Any]:
+        async with world.engine.begin() as conn:
+            found = await agency_ops.get_agencies(conn, ids)
+            requests = [
+                DisclosureRequest(
+                    "agenda", found[a], [case], _builder("agenda", [case]), "coordinator:amy"
+                )
+                for a in ids
+            ]
+            return await disclose_many(conn, world.context(policy), requests)
+
+    before = world.run(_counts(world.engine))
+    outcomes = world.run(batch())
+    sent, logged = world.run(_counts(world.engine))
+    assert [type(o) for o in outcomes] == [type(singly[a]) for a in ids]
+    assert [o.agency_id for o in outcomes] == ids
+    refused = [o for o in outcomes if isinstance(o, Refused)]
+    assert {(o.agency_id, o.code) for o in refused} == {
+        (a, o.code) for a, o in singly.items() if isinstance(o, Refused)
+    }
+    disclosed = [o for o in outcomes if isinstance(o, Disclosed)]
+    assert sent == before[0] + len(disclosed) and logged == before[1] + len(ids)
+    for outcome in disclosed:
+        sealed, entry = world.run(_sealed_and_entry(world.engine, outcome))
+        assert entry.envelope_id == outcome.envelope_id and entry.recipient == outcome.agency_id
+        assert parse_envelope(sealed).header.recipient == outcome.agency_id
+    assert [o.log_index for o in disclosed] == sorted(o.log_index for o in disclosed)
+
+
+def test_a_batch_that_fails_part_way_writes_nothing(world: World) -> None:
+    """A request that cannot be built aborts the batch: no envelope, no log entry."""
+    view = {
+        "victim": {"subject_id": "S-DDDDDDDDDDDD", "role": "victim", "name": "Dee Example"},
+        "children": [],
+        "referral": {"consent": "not_sought"},
+        "perpetrator_must_not_know": False,
+    }
+    case = _case(view, 96)
+
+    def broken(_projections: list[dict[str, Any]], _decision: Decision) -> Message:
+        raise HubError("cannot build this one")
+
+    async def batch() -> None:
+        async with world.engine.begin() as conn:
+            found = await agency_ops.get_agencies(conn, ["health-a", "police-a"])
+            good = DisclosureRequest(
+                "agenda", found["health-a"], [case], _builder("agenda", [case]), "coordinator:amy"
+            )
+            bad = DisclosureRequest("agenda", found["police-a"], [case], broken, "coordinator:amy")
+            await disclose_many(conn, world.context(load_policy(None)), [good, bad])
+
+    before = world.run(_counts(world.engine))
+    with pytest.raises(HubError, match="cannot build"):
+        world.run(batch())
+    assert world.run(_counts(world.engine)) == before
