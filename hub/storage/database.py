@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Final
@@ -19,6 +21,7 @@ __all__ = ["create_engine", "is_sqlite", "light_transaction", "migrate"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE: Final = "marac_write"
+_BUSY_MS: Final = 30_000  # how long a write waits for another process's
 
 
 class _InlineSQLite(aiosqlite.Connection):
@@ -26,9 +29,10 @@ class _InlineSQLite(aiosqlite.Connection):
 
     aiosqlite hands every call (cursor, execute, fetch, close) to a worker thread and
     back: a few of those per statement cost more CPU than SQLite itself. In WAL mode only
-    taking the write lock (``BEGIN IMMEDIATE``) can wait for another connection, so only
-    that goes to the worker thread, where waiting does not stop the loop; reads, and
-    writes under a lock already held, run inline. A commit's fsync (``synchronous=FULL``)
+    taking the write lock (``BEGIN IMMEDIATE``) can wait for another connection: it is
+    tried inline without waiting, and only if another process holds the lock does it go
+    to the worker thread, where waiting does not stop the loop; reads, and writes under
+    a lock already held, run inline. A commit's fsync (``synchronous=FULL``)
     runs inline too: it is what makes an acknowledged send survive a crash.
     """
 
@@ -36,6 +40,17 @@ class _InlineSQLite(aiosqlite.Connection):
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
         if args and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE":
+            # Free (no other process writing: this one's writers queue on an asyncio
+            # lock), the lock is taken inline; held by another process, on the worker.
+            db = self._connection
+            db.execute("PRAGMA busy_timeout=0")
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                    raise
+            finally:
+                db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
 
@@ -51,13 +66,30 @@ def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:
     return connection
 
 
+_WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _writer_lock(engine: AsyncEngine) -> asyncio.Lock:
+    """This event loop's lock for ``engine``'s write transactions."""
+    locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(id(engine.sync_engine), asyncio.Lock())
+
+
 class _SQLiteEngine(AsyncEngine):
-    """``begin()`` marks its transaction as a write: only those take SQLite's write lock."""
+    """``begin()`` marks its transaction as a write: only those take SQLite's write lock.
+
+    Write transactions of one process queue on an asyncio lock before asking SQLite for
+    its write lock: the next one starts the moment the last commits, where SQLite's own
+    busy handler would have slept (up to 100 ms a try) and held every waiter up. Other
+    processes (the CLI) still wait on SQLite's lock, with its busy timeout.
+    """
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (``BEGIN IMMEDIATE``); ``connect()`` reads (``BEGIN``)."""
-        async with self.connect() as conn:
+        async with _writer_lock(self), self.connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
@@ -88,7 +120,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged send survives a crash
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -115,7 +147,7 @@ async def light_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     ``synchronous_commit`` off. Both keep the database consistent.
     """
     if is_sqlite(engine):
-        async with engine.connect() as conn:
+        async with _writer_lock(engine), engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
             raw._conn.execute("PRAGMA synchronous=NORMAL")
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -134,3 +135,60 @@ async def test_sqlite_reads_do_not_wait_for_the_writer(tmp_path: Path) -> None:
 async def _write(engine: object) -> None:
     async with engine.begin() as conn:  # type: ignore[attr-defined]
         await conn.execute(text("INSERT INTO t VALUES (2)"))
+
+
+async def test_sqlite_writers_of_one_process_take_turns_without_sleeping(tmp_path: Path) -> None:
+    """Writers queue on the process's lock: each starts when the last commits, not after
+    SQLite's busy handler has slept (it sleeps up to 100 ms a try)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
+    order: list[tuple[str, int]] = []
+    times: list[float] = []
+
+    async def writer(n: int) -> None:
+        async with engine.begin() as conn:
+            order.append(("in", n))
+            times.append(time.monotonic())
+            await conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            await asyncio.sleep(0.01)  # others are queued meanwhile
+            order.append(("out", n))
+        times.append(time.monotonic())
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await asyncio.gather(*(writer(n) for n in range(20)))
+        # never two at once: every "in" is followed by its own "out"
+        assert order == [step for _, n in order[::2] for step in (("in", n), ("out", n))]
+        gaps = sorted(times[i + 1] - times[i] for i in range(1, len(times) - 1, 2))
+        assert gaps[len(gaps) // 2] < 0.005, gaps  # from one commit to the next begin
+        async with engine.connect() as reader:
+            assert await reader.scalar(text("SELECT count(*) FROM t")) == 20
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_writer_waits_off_the_loop_for_another_process(tmp_path: Path) -> None:
+    """While another process (here, a plain sqlite3 connection) holds the write lock, a
+    write transaction waits on the worker thread: the event loop keeps running, and the
+    write goes through once the lock is free."""
+    path = tmp_path / "db.sqlite3"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        blocked = asyncio.create_task(_write(engine))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert not blocked.done() and ticks == 20
+        other.execute("INSERT INTO t VALUES (1)")
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(blocked, 10)
+        async with engine.connect() as reader:
+            assert sorted(await reader.scalars(text("SELECT x FROM t"))) == [1, 2]
+    finally:
+        await engine.dispose()
