@@ -3,7 +3,8 @@
 - RFC 9180 HPKE, the suite ``SUITE_X25519`` names: ``hub.crypto.sealing.hpke_suite`` and
   ``hub.crypto.keys.EncryptionKeyPair``.
 - Wycheproof Ed25519 and the Ed25519 reference ``sign.input``: ``IdentityPublicKey.verify``,
-  ``IdentityKeyPair.sign`` and fingerprints.
+  ``IdentityKeyPair.sign`` and fingerprints, on both of their paths (libsodium for short
+  messages, OpenSSL for long ones: every vector runs on each).
 - Wycheproof X25519: the X25519 keys ``EncryptionKeyPair`` holds.
 - Wycheproof ChaCha20-Poly1305 and RFC 7539/7634 examples: the AEAD ``hub.crypto.at_rest``
   uses, directly and through its ``version || nonce || ct || tag`` framing.
@@ -208,6 +209,7 @@ def _ed25519_sign_lines(text: str) -> Iterator[Any]:
 @pytest.mark.parametrize("case", _params(ED25519, _ed25519_cases))
 def test_identity_key_verifies_exactly_wycheproof_valid_ed25519(
     case: tuple[str, dict[str, Any]],
+    ed25519_path: str,  # conftest.py: each library
 ) -> None:
     pk, test = case
     try:
@@ -222,7 +224,7 @@ def test_identity_key_verifies_exactly_wycheproof_valid_ed25519(
 
 
 @pytest.mark.parametrize("line", _params(ED25519_SIGN, _ed25519_sign_lines))
-def test_identity_key_signs_like_ed25519_reference(line: str) -> None:
+def test_identity_key_signs_like_ed25519_reference(line: str, ed25519_path: str) -> None:
     # sign.input lines: sk||pk : pk : msg : sig||msg : (hex; the seed is sk's first 32 bytes)
     secret_public, public, message, signed, _ = line.split(":")
     seed, pk = _h(secret_public)[:32], _h(public)
