@@ -13,6 +13,7 @@ module's logger at DEBUG, never to the peer.
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from hub.crypto.keys import (
     IdentityKeyPair,
     IdentityPublicKey,
 )
-from hub.protocol.canonical import b64decode, b64encode, canonical_json
+from hub.protocol.canonical import b64decode, b64encode_ascii, canonical_json
 from hub.protocol.envelope import (
     SUITE_HYBRID,
     SUITE_X25519,
@@ -45,7 +46,10 @@ __all__ = ["MAX_PAYLOAD_BYTES", "OpenedEnvelope", "open", "open_envelope", "seal
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES: Final = 8 * 1024 * 1024
-_SUFFIX_BYTES: Final = len(b',"signature":"') + 86 + len(b'"}')  # 86 = b64url of 64 bytes
+_SIGNED_OPEN: Final = b'{"header":'
+_SIGNED_PAYLOAD: Final = b',"payload":'
+_SIGNATURE_OPEN: Final = b',"signature":"'
+_SUFFIX_BYTES: Final = len(_SIGNATURE_OPEN) + 86 + len(b'"}')  # 86 = b64url of 64 bytes
 _HPKE: Final[dict[str, hpke.Suite]] = {
     SUITE_X25519: hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305),
     SUITE_HYBRID: hpke.Suite(
@@ -72,10 +76,21 @@ class OpenedEnvelope:
         return parse_message(self.header.type, self.payload)
 
 
-def _signed_bytes(header_c: bytes, payload_c: bytes) -> bytes:
-    # RFC 8785 of {"header": H, "payload": P}: keys are ASCII and already in order,
-    # and both members are canonical, so concatenation is the canonical form.
-    return b'{"header":' + header_c + b',"payload":' + payload_c + b"}"
+# Base32 (RFC 4648) to Crockford's alphabet, which ULIDs use.
+_CROCKFORD: Final = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+
+def _ulid_text(raw: bytes) -> str:
+    """``str(ULID(raw))`` by C base32: 4 zero bytes in front make 160 bits, whose first
+    6 characters are zeros and whose last 26 are the ULID's 130-bit big-endian form."""
+    return base64.b32encode(bytes(4) + raw)[6:].translate(_CROCKFORD).decode("ascii")
+
+
+def _new_envelope_id(now: datetime) -> str:
+    # python-ulid's generator: monotonic within a millisecond, as before.
+    return _ulid_text(ULID.from_datetime(now).bytes)
 
 
 def seal(
@@ -106,8 +121,8 @@ def seal(
         body = dict(payload)
     if message_type not in MESSAGE_TYPES:
         raise ValueError(f"unknown message type {message_type!r}")
-    header = Header(
-        id=envelope_id or str(ULID.from_datetime(now)),
+    header = Header.build(  # the same strict checks a receiver applies
+        id=envelope_id or _new_envelope_id(now),
         type=message_type,
         sender=sender_id,
         recipient=recipient_id,
@@ -117,14 +132,26 @@ def seal(
         recipient_key=recipient_key.fingerprint,
         suite=recipient_key.suite,
     )
-    header = Header.from_json(header.to_json())  # the same strict checks a receiver applies
     header_c = header.canonical()
     payload_c = canonical_json(body)
     if len(payload_c) > MAX_PAYLOAD_BYTES:
         raise ProtocolError("payload is too large to seal", code="payload-too-large")
-    signed = _signed_bytes(header_c, payload_c)
+    # RFC 8785 of {"header": H, "payload": P}: keys are ASCII and already in order, and
+    # both members are canonical, so concatenation is the canonical form. The plaintext
+    # adds the signature as a third member the same way.
+    signed = b"".join((_SIGNED_OPEN, header_c, _SIGNED_PAYLOAD, payload_c, b"}"))
     signature = sender.sign(signed)
-    plaintext = signed[:-1] + b',"signature":"' + b64encode(signature).encode() + b'"}'
+    plaintext = b"".join(
+        (
+            _SIGNED_OPEN,
+            header_c,
+            _SIGNED_PAYLOAD,
+            payload_c,
+            _SIGNATURE_OPEN,
+            b64encode_ascii(signature),
+            b'"}',
+        )
+    )
     ciphertext = _HPKE[header.suite].encrypt(plaintext, recipient_key.key, info=header_c)
     return Envelope(header=header, ciphertext=ciphertext)
 
@@ -169,17 +196,22 @@ def _open(
     # The plaintext is exactly {"header":H,"payload":P,"signature":"S"} in canonical form:
     # check the frame byte for byte and verify the signature over the bytes as sent, so
     # nothing is re-encoded and no re-encoded variant of a signed payload is accepted.
-    prefix = b'{"header":' + header_c + b',"payload":'
-    cut = len(plaintext) - _SUFFIX_BYTES
-    if cut <= len(prefix) or not plaintext.startswith(prefix):
+    start = len(_SIGNED_OPEN) + len(header_c) + len(_SIGNED_PAYLOAD)  # of P
+    cut = len(plaintext) - _SUFFIX_BYTES  # end of P
+    if (
+        cut <= start
+        or not plaintext.startswith(_SIGNED_OPEN)
+        or not plaintext.startswith(header_c, len(_SIGNED_OPEN))
+        or not plaintext.startswith(_SIGNED_PAYLOAD, start - len(_SIGNED_PAYLOAD))
+        or not plaintext.startswith(_SIGNATURE_OPEN, cut)
+        or not plaintext.endswith(b'"}')
+    ):
         raise _refuse(envelope, "inner frame")
-    suffix = plaintext[cut:]
-    if not (suffix.startswith(b',"signature":"') and suffix.endswith(b'"}')):
-        raise _refuse(envelope, "inner frame")
-    signature = b64decode(suffix[14:-2].decode("ascii"), field="signature")
+    text = plaintext[cut + len(_SIGNATURE_OPEN) : -2].decode("ascii")
+    signature = b64decode(text, field="signature")
     if not sender.verify(signature, plaintext[:cut] + b"}"):
         raise _refuse(envelope, "signature does not verify")
-    payload = loads_strict(plaintext[len(prefix) : cut])
+    payload = loads_strict(plaintext[start:cut])
     if not isinstance(payload, dict):
         raise _refuse(envelope, "payload is not an object")
     return OpenedEnvelope(header=header, payload=payload, signature=signature)

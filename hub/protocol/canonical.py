@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -12,7 +11,7 @@ import rfc8785
 
 from hub.protocol.errors import ProtocolError
 
-__all__ = ["b64decode", "b64encode", "canonical_json", "sha256_hex"]
+__all__ = ["b64decode", "b64encode", "b64encode_ascii", "canonical_json", "sha256_hex"]
 
 
 _SAFE_INT: Final = 2**53
@@ -63,21 +62,38 @@ def sha256_hex(data: bytes) -> str:
 
 
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_TO_STANDARD: Final = bytes.maketrans(b"-_", b"+/")
+_TO_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+_PADDING: Final = (b"", b"===", b"==", b"=")  # by len % 4 of the unpadded text
 
 
 def b64encode(data: bytes) -> str:
     """Unpadded base64url, the encoding of every binary field on the wire."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64encode_ascii(data).decode("ascii")
+
+
+def b64encode_ascii(data: bytes) -> bytes:
+    """:func:`b64encode` as ASCII bytes, for wire bytes built directly."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
 def b64decode(text: str, *, field: str = "value") -> bytes:
-    """Strictly decode unpadded base64url; anything else is ``bad-base64``."""
-    if (
-        not isinstance(text, str) or len(text) % 4 == 1 or "=" in text or "+" in text or "/" in text
-    ):  # b64decode would take the standard alphabet's '+' and '/'
+    """Strictly decode unpadded base64url; anything else is ``bad-base64``.
+
+    Only the 64 base64url characters are taken (no padding, whitespace or the standard
+    alphabet's ``+`` and ``/``), and the unused low bits of the last character must be
+    zero, so each byte string has exactly one accepted encoding.
+    """
+    if not isinstance(text, str) or not text.isascii() or len(text) % 4 == 1:
+        raise ProtocolError(f"{field} is not unpadded base64url", code="bad-base64")
+    data = text.encode("ascii")
+    if b"=" in data or b"+" in data or b"/" in data:  # '+' and '/' would pass the translation
         raise ProtocolError(f"{field} is not unpadded base64url", code="bad-base64")
     try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        # strict_mode: any character outside the (translated) alphabet is an error.
+        raw = binascii.a2b_base64(
+            data.translate(_TO_STANDARD) + _PADDING[len(data) % 4], strict_mode=True
+        )
     except (binascii.Error, ValueError):
         raise ProtocolError(f"{field} is not unpadded base64url", code="bad-base64") from None
     tail = len(text) % 4  # 2 or 3 characters in the last group carry 4 or 2 unused bits

@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from ulid import ULID
-
-from hub.protocol.canonical import b64decode, b64encode, canonical_json, sha256_hex
+from hub.protocol.canonical import b64decode, b64encode_ascii, canonical_json, sha256_hex
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import MESSAGE_TYPES
 
@@ -57,7 +55,12 @@ HEADER_FIELDS: Final = (
 _PARTY = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
+# A canonical ULID: 26 Crockford base32 upper-case characters, at most 2^128 - 1.
+_ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+# ASCII digits only ("\d" would take any Unicode digit).
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 _MAX_TEXT: Final = 128
 
 
@@ -88,7 +91,12 @@ def parse_timestamp(text: object, *, field: str = "sent_at") -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The clear, signed header of an envelope (DESIGN.md: the wire protocol)."""
+    """The clear, signed header of an envelope (DESIGN.md: the wire protocol).
+
+    Build one from the wire with :meth:`from_json`, or from values with :meth:`build`:
+    both check every field. A header made directly is not checked (tests make invalid
+    ones on purpose); its canonical form then comes from the general RFC 8785 encoder.
+    """
 
     id: str
     type: str
@@ -100,6 +108,7 @@ class Header:
     recipient_key: str
     suite: str
     v: int = PROTOCOL_VERSION
+    _canonical: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The header as its wire JSON object."""
@@ -118,7 +127,11 @@ class Header:
 
     def canonical(self) -> bytes:
         """RFC 8785 bytes of the header (HPKE ``info`` and part of what is signed)."""
-        return canonical_json(self.to_json())
+        cached = self._canonical
+        if cached is None:
+            cached = canonical_json(self.to_json())
+            object.__setattr__(self, "_canonical", cached)
+        return cached
 
     @property
     def sent_at_datetime(self) -> datetime:
@@ -131,46 +144,102 @@ class Header:
         if not isinstance(obj, Mapping):
             raise ProtocolError("header must be a JSON object", code="wrong-type")
         _exact_keys(obj, HEADER_FIELDS, "header")
-        version = obj["v"]
-        if type(version) is not int:
-            raise ProtocolError("header.v must be an integer", code="wrong-type")
-        if version != PROTOCOL_VERSION:
-            # Not the value: str() of a huge int raises ValueError (and echoes input).
-            raise ProtocolError(
-                f"protocol version is not supported (this end speaks {PROTOCOL_VERSION})",
-                code="unsupported-version",
-            )
-        msg_type = _text(obj, "type")
-        if msg_type not in MESSAGE_TYPES:
-            raise ProtocolError("unknown message type", code="unknown-type")
-        suite = _text(obj, "suite")
-        if suite not in SUITES:
-            raise ProtocolError("unknown cipher suite", code="unknown-suite")
-        envelope_id = _text(obj, "id")
-        try:
-            if str(ULID.from_str(envelope_id)) != envelope_id:
-                raise ValueError(envelope_id)
-        except ValueError:
-            raise ProtocolError("header.id is not a canonical ULID", code="bad-ulid") from None
-        sent_at = _text(obj, "sent_at")
-        parse_timestamp(sent_at, field="header.sent_at")
-        case_ref = obj["case_ref"]
-        if case_ref is not None:
-            case_ref = _text(obj, "case_ref")
-            _pattern(case_ref, _CASE_REF, "case_ref")
-        header = cls(
-            v=version,
-            id=envelope_id,
-            type=msg_type,
-            sender=_pattern(_text(obj, "from"), _PARTY, "from"),
-            recipient=_pattern(_text(obj, "to"), _PARTY, "to"),
-            sent_at=sent_at,
-            case_ref=case_ref,
-            sender_key=_fingerprint(_text(obj, "sender_key"), "sender_key"),
-            recipient_key=_fingerprint(_text(obj, "recipient_key"), "recipient_key"),
-            suite=suite,
+        return _checked(
+            cls,
+            obj["v"],
+            obj["id"],
+            obj["type"],
+            obj["from"],
+            obj["to"],
+            obj["sent_at"],
+            obj["case_ref"],
+            obj["sender_key"],
+            obj["recipient_key"],
+            obj["suite"],
         )
-        return header
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        id: str,
+        type: str,
+        sender: str,
+        recipient: str,
+        sent_at: str,
+        case_ref: str | None,
+        sender_key: str,
+        recipient_key: str,
+        suite: str,
+        v: int = PROTOCOL_VERSION,
+    ) -> Header:
+        """A header from values, with every check :meth:`from_json` makes (``ProtocolError``)."""
+        return _checked(
+            cls, v, id, type, sender, recipient, sent_at, case_ref, sender_key, recipient_key, suite
+        )
+
+
+def _checked(
+    cls: type[Header],
+    version: object,
+    envelope_id: object,
+    msg_type: object,
+    sender: object,
+    recipient: object,
+    sent_at: object,
+    case_ref: object,
+    sender_key: object,
+    recipient_key: object,
+    suite: object,
+) -> Header:
+    """The one place a header's fields are checked, in a fixed order (it fixes the code
+    of an error when several fields are wrong)."""
+    if type(version) is not int:
+        raise ProtocolError("header.v must be an integer", code="wrong-type")
+    if version != PROTOCOL_VERSION:
+        # Not the value: str() of a huge int raises ValueError (and echoes input).
+        raise ProtocolError(
+            f"protocol version is not supported (this end speaks {PROTOCOL_VERSION})",
+            code="unsupported-version",
+        )
+    msg_type = _text(msg_type, "type")
+    if msg_type not in MESSAGE_TYPES:
+        raise ProtocolError("unknown message type", code="unknown-type")
+    suite = _text(suite, "suite")
+    if suite not in SUITES:
+        raise ProtocolError("unknown cipher suite", code="unknown-suite")
+    envelope_id = _text(envelope_id, "id")
+    if _ULID.fullmatch(envelope_id) is None:
+        raise ProtocolError("header.id is not a canonical ULID", code="bad-ulid")
+    sent_at = _text(sent_at, "sent_at")
+    parse_timestamp(sent_at, field="header.sent_at")
+    if case_ref is not None:
+        case_ref = _pattern(_text(case_ref, "case_ref"), _CASE_REF, "case_ref")
+    header = cls(
+        v=PROTOCOL_VERSION,
+        id=envelope_id,
+        type=msg_type,
+        sender=_pattern(_text(sender, "from"), _PARTY, "from"),
+        recipient=_pattern(_text(recipient, "to"), _PARTY, "to"),
+        sent_at=sent_at,
+        case_ref=case_ref,
+        sender_key=_fingerprint(_text(sender_key, "sender_key"), "sender_key"),
+        recipient_key=_fingerprint(_text(recipient_key, "recipient_key"), "recipient_key"),
+        suite=suite,
+    )
+    # Every value is now ASCII without quotes or backslashes (the patterns, ULID and
+    # timestamp forms, and the fixed type and suite names), so RFC 8785 is this template:
+    # members in key order, strings without escapes, v the integer 1.
+    # tests/protocol/test_envelope.py checks it against the general encoder.
+    case_ref_json = "null" if case_ref is None else f'"{case_ref}"'
+    canonical = (
+        f'{{"case_ref":{case_ref_json},"from":"{header.sender}","id":"{header.id}",'
+        f'"recipient_key":"{header.recipient_key}","sender_key":"{header.sender_key}",'
+        f'"sent_at":"{header.sent_at}","suite":"{header.suite}","to":"{header.recipient}",'
+        f'"type":"{header.type}","v":{PROTOCOL_VERSION}}}'
+    )
+    object.__setattr__(header, "_canonical", canonical.encode("ascii"))
+    return header
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,28 +248,38 @@ class Envelope:
 
     header: Header
     ciphertext: bytes
+    # What parse_envelope saw: the ciphertext's (canonical) base64url text, or the whole
+    # wire form when it was already canonical. Neither is compared or shown.
+    _b64: str | None = field(default=None, init=False, repr=False, compare=False)
+    _wire: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The envelope as its wire JSON object."""
-        return {"header": self.header.to_json(), "ciphertext": b64encode(self.ciphertext)}
+        b64 = self._b64
+        text = b64 if b64 is not None else b64encode_ascii(self.ciphertext).decode("ascii")
+        return {"header": self.header.to_json(), "ciphertext": text}
 
     def to_bytes(self) -> bytes:
-        """Canonical wire bytes of the envelope.
+        """Canonical wire bytes of the envelope (computed once).
 
         Built directly: the members are in RFC 8785 order, the header is canonical and
         base64url never needs escaping, so this equals ``canonical_json(self.to_json())``.
         """
-        return (
-            b'{"ciphertext":"'
-            + b64encode(self.ciphertext).encode("ascii")
-            + b'","header":'
-            + self.header.canonical()
-            + b"}"
-        )
+        wire = self._wire
+        if wire is None:
+            b64 = self._b64
+            text = b64.encode("ascii") if b64 is not None else b64encode_ascii(self.ciphertext)
+            wire = _CT_OPEN + text + _CT_CLOSE + self.header.canonical() + b"}"
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
     def digest(self) -> str:
         """Hex SHA-256 of the canonical envelope: what receipts sign."""
         return sha256_hex(self.to_bytes())
+
+
+_CT_OPEN: Final = b'{"ciphertext":"'
+_CT_CLOSE: Final = b'","header":'
 
 
 def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
@@ -209,6 +288,10 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
     if isinstance(data, bytes | str):
         if len(data) > MAX_ENVELOPE_BYTES:
             raise ProtocolError("envelope is too large", code="payload-too-large")
+        if isinstance(data, bytes):
+            envelope = _parse_laid_out(data)
+            if envelope is not None:
+                return envelope
         obj = loads_strict(data)
     else:
         obj = data
@@ -221,27 +304,57 @@ def parse_envelope(data: bytes | str | Mapping[str, Any]) -> Envelope:
         raise ProtocolError("ciphertext must be a string", code="wrong-type")
     if len(text) > MAX_ENVELOPE_BYTES:
         raise ProtocolError("ciphertext is too large", code="payload-too-large")
-    return Envelope(header=header, ciphertext=b64decode(text, field="ciphertext"))
+    envelope = Envelope(header=header, ciphertext=b64decode(text, field="ciphertext"))
+    object.__setattr__(envelope, "_b64", text)  # b64decode takes only the canonical text
+    return envelope
 
 
-def loads_strict(data: bytes | str) -> Any:
+def _parse_laid_out(data: bytes) -> Envelope | None:
+    """The envelope in ``data`` if it is laid out as :meth:`Envelope.to_bytes` writes it
+    (``{"ciphertext":"…","header":…}``, no space around the first members), else None.
+
+    The ciphertext is then sliced out, not scanned as JSON text: base64url has no quote,
+    backslash or non-ASCII character, and the slice must be base64url. Only the header
+    goes through the JSON parser. Any failure returns None and the general parser
+    decides, so what this accepts, and every error, is exactly what that accepts and
+    raises.
+    """
+    if not (data.startswith(_CT_OPEN) and data.endswith(b"}")):
+        return None
+    end = data.find(b'"', len(_CT_OPEN))
+    if end < 0 or not data.startswith(_CT_CLOSE, end):
+        return None
+    try:
+        text = data[len(_CT_OPEN) : end].decode("ascii")
+        ciphertext = b64decode(text, field="ciphertext")
+        header_json = data[end + len(_CT_CLOSE) : -1]
+        header = Header.from_json(loads_strict(header_json))
+    except (ProtocolError, UnicodeDecodeError):
+        return None
+    envelope = Envelope(header=header, ciphertext=ciphertext)
+    if header_json == header.canonical():
+        object.__setattr__(envelope, "_wire", data)  # already the canonical form
+    else:
+        object.__setattr__(envelope, "_b64", text)
+    return envelope
+
+
+def loads_strict(data: bytes | bytearray | str) -> Any:
     """``json.loads`` that refuses duplicate keys, NaN/Infinity and bad UTF-8."""
     try:
         # Bytes must be UTF-8 (RFC 8259 section 8.1): json.loads would also take
         # UTF-16/32 and a UTF-8 byte order mark.
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        text = data.decode("utf-8") if isinstance(data, bytes | bytearray) else data
+        return _STRICT.decode(text)
     except (ValueError, RecursionError) as exc:
         code = exc.code if isinstance(exc, ProtocolError) else "malformed-json"
         raise ProtocolError("body is not valid JSON", code=code) from None
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ProtocolError("duplicate key in JSON object", code="malformed-json")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ProtocolError("duplicate key in JSON object", code="malformed-json")
     return out
 
 
@@ -249,22 +362,26 @@ def _no_constant(name: str) -> Any:
     raise ProtocolError(f"{name} is not allowed in JSON", code="malformed-json")
 
 
+# One decoder for every call (json.loads with hooks builds a new one, and its scanner,
+# each time). The default strict=True refuses control characters inside strings.
+_STRICT: Final = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
 def _exact_keys(obj: Mapping[str, Any], expected: tuple[str, ...], where: str) -> None:
     missing = [k for k in expected if k not in obj]
     if missing:
         raise ProtocolError(f"{where} lacks {', '.join(missing)}", code="missing-field")
-    extra = [k for k in obj if k not in expected]
-    if extra:
+    if len(obj) != len(expected):  # every expected key is there: anything more is extra
+        extra = [k for k in obj if k not in expected]
         raise ProtocolError(f"{where} has {len(extra)} unexpected field(s)", code="unknown-field")
 
 
-def _text(obj: Mapping[str, Any], key: str) -> str:
-    value = obj[key]
+def _text(value: object, key: str) -> str:
     if not isinstance(value, str):
         raise ProtocolError(f"header.{key} must be a string", code="wrong-type")
     if len(value) > _MAX_TEXT:
         raise ProtocolError(f"header.{key} is too long", code="field-too-large")
-    return value
+    return value if type(value) is str else str.__str__(value)  # a subclass's plain value
 
 
 def _pattern(value: str, pattern: re.Pattern[str], key: str) -> str:

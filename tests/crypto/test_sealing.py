@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ulid import ULID
 
+from hub.crypto import sealing
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import hpke_suite, open_envelope, seal
 from hub.protocol import (
@@ -338,3 +339,15 @@ def test_reencoded_equivalent_plaintext_is_refused(suite: str) -> None:
     for variant in (json.dumps(inner).encode(), json.dumps(inner, indent=1).encode()):
         ct = hpke_suite(suite).encrypt(variant, KEYS[suite].public.key, info=info)
         _refused(replace(envelope, ciphertext=ct), suite)
+
+
+@given(st.binary(min_size=16, max_size=16))
+def test_envelope_ids_are_written_as_python_ulid_writes_them(raw: bytes) -> None:
+    assert sealing._ulid_text(raw) == str(ULID.from_bytes(raw))
+
+
+def test_sealed_envelope_id_carries_the_sealing_time() -> None:
+    first, second = _seal(SUITE_X25519), _seal(SUITE_X25519)
+    for envelope in (first, second):
+        assert ULID.from_str(envelope.header.id).datetime == NOW
+    assert first.header.id < second.header.id  # python-ulid's monotonic generator

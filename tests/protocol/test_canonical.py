@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hub.protocol import ProtocolError, b64decode, b64encode, canonical_json, sha256_hex
+from hub.protocol.canonical import b64encode_ascii
 
 # --- RFC 8785 examples ---------------------------------------------------------------
 
@@ -301,6 +302,30 @@ def test_b64_round_trip(data: bytes) -> None:
     assert set(text) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     assert len(text) == -(-len(data) * 4 // 3)
     assert text == base64.urlsafe_b64encode(data).decode().rstrip("=")
+    assert b64encode_ascii(data) == text.encode("ascii")
+
+
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=+/ \n"))
+def test_b64decode_agrees_with_the_standard_library(text: str) -> None:
+    """Whatever ``base64`` (strict, URL alphabet, zero unused bits) decodes, we decode."""
+    try:
+        expected: bytes | None = base64.b64decode(
+            text + "=" * (-len(text) % 4), altchars=b"-_", validate=True
+        )
+    except ValueError:
+        expected = None
+    canonical = expected is not None and "=" not in text and "+" not in text and "/" not in text
+    if (
+        canonical
+        and expected is not None
+        and base64.urlsafe_b64encode(expected).decode().rstrip("=") != text
+    ):
+        canonical = False  # non-zero unused bits
+    try:
+        got: bytes | None = b64decode(text)
+    except ProtocolError:
+        got = None
+    assert got == (expected if canonical else None)
 
 
 @given(st.text(max_size=40))

@@ -848,3 +848,131 @@ def _fast_path_header() -> Header:
             "suite": "hpke-x25519-sha256-chacha20poly1305",
         }
     )
+
+
+# --- the fast paths agree with the general ones -------------------------------------------
+
+
+@given(headers)
+def test_checked_header_template_is_rfc8785(header: Header) -> None:
+    """A checked header's canonical bytes are built from a template: the general
+    encoder writes the same bytes, and from_json and build check alike."""
+    parsed = Header.from_json(header.to_json())
+    assert parsed.canonical() == canonical_json(header.to_json())
+    assert parsed == header
+    built = Header.build(
+        id=header.id,
+        type=header.type,
+        sender=header.sender,
+        recipient=header.recipient,
+        sent_at=header.sent_at,
+        case_ref=header.case_ref,
+        sender_key=header.sender_key,
+        recipient_key=header.recipient_key,
+        suite=header.suite,
+    )
+    assert built == parsed
+    assert built.canonical() == parsed.canonical()
+
+
+@pytest.mark.parametrize("key", ["id", "type", "sender", "recipient", "sent_at", "case_ref"])
+def test_build_refuses_what_from_json_refuses(key: str) -> None:
+    fields: dict[str, Any] = {
+        "id": ENVELOPE_ID,
+        "type": "notice",
+        "sender": "hub",
+        "recipient": "met-police",
+        "sent_at": "2024-05-01T09:30:00.123456Z",
+        "case_ref": None,
+        "sender_key": SENDER_KEY,
+        "recipient_key": RECIPIENT_KEY,
+        "suite": SUITE_X25519,
+    }
+    fields[key] = 'bad"value\\'
+    with pytest.raises(ProtocolError):
+        Header.build(**fields)
+
+
+def test_unicode_digits_are_not_a_timestamp() -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_timestamp("\u0662\u0660\u0662\u0664-05-01T09:30:00Z")
+    assert info.value.code == "bad-timestamp"
+
+
+def test_header_subclass_strings_are_kept_as_plain_strings() -> None:
+    class Party(str):
+        def __str__(self) -> str:
+            return "not-the-value"
+
+        def __format__(self, spec: str) -> str:
+            return '","injected":"'
+
+    header = Header.build(
+        id=ENVELOPE_ID,
+        type="notice",
+        sender=Party("hub"),
+        recipient="met-police",
+        sent_at="2024-05-01T09:30:00.123456Z",
+        case_ref=None,
+        sender_key=SENDER_KEY,
+        recipient_key=RECIPIENT_KEY,
+        suite=SUITE_X25519,
+    )
+    assert type(header.sender) is str
+    assert header.canonical() == canonical_json(header.to_json())
+    assert b"injected" not in header.canonical()
+
+
+def _outcome(data: bytes | str) -> tuple[str, Any]:
+    try:
+        env = parse_envelope(data)
+    except ProtocolError as exc:
+        return "refused", exc.code
+    assert env.to_bytes() == canonical_json(env.to_json())  # whatever it cached
+    return "parsed", (env, env.to_bytes())
+
+
+_LAYOUT_EDITS = [
+    lambda w: w,
+    lambda w: w.replace(b'"header":{', b'"header": {'),
+    lambda w: w.replace(b'","header":', b'" ,"header":'),
+    lambda w: w[:-1] + b" }",
+    lambda w: w[:-2] + b" }}",
+    lambda w: w[:-1] + b',"header":{}}',
+    lambda w: w[:-1] + b',"ciphertext":"AAAA"}',
+    lambda w: w.replace(b'{"ciphertext":"', b'{"ciphertext":"\\u0041', 1),
+    lambda w: w.replace(b'{"ciphertext":"', b'{"ciphertext":"\\/', 1),
+    lambda w: w.replace(b'{"ciphertext":"', b'{"ciphertext":"\x01', 1),
+    lambda w: w.replace(b'"v":1', b'"v":1.0'),
+    lambda w: w.replace(b'"v":1', b'"v":1,"v":1'),
+    lambda w: w.replace(b'"case_ref":', b'"case_ref" :'),
+    lambda w: w.replace(b'"type":"', b'"type":"\\u006e'),
+]
+
+
+@given(envelopes, st.sampled_from(range(len(_LAYOUT_EDITS))), st.data())
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_laid_out_bytes_parse_exactly_as_the_general_parser_does(
+    env: Envelope, edit: int, data: st.DataObject
+) -> None:
+    """Bytes take a fast path that slices the ciphertext out; text takes the general
+    parser. Same verdict, same error code, same envelope, same wire bytes."""
+    raw = bytearray(_LAYOUT_EDITS[edit](env.to_bytes()))
+    for _ in range(data.draw(st.integers(0, 2))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(
+            st.sampled_from(b'{}[]",:0aZ-_=\\ \x7f')
+        )
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    assert _outcome(bytes(raw)) == _outcome(text)
+
+
+def test_canonical_wire_bytes_are_kept_not_re_encoded() -> None:
+    data = make_envelope().to_bytes()
+    parsed = parse_envelope(data)
+    assert parsed.to_bytes() is data
+    assert parsed.digest() == hashlib.sha256(data).hexdigest()
+    # From a decoded object, the base64url text is reused, and the bytes are the same.
+    assert parse_envelope(json.loads(data)).to_bytes() == data
