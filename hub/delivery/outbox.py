@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -19,13 +18,22 @@ from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from hub.crypto.receipts import verify_receipt
 from hub.crypto.sealing import seal
 from hub.delivery.claims import outbox_claims
-from hub.protocol.errors import HubError, PolicyError, ProtocolError
+from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Receipt, payload_of
-from hub.storage.tables import alerts, outbox, receipts
+from hub.storage.database import light_transaction
+from hub.storage.tables import alerts, nonces, outbox, receipts
 
-__all__ = ["Acknowledgement", "acknowledge", "claim", "expire", "pending", "queue_message"]
-
-InTransaction = Callable[[AsyncConnection], Awaitable[None]]
+__all__ = [
+    "Acknowledgement",
+    "acknowledge",
+    "claim",
+    "expire",
+    "keep_nonce",
+    "look",
+    "pending",
+    "queue_message",
+]
 
 
 async def queue_message(
@@ -93,22 +101,24 @@ async def pending(engine: AsyncEngine, agency_id: str, limit: int, now: datetime
         return await claim(conn, agency_id, limit, now)
 
 
-def _ready(agency_id: str, limit: int, now: datetime) -> Any:
-    """The agency's queued, unexpired envelopes no running lease holds, oldest first."""
-    leased = exists().where(
-        outbox_claims.c.envelope_id == outbox.c.envelope_id, outbox_claims.c.until > now
+_LEASED = exists().where(
+    outbox_claims.c.envelope_id == outbox.c.envelope_id,
+    outbox_claims.c.until > bindparam("now"),
+)
+# The agency's queued, unexpired envelopes no running lease holds, oldest first (built
+# once: every poll runs it).
+_READY = (
+    select(outbox.c.envelope_id, outbox.c.envelope)
+    .where(
+        outbox.c.agency_id == bindparam("agency_id"),
+        outbox.c.status == "queued",
+        outbox.c.expires_at > bindparam("now"),
+        ~_LEASED,
     )
-    return (
-        select(outbox.c.envelope_id, outbox.c.envelope)
-        .where(
-            outbox.c.agency_id == agency_id,
-            outbox.c.status == "queued",
-            outbox.c.expires_at > now,
-            ~leased,
-        )
-        .order_by(outbox.c.seq)
-        .limit(limit)
-    )
+    .order_by(outbox.c.seq)
+    .limit(bindparam("limit", type_=Integer))
+)
+_READY_FOR_CLAIM = _READY.with_for_update(skip_locked=True, of=outbox)
 
 
 async def claim(
@@ -122,10 +132,10 @@ async def claim(
     lease has ended, so two hub processes never hand out one row at once; SQLite's
     write lock serialises the same statements. Call it in a write transaction then.
     """
-    query = _ready(agency_id, limit, now)
+    params = {"agency_id": agency_id, "now": now, "limit": limit}
     if lease <= 0:
-        return [bytes(row.envelope) for row in await conn.execute(query)]
-    rows = (await conn.execute(query.with_for_update(skip_locked=True, of=outbox))).all()
+        return [bytes(row.envelope) for row in await conn.execute(_READY, params)]
+    rows = (await conn.execute(_READY_FOR_CLAIM, params)).all()
     if not rows:
         return []
     until = now + timedelta(seconds=lease)
@@ -146,6 +156,43 @@ async def claim(
     return [bytes(row.envelope) for row in rows if row.envelope_id in won]
 
 
+async def look(
+    engine: AsyncEngine,
+    agency_id: str,
+    limit: int,
+    now: datetime,
+    lease: float = 0,
+    nonce: tuple[str, str, datetime] | None = None,
+) -> list[bytes]:
+    """One look in the agency's mailbox (``claim``), in its own transaction; with
+    ``nonce`` (a signed request's), the nonce is kept in that transaction. A write only
+    with a nonce or a lease, and never flushed to disk at its commit (``light_transaction``:
+    both are worth nothing after a power cut). SQLite files take the driver-level path
+    (``hub.delivery.sqlite_mailbox``)."""
+    fast = sqlite_mailbox(engine)
+    if fast is not None:
+        return await fast.look(agency_id, limit, now, lease, nonce)
+    if nonce is None and lease <= 0:
+        async with engine.connect() as conn:
+            return await claim(conn, agency_id, limit, now)
+    async with light_transaction(engine) as conn:
+        if nonce is not None:
+            await keep_nonce(conn, *nonce)
+        return await claim(conn, agency_id, limit, now, lease)
+
+
+_INSERT_NONCE = nonces.insert()
+
+
+async def keep_nonce(conn: AsyncConnection, agency_id: str, nonce: str, now: datetime) -> None:
+    """Remember a signed request's nonce in ``conn``'s transaction; one seen before is
+    refused (``replayed-request``)."""
+    try:
+        await conn.execute(_INSERT_NONCE, {"agency_id": agency_id, "nonce": nonce, "seen_at": now})
+    except IntegrityError:
+        raise CryptoError("this request was already made", code="replayed-request") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Acknowledgement:
     """What a batch of receipts did."""
@@ -160,12 +207,12 @@ async def acknowledge(
     signed: Sequence[tuple[Receipt, bytes]],
     *,
     now: datetime,
-    first: InTransaction | None = None,
+    nonce: tuple[str, str, datetime] | None = None,
 ) -> Acknowledgement:
     """Store a batch of signed receipts, all or nothing.
 
-    ``first`` runs at the start of the same transaction (the request's nonce is kept
-    there, so one commit covers both).
+    ``nonce`` (a signed request's) is kept in the same transaction, so one commit
+    covers both.
     """
     if agency.identity_key is None:
         raise PolicyError("agency has no identity key", code="unknown-agency")
@@ -177,9 +224,12 @@ async def acknowledge(
         if receipt.agency_id != agency.id:
             raise ProtocolError("a receipt names another agency", code="bad-receipt")
         verify_receipt(key, receipt, signature)
+    fast = sqlite_mailbox(engine)
+    if fast is not None:
+        return Acknowledgement(*await fast.store_receipts(agency.id, signed, now, nonce))
     for attempt in (1, 2):
         try:
-            return await _store_receipts(engine, agency, signed, ids, now, first)
+            return await _store_receipts(engine, agency, signed, ids, now, nonce)
         except IntegrityError:  # acknowledged concurrently by another request: look again
             if attempt == 2:
                 raise
@@ -192,13 +242,13 @@ async def _store_receipts(
     signed: Sequence[tuple[Receipt, bytes]],
     ids: list[str],
     now: datetime,
-    first: InTransaction | None,
+    nonce: tuple[str, str, datetime] | None,
 ) -> Acknowledgement:
     """One transaction: every receipt and every outbox status change, or none."""
     done, already = [], []
     async with engine.begin() as conn:
-        if first is not None:
-            await first(conn)
+        if nonce is not None:
+            await keep_nonce(conn, *nonce)
         rows = {
             r.envelope_id: r
             for r in await conn.execute(

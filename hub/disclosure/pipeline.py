@@ -29,6 +29,7 @@ from hub.protocol.canonical import canonical_json
 from hub.protocol.errors import DeliveryError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Rendered, payload_of
 from hub.settings import Settings
+from hub.storage.database import insert_many
 from hub.storage.tables import outbox
 
 __all__ = [
@@ -494,8 +495,7 @@ class _Batch:
 
     async def write(self, conn: AsyncConnection) -> list[int]:
         """One insert for the outbox rows, one append for the log entries; their indices."""
-        if self.outbox:
-            await conn.execute(outbox.insert(), self.outbox)
+        await insert_many(conn, outbox, self.outbox)
         return await append(conn, self.entries)
 
 

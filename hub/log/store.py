@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import Table, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
@@ -31,6 +31,7 @@ from hub.log.tables import (
     log_nodes,
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
+from hub.storage.database import insert_many
 
 __all__ = [
     "APPEND_LOCK",
@@ -365,31 +366,8 @@ async def write(conn: AsyncConnection, rows: Prepared) -> None:
         (log_index_subjects, rows.subjects),
         (log_index_categories, rows.categories),
     ):
-        if not search:
-            continue
-        if conn.dialect.name == "sqlite":
-            await _insert_raw(conn, table, search)
-        else:
-            await conn.execute(table.insert(), search)
-
-
-async def _insert_raw(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """One executemany on the driver, each value put through its column type's bind
-    processor (the bytes SQLAlchemy itself would store), without its per-row overhead."""
-    columns = list(rows[0])
-    dialect = conn.dialect
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in columns]
-    values = [
-        tuple(
-            p(row[name]) if p is not None else row[name]
-            for name, p in zip(columns, processors, strict=True)
-        )
-        for row in rows
-    ]
-    marks = ", ".join("?" * len(columns))
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
-    driver: Any = (await conn.get_raw_connection()).driver_connection
-    await driver.executemany(sql, values)
+        if search:
+            await insert_many(conn, table, search)
 
 
 async def append(conn: AsyncConnection, entries: Sequence[LogEntry]) -> list[int]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from hub.delivery.outbox import expire
+from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import load_hub_keys
 from hub.log.heads import HeadSigner
@@ -83,6 +84,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     app[ENGINE] = engine
     app[TOKENS] = TokenCache(engine)
     yield
+    close_sqlite_mailbox(engine)
     await engine.dispose()
 
 

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub import __version__
 from hub.agencies import Agency, enrol, register_key
 from hub.crypto.announce import SignedKeyAnnouncement, announce_key
 from hub.crypto.receipts import parse_signed_receipt
-from hub.delivery.outbox import acknowledge, claim
+from hub.delivery.outbox import acknowledge, look
 from hub.delivery.waiters import wait_for_event
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, KEYS, SETTINGS, WAITERS
-from hub.service.auth import NONCE, agency_request, keeps_nonce, record_nonce
+from hub.service.auth import NONCE, agency_request, keeps_nonce
 from hub.service.problems import json_body
-from hub.storage.database import light_transaction
 
 __all__ = ["routes"]
 
@@ -112,20 +109,12 @@ async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Res
     lease = _number(request, "lease", 0, 0, MAX_LEASE_SECONDS)
     engine, waiters = request.app[ENGINE], request.app[WAITERS]
     deadline = time.monotonic() + wait
-    nonce: tuple[Any, ...] | None = request[NONCE]
+    nonce: tuple[str, str, datetime] | None = request[NONCE]
     with waiters.subscription(agency.id) as woken:
         while True:
             woken.clear()  # before looking: a notification during the look is kept
-            now = datetime.now(UTC)
-            if nonce is not None or lease > 0:
-                async with light_transaction(engine) as conn:
-                    if nonce is not None:
-                        await record_nonce(conn, *nonce)
-                        nonce = None
-                    batch = await claim(conn, agency.id, limit, now, lease)
-            else:
-                async with engine.connect() as conn:
-                    batch = await claim(conn, agency.id, limit, now)
+            batch = await look(engine, agency.id, limit, datetime.now(UTC), lease, nonce)
+            nonce = None  # kept with the first look
             left = deadline - time.monotonic()
             if batch or left <= 0:
                 break
@@ -151,13 +140,8 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
     if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
     signed = [parse_signed_receipt(item) for item in doc["receipts"]]
-    nonce = request[NONCE]
-
-    async def keep_nonce(conn: AsyncConnection) -> None:
-        await record_nonce(conn, *nonce)
-
     result = await acknowledge(
-        request.app[ENGINE], agency, signed, now=datetime.now(UTC), first=keep_nonce
+        request.app[ENGINE], agency, signed, now=datetime.now(UTC), nonce=request[NONCE]
     )
     return web.json_response({"acknowledged": result.acknowledged, "already": result.already})
 

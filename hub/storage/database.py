@@ -13,15 +13,23 @@ from typing import Any, Final
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "is_sqlite", "light_transaction", "migrate"]
+__all__ = [
+    "BUSY_MS",
+    "create_engine",
+    "insert_many",
+    "is_sqlite",
+    "light_transaction",
+    "migrate",
+    "writer_lock",
+]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE: Final = "marac_write"
-_BUSY_MS: Final = 30_000  # how long a write waits for another process's
+BUSY_MS: Final = 30_000  # how long a write waits for another process's
 
 
 class _InlineSQLite(aiosqlite.Connection):
@@ -50,7 +58,7 @@ class _InlineSQLite(aiosqlite.Connection):
                 if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
             finally:
-                db.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+                db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
 
@@ -71,7 +79,7 @@ _WRITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio
 )
 
 
-def _writer_lock(engine: AsyncEngine) -> asyncio.Lock:
+def writer_lock(engine: AsyncEngine) -> asyncio.Lock:
     """This event loop's lock for ``engine``'s write transactions."""
     locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
     return locks.setdefault(id(engine.sync_engine), asyncio.Lock())
@@ -89,7 +97,7 @@ class _SQLiteEngine(AsyncEngine):
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (``BEGIN IMMEDIATE``); ``connect()`` reads (``BEGIN``)."""
-        async with _writer_lock(self), self.connect() as conn:
+        async with writer_lock(self), self.connect() as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
@@ -120,7 +128,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged send survives a crash
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -147,7 +155,7 @@ async def light_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     ``synchronous_commit`` off. Both keep the database consistent.
     """
     if is_sqlite(engine):
-        async with _writer_lock(engine), engine.connect() as conn:
+        async with writer_lock(engine), engine.connect() as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
             raw._conn.execute("PRAGMA synchronous=NORMAL")
             try:
@@ -161,6 +169,34 @@ async def light_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     async with engine.begin() as conn:
         await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
         yield conn
+
+
+async def insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in ``conn``'s transaction.
+
+    On SQLite, one executemany on the driver, each value put through its column type's
+    bind processor (the bytes SQLAlchemy itself would store), without its per-row
+    overhead; elsewhere SQLAlchemy's executemany.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        await conn.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in columns]
+    values = [
+        tuple(
+            p(row[name]) if p is not None else row[name]
+            for name, p in zip(columns, processors, strict=True)
+        )
+        for row in rows
+    ]
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    await driver.executemany(sql, values)
 
 
 def _alembic_config(connection: Connection) -> Config:

@@ -8,18 +8,21 @@ import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 from scaleout_helpers import Agency, enrol_agencies, staff
-from sqlalchemy import text
+from sqlalchemy import delete, select, text
 
 from hub.crypto.receipts import sign_receipt
-from hub.crypto.request_signing import sign_request
+from hub.crypto.request_signing import WINDOW, sign_request
+from hub.delivery.claims import outbox_claims
+from hub.delivery.outbox import expire
 from hub.protocol.messages import Receipt
 from hub.storage.database import create_engine
+from hub.storage.tables import nonces, outbox, receipts
 from hub.testing import RunningHub, postgres_database, running_hub
 
 
@@ -192,3 +195,63 @@ async def test_sqlite_writer_waits_off_the_loop_for_another_process(tmp_path: Pa
             assert sorted(await reader.scalars(text("SELECT x FROM t"))) == [1, 2]
     finally:
         await engine.dispose()
+
+
+async def test_rows_a_poll_and_receipts_write_read_back_as_sqlalchemy_writes_them(
+    hub: RunningHub,
+) -> None:
+    """On SQLite the mailbox and receipts run on the driver (hub.delivery.sqlite_mailbox):
+    the nonce, lease, receipt and delivery rows they write read back through SQLAlchemy
+    as the values given, and the hub's own SQLAlchemy housekeeping (nonce pruning, ended
+    leases) finds them. PostgreSQL runs the SQLAlchemy path: the same checks hold."""
+    async with aiohttp.ClientSession() as http:
+        agency = await _setup(hub, http, 2)
+        before = datetime.now(UTC)
+        async with agency.client(hub.url) as client:
+            (first,) = await client.poll(limit=1, lease=30)
+            ack = await client.acknowledge([first])
+        after = datetime.now(UTC)
+    assert ack.acknowledged == (first.header.id,)
+    engine = create_engine(hub.settings.db_url)
+    try:
+        async with engine.connect() as conn:
+            nonce_times = list(
+                await conn.scalars(select(nonces.c.seen_at).where(nonces.c.agency_id == agency.id))
+            )
+            claim = (await conn.execute(select(outbox_claims))).one()
+            receipt = (await conn.execute(select(receipts))).one()
+            delivered = (
+                await conn.execute(
+                    select(outbox.c.status, outbox.c.delivered_at).where(
+                        outbox.c.envelope_id == first.header.id
+                    )
+                )
+            ).one()
+        assert len(nonce_times) >= 2  # the poll's and the receipts'
+        assert all(_aware(before) <= _aware(t) <= _aware(after) for t in nonce_times)
+        assert claim.envelope_id == first.header.id and claim.agency_id == agency.id
+        assert _aware(before) + timedelta(seconds=30) <= _aware(claim.until)
+        assert _aware(claim.until) <= _aware(after) + timedelta(seconds=30)
+        assert receipt.envelope_id == first.header.id and receipt.agency_id == agency.id
+        assert _aware(before) <= _aware(receipt.stored_at) <= _aware(after)
+        assert json.loads(receipt.receipt)["envelope_sha256"] == first.digest()
+        assert delivered.status == "delivered"
+        assert _aware(delivered.delivered_at) == _aware(receipt.stored_at)
+        await expire(engine, after + timedelta(seconds=31))  # the ended lease is forgotten
+        async with engine.begin() as conn:  # nonces older than the window are pruned
+            old = after + 2 * WINDOW + timedelta(seconds=2)
+            await conn.execute(
+                delete(nonces).where(nonces.c.seen_at < old - 2 * WINDOW - timedelta(seconds=1))
+            )
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(outbox_claims))).all() == []
+            assert (
+                await conn.scalars(select(nonces.c.nonce).where(nonces.c.agency_id == agency.id))
+            ).all() == []
+    finally:
+        await engine.dispose()
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite gives back naive UTC datetimes, PostgreSQL aware ones."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,263 @@
+"""The agency-facing hot path on SQLite, on the driver itself: signed-request lookups,
+mailbox looks (with their nonce and lease) and receipts.
+
+Every signed request an agency makes reads its agency row, records its nonce, and looks
+in its mailbox or stores receipts. Through SQLAlchemy's async layer each of those costs
+about 0.1 ms (a connection checkout, its BEGIN and rollback, statement execution, all
+hopping through greenlets), some 1 ms a request, while SQLite itself takes microseconds.
+Here they are a handful of fixed statements on two ``sqlite3`` connections kept by the
+process, run on the event loop's thread:
+
+* reads (the agency, a look without nonce or lease) on a reader connection: WAL readers
+  never wait for the writer;
+* writes on a writer connection, inside the same asyncio lock as the engine's own write
+  transactions (``hub.storage.database``), so this process's writers still take turns;
+  ``BEGIN IMMEDIATE`` is tried without waiting and, if another process holds SQLite's
+  lock, waited for on a worker thread.
+
+Values are stored exactly as SQLAlchemy stores them (each through its column type's bind
+processor), so the rest of the hub reads these rows as its own. The SQL is the same as
+``hub.delivery.outbox``'s SQLAlchemy statements, which PostgreSQL runs; the tests run the
+mailbox and receipts on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sqlite3
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.agencies import Agency
+from hub.protocol.errors import CryptoError, HubError, ProtocolError
+from hub.protocol.messages import Receipt, payload_of
+from hub.storage.database import BUSY_MS, writer_lock
+from hub.storage.tables import outbox
+
+__all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
+
+_AGENCY: Final = (
+    "SELECT id, name, kind, status, isp_version, isp_signed_by, isp_signed_on, "
+    "identity_fingerprint, identity_key FROM agencies WHERE id = ?"
+)
+_READY: Final = (
+    "SELECT o.envelope_id, o.envelope FROM outbox o WHERE o.agency_id = ? "
+    "AND o.status = 'queued' AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM "
+    "outbox_claims c WHERE c.envelope_id = o.envelope_id AND c.until > ?) "
+    "ORDER BY o.seq LIMIT ?"
+)
+_CLAIM: Final = (
+    "INSERT INTO outbox_claims (envelope_id, agency_id, until) VALUES {} "
+    "ON CONFLICT (envelope_id) DO UPDATE SET until = excluded.until "
+    "WHERE outbox_claims.until <= ? RETURNING envelope_id"
+)
+_NONCE: Final = "INSERT INTO nonces (agency_id, nonce, seen_at) VALUES (?, ?, ?)"
+_OUTBOX_ROWS: Final = (
+    "SELECT envelope_id, digest, status FROM outbox WHERE agency_id = ? AND envelope_id IN ({})"
+)
+_RECEIPT: Final = (
+    "INSERT INTO receipts (envelope_id, agency_id, received_at, stored_at, receipt, "
+    "signature) VALUES (?, ?, ?, ?, ?, ?)"
+)
+_DELIVERED: Final = (
+    "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE envelope_id IN ({})"
+)
+
+Nonce = tuple[str, str, datetime]
+
+
+def _marks(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class SQLiteMailbox:
+    """The hot path's statements on one SQLite file (see the module docstring)."""
+
+    def __init__(self, engine: AsyncEngine, path: str) -> None:
+        self._engine = weakref.ref(engine)  # the engine's finalizer closes this
+        dialect = engine.dialect
+        stamp = outbox.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._stamp: Callable[[datetime], Any] = stamp or (lambda value: value)
+        self._reader = self._connect(path)
+        self._writer = self._connect(path)
+
+    @staticmethod
+    def _connect(path: str) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=0")
+        return db
+
+    def close(self) -> None:
+        """Close both connections."""
+        self._reader.close()
+        self._writer.close()
+
+    def agency(self, agency_id: str) -> Agency | None:
+        """The agency a signed request names, as it is now."""
+        row = self._reader.execute(_AGENCY, (agency_id,)).fetchone()
+        if row is None:
+            return None
+        signed_on = date.fromisoformat(row[6]) if isinstance(row[6], str) else row[6]
+        key = bytes(row[8]) if row[8] is not None else None
+        agency_row_id, name, kind, status, isp_version, isp_signed_by = row[:6]
+        return Agency(
+            agency_row_id, name, kind, status, isp_version, isp_signed_by, signed_on, row[7], key
+        )
+
+    async def look(
+        self, agency_id: str, limit: int, now: datetime, lease: float, nonce: Nonce | None
+    ) -> list[bytes]:
+        """Up to ``limit`` envelopes, oldest first; with ``nonce`` (kept in the same
+        transaction) or ``lease`` (claimed until ``now + lease``) a write."""
+        at = self._stamp(now)
+        if nonce is None and lease <= 0:
+            rows = self._reader.execute(_READY, (agency_id, at, at, limit)).fetchall()
+            return [bytes(r[1]) for r in rows]
+        async with self._transaction(durable=False) as db:
+            if nonce is not None:
+                self._keep_nonce(db, nonce)
+            rows = db.execute(_READY, (agency_id, at, at, limit)).fetchall()
+            if lease <= 0 or not rows:
+                return [bytes(r[1]) for r in rows]
+            until = self._stamp(now + timedelta(seconds=lease))
+            values = [v for r in rows for v in (r[0], agency_id, until)]
+            sql = _CLAIM.format(", ".join(["(?, ?, ?)"] * len(rows)))
+            won = {r[0] for r in db.execute(sql, (*values, at)).fetchall()}
+            return [bytes(r[1]) for r in rows if r[0] in won]
+
+    async def store_receipts(
+        self,
+        agency_id: str,
+        signed: Sequence[tuple[Receipt, bytes]],
+        now: datetime,
+        nonce: Nonce | None,
+    ) -> tuple[list[str], list[str]]:
+        """One durable transaction: the nonce, every receipt and every outbox status
+        change, or none; ``(acknowledged, already)``."""
+        ids = [receipt.envelope_id for receipt, _ in signed]
+        done: list[str] = []
+        already: list[str] = []
+        async with self._transaction(durable=True) as db:
+            if nonce is not None:
+                self._keep_nonce(db, nonce)
+            found = {
+                r[0]: r
+                for r in db.execute(_OUTBOX_ROWS.format(_marks(len(ids))), (agency_id, *ids))
+            }
+            fresh = []
+            stored = self._stamp(now)
+            for receipt, signature in signed:
+                row = found.get(receipt.envelope_id)
+                if row is None:
+                    raise HubError("no such envelope for this agency", code="unknown-envelope")
+                if row[1] != receipt.envelope_sha256:
+                    raise ProtocolError(
+                        "receipt hash does not match the envelope", code="bad-receipt"
+                    )
+                if row[2] == "delivered":
+                    already.append(receipt.envelope_id)
+                    continue
+                fresh.append(
+                    (
+                        receipt.envelope_id,
+                        agency_id,
+                        self._stamp(receipt.received_at),
+                        stored,
+                        json.dumps(payload_of(receipt)),
+                        signature,
+                    )
+                )
+                done.append(receipt.envelope_id)
+            if fresh:
+                db.executemany(_RECEIPT, fresh)
+                db.execute(_DELIVERED.format(_marks(len(done))), (stored, *done))
+        return done, already
+
+    def _keep_nonce(self, db: sqlite3.Connection, nonce: Nonce) -> None:
+        agency_id, value, seen = nonce
+        try:
+            db.execute(_NONCE, (agency_id, value, self._stamp(seen)))
+        except sqlite3.IntegrityError:
+            raise CryptoError("this request was already made", code="replayed-request") from None
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, durable: bool) -> AsyncIterator[sqlite3.Connection]:
+        """A write transaction on the writer connection, after this process's other
+        writers; ``durable=False`` commits without the fsync (``synchronous=NORMAL``)."""
+        db = self._writer
+        engine = self._engine()
+        if engine is None:
+            raise HubError("the database engine is gone")
+        async with writer_lock(engine):
+            if not durable:
+                db.execute("PRAGMA synchronous=NORMAL")
+            try:
+                await self._begin(db)
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                if not durable:
+                    db.execute("PRAGMA synchronous=FULL")
+
+    @staticmethod
+    async def _begin(db: sqlite3.Connection) -> None:
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+
+        def wait() -> None:  # another process writes: wait for it off the loop
+            db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            finally:
+                db.execute("PRAGMA busy_timeout=0")
+
+        await asyncio.to_thread(wait)
+
+
+_OPEN: dict[int, SQLiteMailbox] = {}
+
+
+def sqlite_mailbox(engine: AsyncEngine) -> SQLiteMailbox | None:
+    """The hot path for ``engine`` if it is a SQLite file, else None (PostgreSQL, or an
+    in-memory database, go through SQLAlchemy)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return None
+    found = _OPEN.get(id(engine))
+    if found is None or found._engine() is not engine:
+        if found is not None:
+            found.close()
+        found = _OPEN[id(engine)] = SQLiteMailbox(engine, path)
+        weakref.finalize(engine, _forget, id(engine), found)
+    return found
+
+
+def close_sqlite_mailbox(engine: AsyncEngine) -> None:
+    """Close ``engine``'s hot-path connections (when the app shuts down)."""
+    found = _OPEN.get(id(engine))
+    if found is not None and found._engine() is engine:
+        _forget(id(engine), found)
+
+
+def _forget(key: int, mailbox: SQLiteMailbox) -> None:
+    if _OPEN.get(key) is mailbox:
+        del _OPEN[key]
+    mailbox.close()
