@@ -278,23 +278,27 @@ async def newest_keys(
     """Each agency's newest unexpired, unrevoked encryption key (absent: it has none)."""
     if not agency_ids:
         return {}
-    rows = await conn.execute(
-        select(agency_keys.c.agency_id, agency_keys.c.suite, agency_keys.c.public_key)
-        .where(
-            agency_keys.c.agency_id.in_(list(agency_ids)),
-            agency_keys.c.revoked_at.is_(None),
-            agency_keys.c.expires_at > now,
-        )
-        .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
-    )
+    rows = await conn.execute(_NEWEST_KEYS, {"ids": list(agency_ids), "now": now})
     found: dict[str, EncryptionPublicKey] = {}
-    for row in rows:
-        if row.agency_id not in found:
-            found[row.agency_id] = EncryptionPublicKey(row.suite, row.public_key)
+    for agency_id, suite, public_key in rows:
+        if agency_id not in found:
+            found[agency_id] = EncryptionPublicKey.known(suite, public_key)
     return found
 
 
+# Statements built once (they run on every disclosure and signed request); ``ids`` expands.
+_NEWEST_KEYS: Final = (
+    select(agency_keys.c.agency_id, agency_keys.c.suite, agency_keys.c.public_key)
+    .where(
+        agency_keys.c.agency_id.in_(bindparam("ids", expanding=True)),
+        agency_keys.c.revoked_at.is_(None),
+        agency_keys.c.expires_at > bindparam("now"),
+    )
+    .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
+)
 _BY_ID: Final = select(agencies).where(agencies.c.id == bindparam("agency_id"))
+_BY_IDS: Final = select(agencies).where(agencies.c.id.in_(bindparam("ids", expanding=True)))
+_ACTIVE: Final = select(agencies).where(agencies.c.status == "active").order_by(agencies.c.id)
 
 
 async def get_agency(conn: AsyncConnection, agency_id: str) -> Agency | None:
@@ -307,16 +311,13 @@ async def get_agencies(conn: AsyncConnection, agency_ids: Collection[str]) -> di
     """The agencies of ``agency_ids`` that exist, by id, in one query."""
     if not agency_ids:
         return {}
-    rows = await conn.execute(select(agencies).where(agencies.c.id.in_(list(agency_ids))))
+    rows = await conn.execute(_BY_IDS, {"ids": list(agency_ids)})
     return {row.id: _agency(row) for row in rows}
 
 
 async def active_agencies(conn: AsyncConnection) -> list[Agency]:
     """Every active agency, by id."""
-    rows = await conn.execute(
-        select(agencies).where(agencies.c.status == "active").order_by(agencies.c.id)
-    )
-    return [_agency(row) for row in rows]
+    return [_agency(row) for row in await conn.execute(_ACTIVE)]
 
 
 async def list_agencies(engine: AsyncEngine, now: datetime) -> list[Agency]:

@@ -8,6 +8,7 @@ private key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -247,6 +248,17 @@ class EncryptionPublicKey:
 
     def __hash__(self) -> int:
         return hash((self.suite, self.raw))
+
+    @staticmethod
+    def known(suite: str, raw: bytes) -> EncryptionPublicKey:
+        """The same key as ``EncryptionPublicKey(suite, raw)``, checked once per process:
+        a key read back on every disclosure is parsed and probed the first time only."""
+        return _known_key(suite, bytes(raw))
+
+
+@functools.lru_cache(maxsize=4096)
+def _known_key(suite: str, raw: bytes) -> EncryptionPublicKey:
+    return EncryptionPublicKey(suite, raw)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

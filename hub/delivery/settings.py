@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.delivery.tables import agency_delivery
@@ -37,10 +37,13 @@ async def deliveries_of(
     """The delivery settings of those of ``agency_ids`` that set any, in one query."""
     if not agency_ids:
         return {}
-    rows = await conn.execute(
-        select(agency_delivery).where(agency_delivery.c.agency_id.in_(list(agency_ids)))
-    )
+    rows = await conn.execute(_OF, {"ids": list(agency_ids)})
     return {r.agency_id: DeliverySettings(r.transport, r.format, r.config) for r in rows}
+
+
+_OF = select(agency_delivery).where(
+    agency_delivery.c.agency_id.in_(bindparam("ids", expanding=True))
+)
 
 
 async def set_delivery(

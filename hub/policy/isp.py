@@ -131,14 +131,15 @@ async def publish_isp(
 
 async def current_isp(conn: AsyncConnection) -> IspVersion | None:
     """The newest published ISP, or None if none is published."""
-    row = (
-        await conn.execute(
-            select(isp_versions)
-            .order_by(isp_versions.c.published_at.desc(), isp_versions.c.version.desc())
-            .limit(1)
-        )
-    ).first()
+    row = (await conn.execute(_CURRENT)).first()
     return None if row is None else _version(row)
+
+
+_CURRENT = (
+    select(isp_versions)
+    .order_by(isp_versions.c.published_at.desc(), isp_versions.c.version.desc())
+    .limit(1)
+)
 
 
 async def list_isp_versions(conn: AsyncConnection) -> list[IspVersion]:

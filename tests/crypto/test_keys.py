@@ -62,6 +62,20 @@ def test_low_order_x25519_public_key_is_refused(point: bytes) -> None:
     hybrid = EncryptionKeyPair.generate(SUITE_HYBRID).public.raw
     with pytest.raises(ValueError):
         EncryptionPublicKey(SUITE_HYBRID, hybrid[:-32] + point)
+    for _ in range(2):  # a refusal is not remembered as a key
+        with pytest.raises(ValueError):
+            EncryptionPublicKey.known(SUITE_X25519, point)
+
+
+@pytest.mark.parametrize("suite", [SUITE_X25519, SUITE_HYBRID])
+def test_known_key_is_checked_once_and_is_the_same_key(suite: str) -> None:
+    raw = EncryptionKeyPair.generate(suite).public.raw
+    first = EncryptionPublicKey.known(suite, bytearray(raw))
+    assert first == EncryptionPublicKey(suite, raw)
+    assert first.fingerprint == hashlib.sha256(raw).hexdigest()
+    assert EncryptionPublicKey.known(suite, raw) is first
+    other = EncryptionKeyPair.generate(suite).public.raw
+    assert EncryptionPublicKey.known(suite, other) != first
 
 
 def test_key_file_with_truncated_ciphertext_is_bad() -> None:
