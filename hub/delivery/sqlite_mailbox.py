@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.agencies import Agency
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.protocol.messages import Receipt, payload_of
-from hub.storage.database import BUSY_MS, writer_lock
+from hub.storage.database import BUSY_MS, background_checkpoints, writer_lock
 from hub.storage.tables import outbox
 
 __all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
@@ -84,15 +84,18 @@ class SQLiteMailbox:
         dialect = engine.dialect
         stamp = outbox.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._stamp: Callable[[datetime], Any] = stamp or (lambda value: value)
-        self._reader = self._connect(path)
-        self._writer = self._connect(path)
+        background = background_checkpoints(engine)
+        self._reader = self._connect(path, background)
+        self._writer = self._connect(path, background)
 
     @staticmethod
-    def _connect(path: str) -> sqlite3.Connection:
+    def _connect(path: str, background_checkpoints: bool) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=0")
+        if background_checkpoints:
+            db.execute("PRAGMA wal_autocheckpoint=0")
         return db
 
     def close(self) -> None:

@@ -33,7 +33,8 @@ from hub.service.appkeys import ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.checkpoints import WalCheckpointer
+from hub.storage.database import create_engine, is_sqlite, migrate
 from hub.users import TokenCache
 from hub.web import setup_web
 
@@ -62,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(module.routes)
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(_wal_checkpoints)
     app.cleanup_ctx.append(_mailbox_notifications)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)
@@ -72,7 +74,7 @@ def create_app(settings: Settings) -> web.Application:
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: Settings = app[SETTINGS]
     app[KEYS] = load_hub_keys(settings)
-    engine = create_engine(settings.db_url)
+    engine = create_engine(settings.db_url, background_checkpoints=True)
     try:
         await migrate(engine)
         async with engine.connect() as conn:
@@ -86,6 +88,20 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     yield
     close_sqlite_mailbox(engine)
     await engine.dispose()
+
+
+async def _wal_checkpoints(app: web.Application) -> AsyncIterator[None]:
+    """On a SQLite file, checkpoint the WAL on a worker thread (``hub.storage.checkpoints``)."""
+    engine = app[ENGINE]
+    path = engine.url.database
+    if not is_sqlite(engine) or not path or path == ":memory:":
+        yield
+        return
+    task = asyncio.create_task(WalCheckpointer(path).run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _mailbox_notifications(app: web.Application) -> AsyncIterator[None]:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 __all__ = [
     "BUSY_MS",
+    "background_checkpoints",
     "create_engine",
     "insert_many",
     "is_sqlite",
@@ -108,16 +109,29 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
+_BACKGROUND_CHECKPOINTS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def background_checkpoints(engine: AsyncEngine) -> bool:
+    """True if ``engine``'s SQLite connections leave WAL checkpoints to a
+    :class:`hub.storage.checkpoints.WalCheckpointer` (the server's engine)."""
+    return engine.sync_engine in _BACKGROUND_CHECKPOINTS
+
+
+def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout.
 
     On SQLite, ``engine.begin()`` is a write transaction (``BEGIN IMMEDIATE``: it takes
     the write lock up front) and ``engine.connect()`` a read (a deferred ``BEGIN``: WAL
     readers neither wait for the writer nor hold it up). Write only inside ``begin()``.
+    ``background_checkpoints`` turns SQLite's automatic WAL checkpoints off on this
+    engine's connections: the caller runs a ``WalCheckpointer`` (the server does).
     """
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, "async_creator_fn": _connect_inline}
         engine = _SQLiteEngine(create_async_engine(url, connect_args=connect_args).sync_engine)
+        if background_checkpoints:
+            _BACKGROUND_CHECKPOINTS.add(engine.sync_engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -129,6 +143,8 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged send survives a crash
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            if background_checkpoints:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -1,0 +1,91 @@
+"""SQLite's WAL checkpointed on a worker thread, not inside a commit on the event loop.
+
+What is only in the WAL is invisible to a reader of the database file alone
+(``immutable=1`` ignores the WAL): that tells a checkpoint from none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import aiohttp
+from scaleout_helpers import enrol_agencies, staff
+from sqlalchemy import text
+
+from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.service.appkeys import ENGINE
+from hub.storage.checkpoints import WalCheckpointer
+from hub.storage.database import background_checkpoints, create_engine
+from hub.testing import running_hub
+
+ROW = "x" * 4000  # one page a row: 1 200 rows are past SQLite's automatic 1 000 pages
+
+
+def _in_file(path: Path, sql: str) -> int:
+    """``sql``'s count from the database file alone, ignoring the WAL."""
+    db = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return int(db.execute(sql).fetchone()[0])
+    finally:
+        db.close()
+
+
+async def _fill(path: Path, *, background: bool) -> sqlite3.Connection:
+    """1 200 rows in ``t``; returns a connection that keeps the WAL open (SQLite
+    checkpoints when the last connection to a file closes)."""
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", background_checkpoints=background)
+    assert background_checkpoints(engine) is background
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x TEXT)"))
+        keeper = sqlite3.connect(path)
+        keeper.execute("SELECT count(*) FROM t").fetchone()
+        for _ in range(12):
+            async with engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": ROW}] * 100)
+    finally:
+        await engine.dispose()
+    return keeper
+
+
+async def test_without_automatic_checkpoints_only_the_checkpointer_copies_the_wal(
+    tmp_path: Path,
+) -> None:
+    default, background = tmp_path / "default.sqlite3", tmp_path / "background.sqlite3"
+    keep_open = [await _fill(default, background=False), await _fill(background, background=True)]
+    try:
+        assert _in_file(default, "SELECT count(*) FROM t") >= 1000  # SQLite copied most
+        assert _in_file(background, "SELECT count(*) FROM sqlite_master") == 0
+        checkpointer = WalCheckpointer(background)
+        frames, copied = checkpointer.checkpoint()
+        checkpointer.close()
+        assert frames >= 1200 and copied == frames
+        assert _in_file(background, "SELECT count(*) FROM t") == 1200
+    finally:
+        for db in keep_open:
+            db.close()
+
+
+async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
+    """The server's own connections (engine and mailbox hot path) leave checkpoints to
+    its checkpointer, which copies sent envelopes into the database file within a second."""
+    async with running_hub(tmp_path) as hub, aiohttp.ClientSession() as http:
+        engine = hub.app[ENGINE]
+        assert background_checkpoints(engine)
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA wal_autocheckpoint")) == 0
+        (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
+        mailbox = sqlite_mailbox(engine)
+        assert mailbox is not None
+        assert mailbox._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        for n in range(5):
+            body = {"to": agency.id, "text": f"notice {n}"}
+            await staff(http, hub.url, hub.admin_token, "/api/v1/notices", body)
+        path = Path(hub.settings.db_url.split("///", 1)[1])
+        for _ in range(40):
+            if _in_file(path, "SELECT count(*) FROM outbox") == 5:
+                break
+            await asyncio.sleep(0.05)
+        assert _in_file(path, "SELECT count(*) FROM outbox") == 5
