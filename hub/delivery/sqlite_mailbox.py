@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.agencies import Agency
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.protocol.messages import Receipt, payload_of
-from hub.storage.database import BUSY_MS, background_checkpoints, to_the_end, writer_lock
+from hub.storage.database import BUSY_MS, background_checkpoints, writer_lock
 from hub.storage.tables import outbox
 
 __all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
@@ -194,8 +194,7 @@ class SQLiteMailbox:
     @contextlib.asynccontextmanager
     async def _transaction(self, *, durable: bool) -> AsyncIterator[sqlite3.Connection]:
         """A write transaction on the writer connection, after this process's other
-        writers; ``durable=False`` commits without the fsync (``synchronous=NORMAL``),
-        a durable commit syncs on a worker thread."""
+        writers; ``durable=False`` commits without the fsync (``synchronous=NORMAL``)."""
         db = self._writer
         engine = self._engine()
         if engine is None:
@@ -210,10 +209,7 @@ class SQLiteMailbox:
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
-                if durable:  # the fsync on a worker thread: the loop goes on meanwhile
-                    await to_the_end(asyncio.to_thread(db.execute, "COMMIT"))
-                else:
-                    db.execute("COMMIT")
+                db.execute("COMMIT")
             finally:
                 if not durable:
                     db.execute("PRAGMA synchronous=FULL")

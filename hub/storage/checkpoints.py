@@ -22,8 +22,6 @@ import sqlite3
 from pathlib import Path
 from typing import Final
 
-from hub.storage.database import to_the_end
-
 __all__ = ["WalCheckpointer"]
 
 log = logging.getLogger(__name__)
@@ -52,8 +50,12 @@ class WalCheckpointer:
         try:
             while True:
                 await asyncio.sleep(self._interval)
-                # the thread finishes with the connection before ``close`` runs
-                await to_the_end(asyncio.to_thread(self._checkpoint_logged))
+                job = asyncio.ensure_future(asyncio.to_thread(self._checkpoint_logged))
+                try:
+                    await asyncio.shield(job)
+                except asyncio.CancelledError:
+                    await job  # the thread finishes with the connection before it closes
+                    raise
         finally:
             self.close()
 

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import aiosqlite
 from alembic import command
@@ -25,7 +25,6 @@ __all__ = [
     "is_sqlite",
     "light_transaction",
     "migrate",
-    "to_the_end",
     "writer_lock",
 ]
 
@@ -42,24 +41,14 @@ class _InlineSQLite(aiosqlite.Connection):
     taking the write lock (``BEGIN IMMEDIATE``) can wait for another connection: it is
     tried inline without waiting, and only if another process holds the lock does it go
     to the worker thread, where waiting does not stop the loop; reads, and writes under
-    a lock already held, run inline. A write transaction's commit, whose fsync
-    (``synchronous=FULL``) makes an acknowledged send survive a crash, runs on the
-    worker thread: SQLite releases the GIL while the disk syncs, and the loop goes on
-    serving reads, polls and crypto (the next writer still waits for the lock).
+    a lock already held, run inline. A commit's fsync (``synchronous=FULL``)
+    runs inline too: it is what makes an acknowledged send survive a crash.
     """
-
-    _writing = False  # a BEGIN IMMEDIATE is open: its commit syncs the disk
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
-        if self._writing and getattr(fn, "__name__", "") in _ENDS:
-            self._writing = False
-            if fn.__name__ == "commit":
-                return await to_the_end(super()._execute(fn, *args, **kwargs))  # type: ignore[no-untyped-call]
-            return fn(*args, **kwargs)
         if args and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE":
-            self._writing = True
             # Free (no other process writing: this one's writers queue on an asyncio
             # lock), the lock is taken inline; held by another process, on the worker.
             db = self._connection
@@ -73,21 +62,6 @@ class _InlineSQLite(aiosqlite.Connection):
                 db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
-
-
-_ENDS: Final = frozenset({"commit", "rollback"})
-T = TypeVar("T")
-
-
-async def to_the_end(work: Awaitable[T]) -> T:
-    """Await ``work`` (a commit on a worker thread); if the caller is cancelled meanwhile,
-    wait for it to finish before re-raising, so nothing else uses its connection first."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await asyncio.wait([task])
-        raise
 
 
 def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:

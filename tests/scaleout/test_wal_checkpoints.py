@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from pathlib import Path
 
 import aiohttp
 from scaleout_helpers import enrol_agencies, staff
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.service.appkeys import ENGINE
@@ -90,50 +89,3 @@ async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert _in_file(path, "SELECT count(*) FROM outbox") == 5
-
-
-async def test_durable_commits_sync_off_the_event_loop(tmp_path: Path) -> None:
-    """A send's commit (the engine's write transactions) and a receipts commit (the
-    mailbox hot path) run their COMMIT, and so its fsync, on a worker thread; a read's
-    end and the nonce-only commit of a poll (not synced) stay on the loop's thread."""
-    loop_thread = threading.get_ident()
-    seen: list[tuple[str, bool]] = []
-
-    def trace(statement: str) -> None:
-        if statement.strip().upper() in {"COMMIT", "BEGIN IMMEDIATE", "BEGIN"}:
-            seen.append((statement.strip().upper(), threading.get_ident() == loop_thread))
-
-    def commits(steps: list[tuple[str, bool]]) -> set[tuple[str, bool]]:
-        """(how the transaction began, whether its COMMIT ran on the loop's thread)."""
-        found, begun = set(), ""
-        for statement, on_loop in steps:
-            if statement == "COMMIT":
-                found.add((begun, on_loop))
-            else:
-                begun = statement
-        return found
-
-    async with running_hub(tmp_path) as hub, aiohttp.ClientSession() as http:
-        engine = hub.app[ENGINE]
-        await engine.dispose()  # connections from here on are traced
-        event.listen(
-            engine.sync_engine,
-            "connect",
-            lambda dbapi, _record: dbapi._connection._conn.set_trace_callback(trace),
-        )
-        (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
-        mailbox = sqlite_mailbox(engine)
-        assert mailbox is not None
-        mailbox._writer.set_trace_callback(trace)
-        seen.clear()
-        body = {"to": agency.id, "text": "a notice"}
-        await staff(http, hub.url, hub.admin_token, "/api/v1/notices", body)
-        sent, seen[:] = commits(seen), []
-        async with agency.client(hub.url) as client:
-            envelopes = await client.poll(limit=1)
-            polled, seen[:] = commits(seen), []
-            await client.acknowledge(envelopes)
-        acked = commits(seen)
-    assert ("BEGIN IMMEDIATE", False) in sent and ("BEGIN IMMEDIATE", True) not in sent
-    assert polled == {("BEGIN IMMEDIATE", True)}  # the nonce alone: no fsync, inline
-    assert acked == {("BEGIN IMMEDIATE", False)}
