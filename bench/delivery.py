@@ -14,14 +14,17 @@ reason if no server answers; 20 agencies invited, enrolled and approved, not tim
 
 1. **throughput**: 4 coordinators send ``--messages`` notices of 2 048 characters, each
    ``{"to": "all"}`` (20 sealed messages per notice), back to back; 20 ``HubClient``s in
-   this process long-poll (``wait`` 5 s, ``limit`` 100), open and verify every envelope
+   ``--client-processes`` child processes (default 2; agency i in process i mod K:
+   deployed, the agencies are separate machines, and one process would serialise their
+   CPU work) long-poll (``wait`` 5 s, ``limit`` 100), open and verify every envelope
    (``open_envelope``: HPKE decrypt + Ed25519 verify against the hub key) and acknowledge
    each batch with signed receipts. Rows: SQLite (1 process), PostgreSQL with 1 and with
    2 hub processes on one database (coordinator k and agency i use process k or i mod 2,
    as behind a load balancer). messages/s = acknowledged / (first send → last receipt).
 2. **latency**: a steady 200 messages/s (10 notices/s to 20 agencies) for
-   ``--latency-seconds``; per message, start of its notice's POST → opened and verified by
-   the client (handed to the sink), and → its receipt stored; p50 / p99.
+   ``--latency-seconds``, the clients as in section 1; per message, start of its notice's
+   POST → opened and verified by the client (handed to the sink), and → its receipt
+   stored; p50 / p99 (``time.perf_counter``, one monotonic clock across processes).
 3. **queued**: ``--queued`` envelopes (default 10^5) sealed with the hub's keys to the
    20 agencies and inserted into the outbox directly (the send path is section 1's);
    the hub process's RSS idle, then after every agency polled a full batch, with the
@@ -32,9 +35,11 @@ reason if no server answers; 20 agencies invited, enrolled and approved, not tim
 5. **MESH**: section 1's workload through ``mesh-sandbox`` with ``mesh-client``
    (``bench/mesh.py``) and hub / MESH.
 
-The hub, PostgreSQL and this process (the 20 clients: open, verify, sign receipts and
-requests) share the machine; on 2 cores they compete for CPU, and load from anything
-else moves absolute figures: compare the ratios, measured in the same run.
+The agency processes are started and ready (clients made, one empty poll each) before
+the clock starts; client CPU is theirs over the receive phase plus this process's (the
+coordinators). The hub, PostgreSQL, this process and the agency processes (open, verify,
+sign receipts and requests) share the machine; on 2 cores they compete for CPU, and load
+from anything else moves absolute figures: compare the ratios, measured in the same run.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ import aiohttp
 import asyncpg
 import cryptography
 import sqlalchemy
+from _agencyproc import POLL_LIMIT, AgentSpec, Received, agency_processes, all_or_none
 from _hubproc import Agent, Hub, hub_processes, make_agents, markdown_table, percentile, rss_mb
 from _hubproc import staff as staff_call
 from _machine import machine_line
@@ -61,9 +67,8 @@ from mesh import run_mesh
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
-from hub.crypto.sealing import hpke_suite, open_envelope, seal
+from hub.crypto.sealing import hpke_suite, seal
 from hub.hub_keys import load_hub_keys
-from hub.protocol.envelope import Envelope
 from hub.protocol.messages import Notice
 from hub.settings import Settings
 from hub.storage.database import create_engine
@@ -73,8 +78,6 @@ from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 AGENCIES = 20
 SENDERS = 4
 NOTICE_CHARS = 2048
-POLL_WAIT = 5
-POLL_LIMIT = 100
 STEADY_RATE = 200  # messages/s: 10 notices/s to 20 agencies
 
 PROSE = (
@@ -114,7 +117,7 @@ class Run:
     end: float = 0.0
     hub_cpu: float | None = None
     client_cpu: float = 0.0
-    all_acked: asyncio.Event = field(default_factory=asyncio.Event)
+    timed_out: bool = False
 
     @property
     def expected(self) -> int:
@@ -148,6 +151,17 @@ class Run:
     def latencies_ms(self, until: dict[str, float]) -> list[float]:
         return sorted((until[i] - self.send_at[i]) * 1000 for i in self.send_at if i in until)
 
+    def add(self, got: Received) -> None:
+        """One agency process's results (its envelope ids are its own agencies')."""
+        self.opened_at.update(got.opened_at)
+        self.acked_at.update(got.acked_at)
+        self.opened.update(got.opened)
+        self.redelivered += got.redelivered
+        self.already += got.already
+        self.leftover += got.leftover
+        self.client_cpu += got.cpu
+        self.timed_out = self.timed_out or got.timed_out
+
 
 async def send_one(http: aiohttp.ClientSession, url: str, token: str, run: Run, n: int) -> None:
     started = time.perf_counter()
@@ -174,73 +188,59 @@ async def send_steady(http: aiohttp.ClientSession, hub: Hub, run: Run) -> None:
     await asyncio.gather(*posts)
 
 
-async def receive(agent: Agent, hub_key: IdentityPublicKey, run: Run) -> None:
-    """Long-poll, open and verify every envelope, acknowledge each batch; until all acked."""
-    while not run.all_acked.is_set():
-        envelopes = await agent.client.poll(wait=POLL_WAIT, limit=POLL_LIMIT)
-        for envelope in envelopes:
-            if envelope.header.id in run.acked_at:
-                run.redelivered += 1
-            run.opened[envelope.header.id] = opened_as(envelope, agent, hub_key)
-            run.opened_at[envelope.header.id] = time.perf_counter()
-        if not envelopes:
-            continue
-        result = await agent.client.acknowledge(envelopes)
-        now = time.perf_counter()
-        run.already += len(result.already)
-        for envelope_id in result.acknowledged:
-            run.acked_at.setdefault(envelope_id, now)
-        if len(run.acked_at) >= run.expected:
-            run.all_acked.set()
+def senders(http: aiohttp.ClientSession, hub: Hub, run: Run, steady: bool) -> list[Any]:
+    """The coordinators' coroutines: one at a steady rate, or ``SENDERS`` back to back."""
+    if steady:
+        return [send_steady(http, hub, run)]
+    return [send_back_to_back(http, hub, run, k) for k in range(SENDERS)]
 
 
-def opened_as(envelope: Envelope, agent: Agent, hub_key: IdentityPublicKey) -> tuple[str, str]:
-    """Decrypt and verify (raises ``InvalidEnvelope`` if either fails); who it was for, text."""
-    opened = open_envelope(envelope, recipient=agent.encryption, sender=hub_key)
-    return opened.header.recipient, str(opened.payload.get("text"))
-
-
-async def timed(hub: Hub, agents: list[Agent], run: Run, steady: bool, timeout: float) -> None:
-    """Send and receive until every message is acknowledged (or ``timeout``)."""
+async def pinned_hub_key(agents: list[Agent]) -> IdentityPublicKey:
+    """``GET /api/v1/hub``'s key, which must be the one every agent pinned at enrolment."""
     hub_key = (await agents[0].client.fetch_hub_info()).identity_key
     if any(a.pinned_hub_key != hub_key for a in agents):
         raise RuntimeError("GET /api/v1/hub disagrees with the key pinned at enrolment")
-    async with aiohttp.ClientSession() as http:
+    return hub_key
+
+
+async def timed(
+    hub: Hub, agents: list[Agent], run: Run, steady: bool, args: argparse.Namespace
+) -> None:
+    """Send here, receive in the agency processes, until every message is acknowledged
+    (or ``--timeout``: the row is then incomplete)."""
+    hub_key = await pinned_hub_key(agents)
+    specs = [AgentSpec.of(a, run.notices) for a in agents]
+    processes = agency_processes(specs, hub_key.raw, args.client_processes, args.timeout)
+    async with processes as agencies, aiohttp.ClientSession() as http:
         cpu0, client0 = hub.cpu(), time.process_time()
         run.start = time.perf_counter()
-        receivers = [asyncio.create_task(receive(a, hub_key, run)) for a in agents]
-        if steady:
-            senders = [asyncio.create_task(send_steady(http, hub, run))]
-        else:
-            senders = [
-                asyncio.create_task(send_back_to_back(http, hub, run, k)) for k in range(SENDERS)
-            ]
-        tasks = [*senders, *receivers]
+        agencies.go()
         try:
-            async with asyncio.timeout(timeout):
-                done = asyncio.create_task(run.all_acked.wait())
-                pending: set[asyncio.Task[Any]] = {done, *tasks}
-                while not done.done():
-                    finished, pending = await asyncio.wait(
-                        pending, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in finished:
-                        if task is not done and task.exception() is not None:
-                            raise task.exception()  # type: ignore[misc]
-                await asyncio.gather(*senders)
+            async with asyncio.timeout(args.timeout + 30):  # the children stop at --timeout
+                *_, results = await all_or_none(
+                    *senders(http, hub, run, steady), agencies.results()
+                )
         except TimeoutError:
-            print(f"_timed out after {timeout:g} s; the row is incomplete_")
-        finally:
-            run.end = max(run.acked_at.values(), default=time.perf_counter())
-            cpu1 = hub.cpu()
-            run.client_cpu = time.process_time() - client0
-            if cpu0 is not None and cpu1 is not None:
-                run.hub_cpu = cpu1 - cpu0
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-    for agent in agents:
-        run.leftover += len(await agent.client.poll(wait=0, limit=POLL_LIMIT))
+            raise RuntimeError(
+                f"senders or agency processes hung past {args.timeout:g} s"
+            ) from None
+        cpu1 = hub.cpu()
+        run.client_cpu = time.process_time() - client0
+    for got in results:
+        run.add(got)
+    run.end = max(run.acked_at.values(), default=time.perf_counter())
+    if cpu0 is not None and cpu1 is not None:
+        run.hub_cpu = cpu1 - cpu0
+    if run.timed_out:
+        print(f"_timed out after {args.timeout:g} s; the row is incomplete_")
+
+
+def clients_line(processes: int) -> str:
+    """Where the agency clients ran, for the header."""
+    where = f"agency i in process i mod {processes}" if processes > 1 else "a child process"
+    where += "; the coordinators in this one"
+    plural = "es" if processes > 1 else ""
+    return f"- agency clients: {AGENCIES} in {processes} process{plural} ({where})"
 
 
 async def with_database(engine: str, args: argparse.Namespace) -> Any:
@@ -268,7 +268,7 @@ async def one_run(
                 async with aiohttp.ClientSession() as http:
                     agents = await make_agents(http, hub, AGENCIES)
                 try:
-                    await timed(hub, agents, run, steady, args.timeout)
+                    await timed(hub, agents, run, steady, args)
                 finally:
                     await asyncio.gather(*(a.client.close() for a in agents))
     finally:
@@ -429,6 +429,8 @@ async def amain(args: argparse.Namespace) -> int:
         f"- python {platform.python_version()}, cryptography {cryptography.__version__}, "
         f"sqlalchemy {sqlalchemy.__version__}, aiohttp {aiohttp.__version__}"
     )
+    if "throughput" in args.only or "latency" in args.only:
+        print(clients_line(args.client_processes))
     print(f"- command: `{' '.join(['.venv/bin/python', 'bench/delivery.py', *sys.argv[1:]])}`\n")
     sys.stdout.flush()
     failed = False
@@ -572,6 +574,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-seconds", type=float, help="steady-rate run length (5 s)")
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     parser.add_argument("--timeout", type=float, default=150.0, help="give up on a run after")
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        metavar="K",
+        help="processes for the 20 agency clients, agency i in process i mod K (2)",
+    )
     args = parser.parse_args(argv)
     if args.queued is None:
         args.queued = 10_000 if args.quick else 100_000
@@ -579,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
         args.latency_seconds = 3.0 if args.quick else 5.0
     if args.messages is not None and args.messages < 1:
         parser.error("--messages must be at least 1")
+    if not 1 <= args.client_processes <= AGENCIES:
+        parser.error(f"--client-processes must be 1 to {AGENCIES}")
     return asyncio.run(amain(args))
 
 
