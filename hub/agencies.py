@@ -296,9 +296,21 @@ _NEWEST_KEYS: Final = (
     )
     .order_by(agency_keys.c.created_at.desc(), agency_keys.c.registered_at.desc())
 )
-_BY_ID: Final = select(agencies).where(agencies.c.id == bindparam("agency_id"))
-_BY_IDS: Final = select(agencies).where(agencies.c.id.in_(bindparam("ids", expanding=True)))
-_ACTIVE: Final = select(agencies).where(agencies.c.status == "active").order_by(agencies.c.id)
+# An Agency's columns only: the table's timestamps would each be parsed for nothing.
+_AGENCY: Final = select(
+    agencies.c.id,
+    agencies.c.name,
+    agencies.c.kind,
+    agencies.c.status,
+    agencies.c.isp_version,
+    agencies.c.isp_signed_by,
+    agencies.c.isp_signed_on,
+    agencies.c.identity_fingerprint,
+    agencies.c.identity_key,
+)
+_BY_ID: Final = _AGENCY.where(agencies.c.id == bindparam("agency_id"))
+_BY_IDS: Final = _AGENCY.where(agencies.c.id.in_(bindparam("ids", expanding=True)))
+_ACTIVE: Final = _AGENCY.where(agencies.c.status == "active").order_by(agencies.c.id)
 
 
 async def get_agency(conn: AsyncConnection, agency_id: str) -> Agency | None:
