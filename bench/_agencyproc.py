@@ -43,10 +43,10 @@ class AgentSpec:
     identity: bytes  # Ed25519 seed
     suite: str
     encryption: bytes  # EncryptionKeyPair.private_bytes()
-    expected: int  # envelopes to acknowledge
+    expected: int | None  # envelopes to acknowledge; None: sent after ``go`` (``expect``)
 
     @classmethod
-    def of(cls, agent: Agent, expected: int) -> AgentSpec:
+    def of(cls, agent: Agent, expected: int | None) -> AgentSpec:
         """An enrolled agent's keys and hub URL, as its parent-side client has them."""
         return cls(
             agent.id,
@@ -84,12 +84,17 @@ def opened_as(
 
 
 async def receive(
-    spec: AgentSpec, client: HubClient, hub_key: IdentityPublicKey, got: Received
+    spec: AgentSpec,
+    client: HubClient,
+    hub_key: IdentityPublicKey,
+    got: Received,
+    expected: dict[str, int],
 ) -> None:
-    """Long-poll, open and verify, acknowledge each batch; until ``spec.expected`` acked."""
+    """Long-poll, open and verify, acknowledge each batch; until ``expected[spec.id]``
+    are acked (a count the parent may send while this runs)."""
     encryption = EncryptionKeyPair(spec.suite, spec.encryption)
     acked = 0
-    while acked < spec.expected:
+    while acked < expected.get(spec.id, acked + 1):
         envelopes = await client.poll(wait=POLL_WAIT, limit=POLL_LIMIT)
         for envelope in envelopes:
             if envelope.header.id in got.acked_at:
@@ -108,7 +113,11 @@ async def receive(
 
 
 async def receive_all(
-    specs: list[AgentSpec], clients: list[HubClient], hub_key: IdentityPublicKey, timeout: float
+    specs: list[AgentSpec],
+    clients: list[HubClient],
+    hub_key: IdentityPublicKey,
+    timeout: float,
+    expected: dict[str, int],
 ) -> Received:
     """Every agent's loop until all acked (or ``timeout``); then the leftovers, ``wait=0``."""
     got = Received()
@@ -116,7 +125,7 @@ async def receive_all(
     try:
         async with asyncio.timeout(timeout), asyncio.TaskGroup() as group:
             for spec, client in zip(specs, clients, strict=True):
-                group.create_task(receive(spec, client, hub_key, got))
+                group.create_task(receive(spec, client, hub_key, got, expected))
     except TimeoutError:
         got.timed_out = True
     got.cpu = time.process_time() - cpu0
@@ -137,9 +146,24 @@ async def _serve(conn: Connection, specs: list[AgentSpec], hub_key: bytes, timeo
         if not conn.poll(START_TIMEOUT) or conn.recv() != "go":
             raise RuntimeError(f"no 'go' from the parent within {START_TIMEOUT:g} s")
         key = IdentityPublicKey.from_bytes(hub_key)
-        conn.send(("result", await receive_all(specs, clients, key, timeout)))
+        expected = {s.id: s.expected for s in specs if s.expected is not None}
+        told = None if len(expected) == len(specs) else asyncio.create_task(_told(conn, expected))
+        try:
+            conn.send(("result", await receive_all(specs, clients, key, timeout, expected)))
+        finally:
+            if told is not None:
+                told.cancel()
     finally:
         await asyncio.gather(*(c.close() for c in clients))
+
+
+async def _told(conn: Connection, expected: dict[str, int]) -> None:
+    """The counts the parent sends after ``go`` (``("expect", {agency id: n})``)."""
+    await _readable(conn)
+    kind, counts = conn.recv()
+    if kind != "expect":
+        raise RuntimeError(f"the parent sent {kind!r}, expected 'expect'")
+    expected.update(counts)
 
 
 def serve_agencies(
@@ -207,6 +231,11 @@ class AgencyProcesses:
     def go(self) -> None:
         for child in self.children:
             child.conn.send("go")
+
+    def expect(self, counts: dict[str, int]) -> None:
+        """After ``go``: how many envelopes each agency (of ``expected=None``) must ack."""
+        for child in self.children:
+            child.conn.send(("expect", counts))
 
     async def results(self) -> list[Received]:
         """Each process's :class:`Received`, once all its agents acknowledged everything."""

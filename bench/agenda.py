@@ -14,7 +14,9 @@ agenda, sealed and logged, holding the extracts of every case its policy rule al
 and the research requests, one per case and agency) from the start of the request until
 the 25 ``HubClient``s (long-polling, ``limit`` 100) have opened, verified and
 acknowledged every envelope the publication reported. Reported: the envelopes, the time
-the publish request took, the time to the last receipt, and the hub's CPU.
+the publish request took, the time to the last receipt, and the hub's CPU. The agencies'
+clients run in ``--client-processes`` child processes (default 2, as in
+``bench/delivery.py``: deployed, each agency is its own machine).
 """
 
 from __future__ import annotations
@@ -24,15 +26,15 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from _hubproc import Agent, Hub, hub_processes, make_agents, markdown_table, staff
+from _agencyproc import AgentSpec, agency_processes
+from _hubproc import Hub, hub_processes, make_agents, markdown_table, staff
 from _machine import machine_line
 
-from hub.crypto.keys import IdentityPublicKey
-from hub.crypto.sealing import open_envelope
 from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 
 AREA = "north"
@@ -64,12 +66,12 @@ def referral(index: int, referrer: str) -> dict[str, Any]:
     }
 
 
-def envelope_ids(doc: Any) -> list[str]:
-    """Every ``reference`` of a ``disclosed`` outcome in the publication report."""
-    found = []
+def sent_to(doc: Any) -> dict[str, str]:
+    """Envelope id -> agency, for every ``disclosed`` outcome in the publication report."""
+    found = {}
     for item in [*doc.get("agendas", []), *doc.get("research_requests", [])]:
         if item.get("outcome") == "disclosed":
-            found.append(item["reference"])
+            found[item["reference"]] = item["agency"]
     return found
 
 
@@ -99,19 +101,6 @@ async def prepare(http: aiohttp.ClientSession, hub: Hub, cases: int, agencies: i
     return meeting["id"], agents
 
 
-async def receive(
-    agent: Agent, key: IdentityPublicKey, acked: set[str], done: asyncio.Event
-) -> None:
-    """Long-poll, open and verify, acknowledge; until ``done``."""
-    while not done.is_set():
-        envelopes = await agent.client.poll(wait=5, limit=100)
-        for envelope in envelopes:
-            open_envelope(envelope, recipient=agent.encryption, sender=key)
-        if envelopes:
-            result = await agent.client.acknowledge(envelopes)
-            acked.update(result.acknowledged)
-
-
 async def run(engine: str, args: argparse.Namespace) -> list[str]:
     database = None
     url = None
@@ -134,47 +123,48 @@ async def timed(engine: str, hub: Hub, args: argparse.Namespace) -> list[str]:
     async with aiohttp.ClientSession() as http:
         meeting, agents = await prepare(http, hub, args.cases, args.agencies)
         key = (await agents[0].client.fetch_hub_info()).identity_key
-        acked: set[str] = set()
-        expected: set[str] = set()
-        done = asyncio.Event()
-        receivers = [asyncio.create_task(receive(a, key, acked, done)) for a in agents]
-        await asyncio.sleep(0.5)  # every client is waiting in its long-poll
-        cpu0 = hub.cpu()
-        start = time.perf_counter()
-        report = await staff(http, hub.url, hub.token, f"/api/v1/meetings/{meeting}/publish", {})
-        published = time.perf_counter() - start
-        expected.update(envelope_ids(report))
-        try:
-            async with asyncio.timeout(args.timeout):
-                while not expected <= acked:
-                    await asyncio.sleep(0.002)
-            total = time.perf_counter() - start
-        except TimeoutError:
-            total = float("nan")
-        cpu1 = hub.cpu()
-        done.set()
-        for task in receivers:
-            task.cancel()
-        await asyncio.gather(*receivers, return_exceptions=True)
         await asyncio.gather(*(a.client.close() for a in agents))
+        specs = [AgentSpec.of(a, None) for a in agents]  # counts follow the publication
+        async with agency_processes(specs, key.raw, args.client_processes, args.timeout) as ours:
+            ours.go()
+            await asyncio.sleep(0.5)  # every client is waiting in its long-poll
+            cpu0 = hub.cpu()
+            start = time.perf_counter()
+            path = f"/api/v1/meetings/{meeting}/publish"
+            report = await staff(http, hub.url, hub.token, path, {})
+            published = time.perf_counter() - start
+            expected = sent_to(report)
+            ours.expect(dict(Counter(expected.values())))
+            async with asyncio.timeout(args.timeout + 30):
+                got = await ours.results()
+            cpu1 = hub.cpu()
+    acked_at = {i: t for r in got for i, t in r.acked_at.items()}
+    opened = {i: o[0] for r in got for i, o in r.opened.items()}
+    whole = (
+        bool(expected)
+        and set(acked_at) == set(expected)
+        and all(opened.get(i) == agency for i, agency in expected.items())
+        and not any(r.redelivered or r.already or r.leftover or r.timed_out for r in got)
+    )
+    total = max(acked_at.values()) - start if whole else float("nan")
     agendas = sum(1 for a in report["agendas"] if a.get("outcome") == "disclosed")
-    requests = len(expected) - agendas
     return [
         "SQLite" if engine == "sqlite" else "PostgreSQL",
         f"{args.cases} x {args.agencies}",
         str(agendas),
-        str(requests),
+        str(len(expected) - agendas),
         f"{published:.2f}",
         f"{total:.2f}",
         f"{(cpu1 - cpu0):.1f}" if cpu0 is not None and cpu1 is not None else "-",
-        "✓" if expected <= acked and expected else "✗",
+        "✓" if whole else "✗",
     ]
 
 
 async def amain(args: argparse.Namespace) -> int:
     print("# Agenda: a meeting published to every agency, until every receipt\n")
     print(machine_line())
-    print(f"- command: `{' '.join(['.venv/bin/python', 'bench/agenda.py', *sys.argv[1:]])}`\n")
+    print(f"- command: `{' '.join(['.venv/bin/python', 'bench/agenda.py', *sys.argv[1:]])}`")
+    print(f"- agency clients: {args.agencies} in {args.client_processes} process(es)\n")
     rows = [await run(engine, args) for engine in args.engines]
     print(
         markdown_table(
@@ -207,6 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL)
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=2,
+        choices=range(1, 26),
+        metavar="K",
+        help="agency i's client runs in child process i mod K (2)",
+    )
     return asyncio.run(amain(parser.parse_args(argv)))
 
 
