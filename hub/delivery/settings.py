@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,7 +42,7 @@ async def deliveries_of(
     return {r.agency_id: DeliverySettings(r.transport, r.format, r.config) for r in rows}
 
 
-_OF = select(agency_delivery).where(
+_OF: Final = select(agency_delivery).where(
     agency_delivery.c.agency_id.in_(bindparam("ids", expanding=True))
 )
 

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.agencies import Agency
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.protocol.messages import Receipt, payload_of
-from hub.storage.database import BUSY_MS, background_checkpoints, writer_lock
+from hub.storage.database import BUSY_MS, background_checkpoints, sqlite_file, writer_lock
 from hub.storage.tables import outbox
 
 __all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
@@ -239,10 +239,8 @@ _OPEN: dict[int, SQLiteMailbox] = {}
 def sqlite_mailbox(engine: AsyncEngine) -> SQLiteMailbox | None:
     """The hot path for ``engine`` if it is a SQLite file, else None (PostgreSQL, or an
     in-memory database, go through SQLAlchemy)."""
-    if engine.dialect.name != "sqlite":
-        return None
-    path = engine.url.database
-    if not path or path == ":memory:":
+    path = sqlite_file(engine)
+    if path is None:
         return None
     found = _OPEN.get(id(engine))
     if found is None or found._engine() is not engine:

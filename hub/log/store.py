@@ -31,7 +31,7 @@ from hub.log.tables import (
     log_nodes,
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
-from hub.storage.database import insert_many
+from hub.storage.database import insert_many, sqlite_file
 
 __all__ = [
     "APPEND_LOCK",
@@ -401,8 +401,8 @@ class ProofReader:
         self._db: sqlite3.Connection | None = None
         self._nodes: dict[Node, bytes] = {}  # log_nodes rows read so far (immutable)
         self._rowid = 0  # the highest log_nodes rowid read
-        path = engine.url.database
-        if engine.dialect.name == "sqlite" and path and path != ":memory:":
+        path = sqlite_file(engine)
+        if path is not None:
             self._db = sqlite3.connect(
                 f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
             )

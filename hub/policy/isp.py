@@ -135,7 +135,7 @@ async def current_isp(conn: AsyncConnection) -> IspVersion | None:
     return None if row is None else _version(row)
 
 
-_CURRENT = (
+_CURRENT: Final = (
     select(isp_versions)
     .order_by(isp_versions.c.published_at.desc(), isp_versions.c.version.desc())
     .limit(1)

@@ -34,7 +34,7 @@ from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
 from hub.storage.checkpoints import WalCheckpointer
-from hub.storage.database import create_engine, is_sqlite, migrate
+from hub.storage.database import create_engine, migrate, sqlite_file
 from hub.users import TokenCache
 from hub.web import setup_web
 
@@ -92,9 +92,8 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
 
 async def _wal_checkpoints(app: web.Application) -> AsyncIterator[None]:
     """On a SQLite file, checkpoint the WAL on a worker thread (``hub.storage.checkpoints``)."""
-    engine = app[ENGINE]
-    path = engine.url.database
-    if not is_sqlite(engine) or not path or path == ":memory:":
+    path = sqlite_file(app[ENGINE])
+    if path is None:
         yield
         return
     task = asyncio.create_task(WalCheckpointer(path).run())

@@ -23,6 +23,7 @@ __all__ = [
     "create_engine",
     "insert_many",
     "is_sqlite",
+    "sqlite_file",
     "light_transaction",
     "migrate",
     "writer_lock",
@@ -107,6 +108,12 @@ class _SQLiteEngine(AsyncEngine):
 def is_sqlite(engine: AsyncEngine) -> bool:
     """True for the embedded SQLite database."""
     return engine.dialect.name == "sqlite"
+
+
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The path of ``engine``'s SQLite file; None for PostgreSQL or an in-memory database."""
+    path = engine.url.database
+    return path if is_sqlite(engine) and path and path != ":memory:" else None
 
 
 _BACKGROUND_CHECKPOINTS: weakref.WeakSet[Any] = weakref.WeakSet()

@@ -68,9 +68,18 @@ def test_low_order_x25519_public_key_is_refused(point: bytes) -> None:
 
 
 @pytest.mark.parametrize("suite", [SUITE_X25519, SUITE_HYBRID])
-def test_known_key_is_checked_once_and_is_the_same_key(suite: str) -> None:
+def test_known_key_is_checked_once_and_is_the_same_key(
+    suite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probes: list[bytes] = []
+    probe = keys._refuse_low_order
+    monkeypatch.setattr(keys, "_refuse_low_order", lambda raw: probes.append(raw) or probe(raw))
     raw = EncryptionKeyPair.generate(suite).public.raw
+    probes.clear()
     first = EncryptionPublicKey.known(suite, bytearray(raw))
+    for _ in range(3):
+        assert EncryptionPublicKey.known(suite, raw) is first
+    assert probes == [raw[-32:]]  # probed the first time only
     assert first == EncryptionPublicKey(suite, raw)
     assert first.fingerprint == hashlib.sha256(raw).hexdigest()
     assert EncryptionPublicKey.known(suite, raw) is first

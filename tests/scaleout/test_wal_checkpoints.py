@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from scaleout_helpers import enrol_agencies, staff
 from sqlalchemy import text
 
@@ -89,3 +92,55 @@ async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
                 break
             await asyncio.sleep(0.05)
         assert _in_file(path, "SELECT count(*) FROM outbox") == 5
+
+
+_CRASH = """
+import asyncio, os, sys
+from sqlalchemy import text
+from hub.storage.database import create_engine
+
+async def main():
+    engine = create_engine("sqlite+aiosqlite:///" + sys.argv[1], background_checkpoints=True)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (x TEXT)"))
+    for _ in range(12):
+        async with engine.begin() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (:x)"), [{"x": "y" * 4000}] * 100)
+    os._exit(0)  # the process dies: no dispose, no checkpoint at close
+
+asyncio.run(main())
+"""
+
+
+def test_what_is_committed_but_never_checkpointed_survives_a_crash(tmp_path: Path) -> None:
+    """Checkpoints left to the server's checkpointer: a process killed before any
+    checkpoint loses nothing it committed (the WAL is replayed at the next open)."""
+    path = tmp_path / "crash.sqlite3"
+    done = subprocess.run([sys.executable, "-c", _CRASH, str(path)], timeout=60, check=False)
+    assert done.returncode == 0
+    assert Path(f"{path}-wal").stat().st_size > 1200 * 4000  # all of it still in the WAL
+    assert _in_file(path, "SELECT count(*) FROM sqlite_master") == 0
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT count(*) FROM t").fetchone()[0] == 1200
+    finally:
+        db.close()
+
+
+async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No database file yet (its directory is missing): each try fails, is logged with the
+    error's type only, and the loop goes on; cancelling it ends it cleanly."""
+    missing = tmp_path / "not-yet" / "hub.sqlite3"
+    task = asyncio.create_task(WalCheckpointer(missing, interval=0.01).run())
+    for _ in range(200):
+        if len([r for r in caplog.records if "WAL checkpoint failed" in r.message]) >= 2:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    failures = [r.getMessage() for r in caplog.records if "WAL checkpoint failed" in r.message]
+    assert len(failures) >= 2
+    assert all(m == "WAL checkpoint failed: OperationalError" for m in failures)
