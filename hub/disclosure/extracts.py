@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,7 +23,7 @@ from hub.policy import Decision
 from hub.protocol.errors import HubError, ProtocolError
 from hub.protocol.messages import CaseExtract, Message, Notice
 
-__all__ = ["MAX_NOTICE", "send_extract", "send_notices"]
+__all__ = ["MAX_NOTICE", "NoticeOrder", "send_extract", "send_notice_batch", "send_notices"]
 
 MAX_NOTICE = 20_000
 
@@ -78,6 +79,21 @@ async def send_extract(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeOrder:
+    """One free notice as staff asked for it: to one agency id, or ``all``."""
+
+    to: str
+    text: str
+    case_ref: str | None
+    actor: str
+
+    def check(self) -> None:
+        """Refuse an empty or oversized text before anything is read or written."""
+        if not self.text or len(self.text) > MAX_NOTICE:
+            raise ProtocolError(f"a notice is 1 to {MAX_NOTICE:,} characters".replace(",", " "))
+
+
 async def send_notices(
     conn: AsyncConnection,
     ctx: DisclosureContext,
@@ -88,25 +104,58 @@ async def send_notices(
     actor: str,
 ) -> Sequence[Outcome]:
     """A free-text notice to one agency, or ``all`` active agencies; one outcome each."""
-    if not text or len(text) > MAX_NOTICE:
-        raise ProtocolError(f"a notice is 1 to {MAX_NOTICE:,} characters".replace(",", " "))
-    if to == "all":
-        recipients = await active_agencies(conn)
-    else:
-        recipients = [await _agency(conn, to)]
-    notice = Notice(text=text)
-    return await disclose_many(
-        conn,
-        ctx,
-        [
+    (result,) = await send_notice_batch(conn, ctx, [NoticeOrder(to, text, case_ref, actor)])
+    if isinstance(result, HubError):
+        raise result
+    return result
+
+
+def _always(notice: Notice) -> Callable[[list[dict[str, Any]], Decision], Message]:
+    return lambda _projections, _decision: notice
+
+
+async def send_notice_batch(
+    conn: AsyncConnection, ctx: DisclosureContext, orders: Sequence[NoticeOrder]
+) -> list[Sequence[Outcome] | HubError]:
+    """Several notices in ``conn``'s transaction, as ``send_notices`` would send each one
+    after the other, but with one standing read, one outbox insert and one log append for
+    all of them (in the orders' order). An order naming no agency, or failing its
+    checks, gets its error in its place and adds nothing."""
+    results: list[Sequence[Outcome] | HubError] = []
+    requests: list[DisclosureRequest] = []
+    counts: list[int] = []
+    everyone: list[Agency] | None = None
+    for order in orders:
+        try:
+            order.check()
+            if order.to == "all":
+                if everyone is None:
+                    everyone = await active_agencies(conn)
+                recipients = everyone
+            else:
+                recipients = [await _agency(conn, order.to)]
+        except HubError as exc:
+            results.append(exc)
+            counts.append(0)
+            continue
+        notice = Notice(text=order.text)
+        requests += [
             DisclosureRequest(
                 purpose=NOTICE,
                 agency=agency,
                 cases=[],
-                build=lambda _projections, _decision: notice,
-                actor=actor,
-                case_ref=case_ref,
+                build=_always(notice),
+                actor=order.actor,
+                case_ref=order.case_ref,
             )
             for agency in recipients
-        ],
-    )
+        ]
+        results.append([])
+        counts.append(len(recipients))
+    outcomes = await disclose_many(conn, ctx, requests, agencies_current=True)
+    start = 0
+    for i, count in enumerate(counts):
+        if not isinstance(results[i], HubError):
+            results[i] = outcomes[start : start + count]
+            start += count
+    return results

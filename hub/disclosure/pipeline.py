@@ -115,17 +115,24 @@ async def disclose(
 
 
 async def disclose_many(
-    conn: AsyncConnection, ctx: DisclosureContext, requests: Sequence[DisclosureRequest]
+    conn: AsyncConnection,
+    ctx: DisclosureContext,
+    requests: Sequence[DisclosureRequest],
+    *,
+    agencies_current: bool = False,
 ) -> list[Outcome]:
     """Disclose each request in ``conn``'s transaction, exactly as ``disclose`` would one
     after the other, with the recipients' standing and formats read once for all of them
     and the outbox rows and log entries written together at the end (one insert, one
-    append), in the requests' order."""
+    append), in the requests' order. ``agencies_current``: the requests' agencies were
+    read in this same transaction, so their standing need not read them again."""
     for request in requests:
         check_override(request.extra_fields, request.justification, len(request.cases))
     agency_ids = {request.agency.id for request in requests}
+    known = {r.agency.id: r.agency for r in requests} if agencies_current else None
     batch = _Batch(
-        await Standing.read(conn, agency_ids, ctx.now), await deliveries_of(conn, agency_ids)
+        await Standing.read(conn, agency_ids, ctx.now, known=known),
+        await deliveries_of(conn, agency_ids),
     )
     outcomes = [await _disclose_one(conn, ctx, request, batch) for request in requests]
     indices = await batch.write(conn)

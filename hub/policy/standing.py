@@ -32,11 +32,21 @@ class Standing:
 
     @classmethod
     async def read(
-        cls, conn: AsyncConnection, agency_ids: Collection[str], now: datetime
+        cls,
+        conn: AsyncConnection,
+        agency_ids: Collection[str],
+        now: datetime,
+        *,
+        known: Mapping[str, Agency] | None = None,
     ) -> Standing:
-        """Three queries, however many agencies."""
+        """Three queries, however many agencies; two when ``known`` holds every agency
+        of ``agency_ids`` as read in this same transaction (a notice to all has just
+        read them)."""
         ids = set(agency_ids)
-        found = await get_agencies(conn, ids)
+        if known is not None and ids <= known.keys():
+            found = {agency_id: known[agency_id] for agency_id in ids}
+        else:
+            found = await get_agencies(conn, ids)
         return cls(found, await newest_keys(conn, ids, now), await current_isp(conn))
 
     def refusal(self, agency_id: str) -> tuple[str, str] | None:

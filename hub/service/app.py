@@ -68,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)
     app.cleanup_ctx.append(routes_delivery.push_dispatcher)
+    app.cleanup_ctx.append(routes_disclosure.notice_sender)
     return app
 
 

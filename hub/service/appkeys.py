@@ -8,10 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import HubKeys
 from hub.policy.policy import Policy
+from hub.service.notice_sender import NoticeSender
 from hub.settings import Settings
 from hub.users import TokenCache
 
-__all__ = ["ENGINE", "KEYS", "POLICY", "SETTINGS", "TOKENS", "WAITERS"]
+__all__ = ["ENGINE", "KEYS", "NOTICES", "POLICY", "SETTINGS", "TOKENS", "WAITERS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -19,3 +20,4 @@ KEYS = web.AppKey("keys", HubKeys)
 WAITERS = web.AppKey("waiters", Waiters)
 TOKENS = web.AppKey("tokens", TokenCache)
 POLICY = web.AppKey("policy", Policy)
+NOTICES = web.AppKey("notices", NoticeSender)

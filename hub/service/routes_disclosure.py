@@ -3,7 +3,7 @@ and disclosures held for review."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,14 +11,15 @@ from aiohttp import web
 
 from hub.cases import load_case, require_area
 from hub.disclosure import Disclosed, DisclosureContext, Held, Outcome, refuse_unless_disclosed
-from hub.disclosure.extracts import send_extract, send_notices
+from hub.disclosure.extracts import NoticeOrder, send_extract
 from hub.disclosure.review import approve, list_held, reject
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, POLICY, SETTINGS, WAITERS
+from hub.service.appkeys import ENGINE, KEYS, NOTICES, POLICY, SETTINGS, WAITERS
 from hub.service.auth import current_user, staff
+from hub.service.notice_sender import NoticeSender
 from hub.service.problems import json_body
 
-__all__ = ["context", "routes", "send_notice"]
+__all__ = ["context", "notice_sender", "routes", "send_notice"]
 
 routes = web.RouteTableDef()
 
@@ -44,16 +45,22 @@ def _wake(app: web.Application, outcomes: Sequence[Outcome]) -> None:
     app[WAITERS].notify(o.agency_id for o in outcomes if isinstance(o, Disclosed))
 
 
+async def notice_sender(app: web.Application) -> AsyncIterator[None]:
+    """The application's :class:`NoticeSender` (notices committed together), until it stops."""
+    app[NOTICES] = NoticeSender(
+        app[ENGINE], context=lambda: context(app), wake=lambda done: _wake(app, done)
+    )
+    yield
+    await app[NOTICES].close()
+
+
 async def send_notice(
     app: web.Application, to: str, text: str, case_ref: str | None, *, sent_by: str
 ) -> list[tuple[str, str]]:
-    """Seal a notice to one agency or all, commit, wake the recipients; a refusal of a
-    named agency is kept in the log and raised as its problem."""
-    async with app[ENGINE].begin() as conn:
-        outcomes = await send_notices(
-            conn, context(app), to=to, text=text, case_ref=case_ref, actor=sent_by
-        )
-    _wake(app, outcomes)
+    """Seal a notice to one agency or all, commit (with the notices sent at the same
+    moment: ``hub.service.notice_sender``), wake the recipients; a refusal of a named
+    agency is kept in the log and raised as its problem."""
+    outcomes = await app[NOTICES].send(NoticeOrder(to, text, case_ref, sent_by))
     if to != "all":
         refuse_unless_disclosed(outcomes[0])
     return [(o.envelope_id, o.agency_id) for o in outcomes if isinstance(o, Disclosed)]

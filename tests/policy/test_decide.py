@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from hub.policy import (
 from hub.policy.bases import DEFAULT_BASES, BasisSpec
 from hub.policy.fields import categories_of
 from hub.policy.isp import publish_isp, sign_isp
+from hub.policy.standing import Standing
 from hub.protocol.errors import ProtocolError
 from hub.storage.database import create_engine, migrate
 
@@ -211,3 +212,22 @@ def test_decide_matches_the_rules_for_random_policies(
     assert d.data_categories == categories_of(fields)
     assert d.basis is not None
     assert (d.basis.id, d.basis.version) == (rule.basis, 1)
+
+
+def test_standing_reads_again_unless_every_agency_is_known(world: World) -> None:
+    """``known`` agencies (read in the same transaction) stand in for a second read only
+    when they cover the whole batch; otherwise every agency is read afresh."""
+    stale = {"suspended": replace(world.agencies["suspended"], status="active")}
+
+    async def refusals(known: dict[str, Agency] | None, ids: list[str]) -> dict[str, Any]:
+        async with world.engine.connect() as conn:
+            standing = await Standing.read(conn, ids, NOW, known=known)
+        return {i: standing.refusal(i) for i in ids}
+
+    run = world.loop.run_until_complete
+    assert run(refusals(None, ["suspended"]))["suspended"][0] == "agency-not-active"
+    assert run(refusals(stale, ["suspended"]))["suspended"] is None  # taken as given
+    both = ["suspended", "police"]
+    partial = run(refusals(stale, both))  # one unknown: both read afresh
+    assert partial["suspended"][0] == "agency-not-active"
+    assert partial == run(refusals(None, both))
