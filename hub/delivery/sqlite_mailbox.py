@@ -13,7 +13,12 @@ process, run on the event loop's thread:
 * writes on a writer connection, inside the same asyncio lock as the engine's own write
   transactions (``hub.storage.database``), so this process's writers still take turns;
   ``BEGIN IMMEDIATE`` is tried without waiting and, if another process holds SQLite's
-  lock, waited for on a worker thread.
+  lock, waited for on a worker thread;
+* receipts are group-committed: the batches of receipts that arrive in the same turn of
+  the event loop (several agencies acknowledging at once) share one durable transaction,
+  each inside its own savepoint, so one fsync covers them all. A batch that fails rolls
+  back to its savepoint and fails alone; each request is answered only once the shared
+  transaction has committed (or with its error, if the commit failed: then none stored).
 
 Values are stored exactly as SQLAlchemy stores them (each through its column type's bind
 processor), so the rest of the hub reads these rows as its own. The SQL is the same as
@@ -87,6 +92,8 @@ class SQLiteMailbox:
         background = background_checkpoints(engine)
         self._reader = self._connect(path, background)
         self._writer = self._connect(path, background)
+        self._group: _Group | None = None  # the receipts transaction open now, if any
+        self.commits = 0  # receipts transactions committed (for tests and diagnostics)
 
     @staticmethod
     def _connect(path: str, background_checkpoints: bool) -> sqlite3.Connection:
@@ -148,7 +155,7 @@ class SQLiteMailbox:
         ids = [receipt.envelope_id for receipt, _ in signed]
         done: list[str] = []
         already: list[str] = []
-        async with self._transaction(durable=True) as db:
+        async with self._grouped() as db:
             if nonce is not None:
                 self._keep_nonce(db, nonce)
             found = {
@@ -183,6 +190,66 @@ class SQLiteMailbox:
                 db.executemany(_RECEIPT, fresh)
                 db.execute(_DELIVERED.format(_marks(len(done))), (stored, *done))
         return done, already
+
+    @contextlib.asynccontextmanager
+    async def _grouped(self) -> AsyncIterator[sqlite3.Connection]:
+        """A savepoint in this turn's shared durable transaction (see the module
+        docstring); the body must not await. Returns once the transaction committed."""
+        group = self._group
+        if group is None:
+            group = self._group = _Group(asyncio.get_running_loop())
+            group.task = asyncio.create_task(self._commit_group(group))
+            _RUNNING.add(group.task)
+            group.task.add_done_callback(_RUNNING.discard)
+        await asyncio.shield(group.opened)
+        db = self._writer
+        name = f"receipts_{group.units}"
+        group.units += 1
+        group.open_units += 1
+        db.execute(f"SAVEPOINT {name}")
+        try:
+            try:
+                yield db
+            except BaseException:
+                db.execute(f"ROLLBACK TO {name}")
+                raise
+            finally:
+                db.execute(f"RELEASE {name}")
+        finally:
+            group.open_units -= 1
+        await asyncio.shield(group.committed)
+
+    async def _commit_group(self, group: _Group) -> None:
+        """Open the shared transaction, let this turn's batches in, commit once."""
+        db = self._writer
+        engine = self._engine()
+        try:
+            if engine is None:
+                raise HubError("the database engine is gone")
+            async with writer_lock(engine):
+                await self._begin(db)
+                try:
+                    group.opened.set_result(None)
+                    for _ in range(_JOIN_TURNS):  # the waiters' wake-ups run first
+                        await asyncio.sleep(0)
+                    while group.open_units:
+                        await asyncio.sleep(0)
+                    self._group = None  # later batches start the next transaction
+                    db.execute("COMMIT")
+                except BaseException:
+                    self._group = None
+                    db.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:
+            self._group = None
+            for waiting in (group.opened, group.committed):
+                if not waiting.done():
+                    waiting.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            self.commits += 1
+            group.committed.set_result(None)
 
     def _keep_nonce(self, db: sqlite3.Connection, nonce: Nonce) -> None:
         agency_id, value, seen = nonce
@@ -233,6 +300,28 @@ class SQLiteMailbox:
         await asyncio.to_thread(wait)
 
 
+_JOIN_TURNS: Final = 3  # loop turns the shared transaction stays open for this turn's batches
+
+
+class _Group:
+    """One shared durable transaction: opened, then committed (or failed) once."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.opened: asyncio.Future[None] = loop.create_future()
+        self.committed: asyncio.Future[None] = loop.create_future()
+        for waiting in (self.opened, self.committed):
+            waiting.add_done_callback(_seen)
+        self.units = 0  # savepoints so far (their names)
+        self.open_units = 0  # inside their savepoint now
+        self.task: asyncio.Task[None] | None = None
+
+
+def _seen(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved: a waiter may have gone away
+
+
+_RUNNING: set[asyncio.Task[None]] = set()  # group commits under way (kept referenced)
 _OPEN: dict[int, SQLiteMailbox] = {}
 
 
