@@ -5,13 +5,14 @@ Every signed request an agency makes reads its agency row, records its nonce, an
 in its mailbox or stores receipts. Through SQLAlchemy's async layer each of those costs
 about 0.1 ms (a connection checkout, its BEGIN and rollback, statement execution, all
 hopping through greenlets), some 1 ms a request, while SQLite itself takes microseconds.
-Here they are a handful of fixed statements on two ``sqlite3`` connections kept by the
-process, run on the event loop's thread:
+Here they are a handful of fixed statements on two ``sqlite3`` connections, run on the
+event loop's thread:
 
-* reads (the agency, a look without nonce or lease) on a reader connection: WAL readers
-  never wait for the writer;
-* writes on a writer connection, inside the same asyncio lock as the engine's own write
-  transactions (``hub.storage.database``), so this process's writers still take turns;
+* reads (the agency, a look without nonce or lease) on a reader connection kept here:
+  WAL readers never wait for the writer;
+* writes on the engine's own writer connection (``writer_connection``: one connection
+  for all of a process's writes keeps its page cache warm), inside the same asyncio lock
+  as the engine's write transactions, so this process's writers still take turns;
   ``BEGIN IMMEDIATE`` is tried without waiting and, if another process holds SQLite's
   lock, waited for on a worker thread;
 * receipts are group-committed: the batches of receipts that arrive in the same turn of
@@ -42,7 +43,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.agencies import Agency
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.protocol.messages import Receipt, payload_of
-from hub.storage.database import BUSY_MS, background_checkpoints, sqlite_file, writer_lock
+from hub.storage.database import (
+    BUSY_MS,
+    background_checkpoints,
+    sqlite_file,
+    writer_connection,
+    writer_lock,
+)
 from hub.storage.tables import outbox
 
 __all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
@@ -89,9 +96,8 @@ class SQLiteMailbox:
         dialect = engine.dialect
         stamp = outbox.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._stamp: Callable[[datetime], Any] = stamp or (lambda value: value)
-        background = background_checkpoints(engine)
-        self._reader = self._connect(path, background)
-        self._writer = self._connect(path, background)
+        self._reader = self._connect(path, background_checkpoints(engine))
+        self._writer: sqlite3.Connection | None = None  # the engine's: writer_connection
         self._group: _Group | None = None  # the receipts transaction open now, if any
         self.commits = 0  # receipts transactions committed (for tests and diagnostics)
 
@@ -106,9 +112,15 @@ class SQLiteMailbox:
         return db
 
     def close(self) -> None:
-        """Close both connections."""
+        """Close the reader (the writer is the engine's, closed with it)."""
         self._reader.close()
-        self._writer.close()
+        self._writer = None
+
+    async def _writer_db(self, engine: AsyncEngine) -> sqlite3.Connection:
+        """The engine's writer connection (under ``writer_lock``), fetched once."""
+        if self._writer is None:
+            self._writer = await writer_connection(engine)
+        return self._writer
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency a signed request names, as it is now."""
@@ -203,6 +215,7 @@ class SQLiteMailbox:
             group.task.add_done_callback(_RUNNING.discard)
         await asyncio.shield(group.opened)
         db = self._writer
+        assert db is not None  # fetched before the group opened
         name = f"receipts_{group.units}"
         group.units += 1
         group.open_units += 1
@@ -221,12 +234,12 @@ class SQLiteMailbox:
 
     async def _commit_group(self, group: _Group) -> None:
         """Open the shared transaction, let this turn's batches in, commit once."""
-        db = self._writer
         engine = self._engine()
         try:
             if engine is None:
                 raise HubError("the database engine is gone")
             async with writer_lock(engine):
+                db = await self._writer_db(engine)
                 await self._begin(db)
                 try:
                     group.opened.set_result(None)
@@ -262,11 +275,11 @@ class SQLiteMailbox:
     async def _transaction(self, *, durable: bool) -> AsyncIterator[sqlite3.Connection]:
         """A write transaction on the writer connection, after this process's other
         writers; ``durable=False`` commits without the fsync (``synchronous=NORMAL``)."""
-        db = self._writer
         engine = self._engine()
         if engine is None:
             raise HubError("the database engine is gone")
         async with writer_lock(engine):
+            db = await self._writer_db(engine)
             if not durable:
                 db.execute("PRAGMA synchronous=NORMAL")
             try:
@@ -283,21 +296,17 @@ class SQLiteMailbox:
 
     @staticmethod
     async def _begin(db: sqlite3.Connection) -> None:
+        db.execute("PRAGMA busy_timeout=0")  # try without waiting ...
         try:
             db.execute("BEGIN IMMEDIATE")
             return
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                 raise
-
-        def wait() -> None:  # another process writes: wait for it off the loop
+        finally:
             db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            finally:
-                db.execute("PRAGMA busy_timeout=0")
-
-        await asyncio.to_thread(wait)
+        # ... another process writes: wait for it (busy timeout) off the loop
+        await asyncio.to_thread(db.execute, "BEGIN IMMEDIATE")
 
 
 _JOIN_TURNS: Final = 3  # loop turns the shared transaction stays open for this turn's batches

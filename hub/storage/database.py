@@ -16,6 +16,7 @@ from alembic.config import Config
 from sqlalchemy import Table, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 __all__ = [
     "BUSY_MS",
@@ -26,6 +27,7 @@ __all__ = [
     "sqlite_file",
     "light_transaction",
     "migrate",
+    "writer_connection",
     "writer_lock",
 ]
 
@@ -87,6 +89,25 @@ def writer_lock(engine: AsyncEngine) -> asyncio.Lock:
     return locks.setdefault(id(engine.sync_engine), asyncio.Lock())
 
 
+# A SQLite file engine's writes go through one connection of their own (see _SQLiteEngine).
+_WRITES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def _write_connection(engine: AsyncEngine) -> Any:
+    """``connect()`` on the engine's writer connection (a file), else on its pool."""
+    return _WRITES.get(engine.sync_engine, engine).connect()
+
+
+async def writer_connection(engine: AsyncEngine) -> sqlite3.Connection:
+    """The ``sqlite3`` connection every write of this process goes through (a SQLite
+    file's engine only): for driver-level writes, under :func:`writer_lock`."""
+    writes = _WRITES[engine.sync_engine]
+    async with writes.connect() as conn:
+        raw: Any = (await conn.get_raw_connection()).driver_connection
+        db: sqlite3.Connection = raw._connection
+        return db
+
+
 class _SQLiteEngine(AsyncEngine):
     """``begin()`` marks its transaction as a write: only those take SQLite's write lock.
 
@@ -94,15 +115,28 @@ class _SQLiteEngine(AsyncEngine):
     its write lock: the next one starts the moment the last commits, where SQLite's own
     busy handler would have slept (up to 100 ms a try) and held every waiter up. Other
     processes (the CLI) still wait on SQLite's lock, with its busy timeout.
+
+    On a file, every write runs on one connection (a ``StaticPool`` of its own), which
+    the mailbox's driver-level writes share (:func:`writer_connection`): SQLite drops a
+    connection's whole page cache when another connection has changed the database
+    since its last transaction, so writers on separate connections would each start
+    cold, reading every page they touch again.
     """
 
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (``BEGIN IMMEDIATE``); ``connect()`` reads (``BEGIN``)."""
-        async with writer_lock(self), self.connect() as conn:
+        async with writer_lock(self), _write_connection(self) as conn:
             await conn.execution_options(**{_WRITE: True})
             async with conn.begin():
                 yield conn
+
+    async def dispose(self, close: bool = True) -> None:
+        """Close the pool's connections and the writer's."""
+        writes = _WRITES.pop(self.sync_engine, None)
+        if writes is not None:
+            await writes.dispose(close)
+        await super().dispose(close)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:
@@ -137,35 +171,43 @@ def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEng
     if url.startswith("sqlite"):
         connect_args = {"timeout": 30, "async_creator_fn": _connect_inline}
         engine = _SQLiteEngine(create_async_engine(url, connect_args=connect_args).sync_engine)
-        if background_checkpoints:
-            _BACKGROUND_CHECKPOINTS.add(engine.sync_engine)
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy, not the driver, decide where transactions begin and end: the
-            # driver's implicit transactions turn SAVEPOINTs and reads into autocommits.
-            dbapi_conn.isolation_level = None
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged send survives a crash
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-            if background_checkpoints:
-                cursor.execute("PRAGMA wal_autocheckpoint=0")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so a transaction that reads and then
-            # writes waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT. Reads
-            # (``connect()``) begin deferred and take no lock.
-            write = conn.get_execution_options().get(_WRITE, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
+        _sqlite_events(engine, background_checkpoints=background_checkpoints)
+        if sqlite_file(engine) is not None:
+            writes = create_async_engine(url, connect_args=connect_args, poolclass=StaticPool)
+            _sqlite_events(writes, background_checkpoints=background_checkpoints)
+            _WRITES[engine.sync_engine] = writes
         return engine
     # No pre-ping (a round trip on every checkout): a broken connection fails its
     # statement, is invalidated and replaced; idle ones are recycled before servers drop them.
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+
+
+def _sqlite_events(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
+    """Pragmas on every new connection; ``BEGIN IMMEDIATE`` for writes."""
+    if background_checkpoints:
+        _BACKGROUND_CHECKPOINTS.add(engine.sync_engine)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide where transactions begin and end: the
+        # driver's implicit transactions turn SAVEPOINTs and reads into autocommits.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged send survives a crash
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+        if background_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a transaction that reads and then
+        # writes waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT. Reads
+        # (``connect()``) begin deferred and take no lock.
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 @contextlib.asynccontextmanager
@@ -178,7 +220,7 @@ async def light_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
     ``synchronous_commit`` off. Both keep the database consistent.
     """
     if is_sqlite(engine):
-        async with writer_lock(engine), engine.connect() as conn:
+        async with writer_lock(engine), _write_connection(engine) as conn:
             raw: Any = (await conn.get_raw_connection()).driver_connection
             raw._conn.execute("PRAGMA synchronous=NORMAL")
             try:

@@ -20,7 +20,12 @@ from sqlalchemy import text
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.service.appkeys import ENGINE
 from hub.storage.checkpoints import WalCheckpointer
-from hub.storage.database import background_checkpoints, create_engine
+from hub.storage.database import (
+    background_checkpoints,
+    create_engine,
+    light_transaction,
+    writer_connection,
+)
 from hub.testing import running_hub
 
 ROW = "x" * 4000  # one page a row: 1 200 rows are past SQLite's automatic 1 000 pages
@@ -82,7 +87,9 @@ async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
         (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
         mailbox = sqlite_mailbox(engine)
         assert mailbox is not None
-        assert mailbox._writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert mailbox._reader.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        writer = await writer_connection(engine)  # the mailbox's writes share the engine's
+        assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         for n in range(5):
             body = {"to": agency.id, "text": f"notice {n}"}
             await staff(http, hub.url, hub.admin_token, "/api/v1/notices", body)
@@ -144,3 +151,30 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
     failures = [r.getMessage() for r in caplog.records if "WAL checkpoint failed" in r.message]
     assert len(failures) >= 2
     assert all(m == "WAL checkpoint failed: OperationalError" for m in failures)
+
+
+async def test_every_write_of_a_process_goes_through_one_connection(tmp_path: Path) -> None:
+    """Engine write transactions, light transactions and the mailbox's driver-level writes
+    share one ``sqlite3`` connection (its page cache stays warm); reads use the pool."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    try:
+        writer = await writer_connection(engine)
+        seen = set()
+        for _ in range(3):
+            async with engine.begin() as conn:
+                raw = (await conn.get_raw_connection()).driver_connection
+                seen.add(id(raw._connection))
+                await conn.execute(text("CREATE TABLE IF NOT EXISTS t (x TEXT)"))
+            async with light_transaction(engine) as conn:
+                raw = (await conn.get_raw_connection()).driver_connection
+                seen.add(id(raw._connection))
+                await conn.execute(text("INSERT INTO t VALUES ('y')"))
+        assert seen == {id(writer)} and await writer_connection(engine) is writer
+        async with engine.connect() as conn:  # a read: the pool, not the writer
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw._connection is not writer
+            assert await conn.scalar(text("SELECT count(*) FROM t")) == 3
+    finally:
+        await engine.dispose()
+    with pytest.raises(sqlite3.ProgrammingError):  # disposed with the engine
+        writer.execute("SELECT 1")
