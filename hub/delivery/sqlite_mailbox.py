@@ -207,13 +207,16 @@ class SQLiteMailbox:
     async def _grouped(self) -> AsyncIterator[sqlite3.Connection]:
         """A savepoint in this turn's shared durable transaction (see the module
         docstring); the body must not await. Returns once the transaction committed."""
-        group = self._group
-        if group is None:
-            group = self._group = _Group(asyncio.get_running_loop())
-            group.task = asyncio.create_task(self._commit_group(group))
-            _RUNNING.add(group.task)
-            group.task.add_done_callback(_RUNNING.discard)
-        await asyncio.shield(group.opened)
+        while True:
+            group = self._group
+            if group is None:
+                group = self._group = _Group(asyncio.get_running_loop())
+                group.task = asyncio.create_task(self._commit_group(group))
+                _RUNNING.add(group.task)
+                group.task.add_done_callback(_RUNNING.discard)
+            await asyncio.shield(group.opened)
+            if not group.closing:
+                break  # else it committed while this batch waited: join the next one
         db = self._writer
         assert db is not None  # fetched before the group opened
         name = f"receipts_{group.units}"
@@ -247,14 +250,17 @@ class SQLiteMailbox:
                         await asyncio.sleep(0)
                     while group.open_units:
                         await asyncio.sleep(0)
+                    group.closing = True
                     self._group = None  # later batches start the next transaction
                     db.execute("COMMIT")
                 except BaseException:
+                    group.closing = True
                     self._group = None
                     db.execute("ROLLBACK")
                     raise
         except BaseException as exc:
-            self._group = None
+            if self._group is group:
+                self._group = None
             for waiting in (group.opened, group.committed):
                 if not waiting.done():
                     waiting.set_exception(exc)
@@ -322,6 +328,7 @@ class _Group:
             waiting.add_done_callback(_seen)
         self.units = 0  # savepoints so far (their names)
         self.open_units = 0  # inside their savepoint now
+        self.closing = False  # committing: no batch may join any more
         self.task: asyncio.Task[None] | None = None
 
 

@@ -140,3 +140,34 @@ async def test_concurrent_acknowledgements_over_http(hub: RunningHub, http, make
         json.dumps({"receipts": [agents[1].receipt(polled[0][0])]}).encode(),
     )
     assert_problem(status, doc, 404, "unknown-envelope")
+
+
+async def test_a_failed_commit_fails_every_batch_in_it(
+    hub: RunningHub, http, make_agency, mailbox
+) -> None:  # type: ignore[no-untyped-def]
+    """If the shared commit fails, no batch in it is stored and every request gets the
+    error (here a foreign key checked only at COMMIT, as a damaged write would be)."""
+    agent = await make_agency("agency-a")
+    await _queued(hub, http, [agent], 2)
+    got = await agent.poll()
+    agency = await _agency(hub, agent)
+
+    async def broken() -> None:
+        async with mailbox._grouped() as db:
+            db.execute("PRAGMA defer_foreign_keys=ON")
+            db.execute(
+                "INSERT INTO receipts (envelope_id, agency_id, received_at, stored_at, "
+                "receipt, signature) VALUES ('no-such-envelope', 'agency-a', '', '', '{}', x'00')"
+            )
+
+    results = await asyncio.gather(
+        _store(hub, agent, agency, got, "n-1"), broken(), return_exceptions=True
+    )
+    assert all(isinstance(r, Exception) and "FOREIGN KEY" in str(r) for r in results), results
+    assert await _count(hub, receipts) == 0
+    assert await _count(hub, outbox, status="queued") == 2
+    assert await _count(hub, nonces, nonce="n-1") == 0
+    assert await agent.ack(got) == (
+        200,
+        {"acknowledged": [e.header.id for e in got], "already": []},
+    )
