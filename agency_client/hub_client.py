@@ -16,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import ssl
+import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,6 +197,7 @@ class HubClient:
         self.clock = clock
         self._session = session
         self._owns_session = session is None
+        self._proxy: str | None = None  # for a session of its own: see env_proxy
         self._ssl = tls_context(ca_bundle) if self.base_url.scheme == "https" else None
 
     async def __aenter__(self) -> HubClient:
@@ -361,7 +363,10 @@ class HubClient:
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(trust_env=True)  # honour HTTPS_PROXY
+            # The proxy is read from the environment once, here: aiohttp's trust_env
+            # would look it up, and read ~/.netrc, on a worker thread for every request.
+            self._session = aiohttp.ClientSession()
+            self._proxy = env_proxy(self.base_url)
         return self._session
 
     async def request(
@@ -402,6 +407,7 @@ class HubClient:
                 ssl=self._ssl if self._ssl is not None else True,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
+                proxy=self._proxy,
             ) as response:
                 raw = await _read_limited(response)
                 status = response.status
@@ -422,6 +428,14 @@ class HubClient:
         if not isinstance(body, dict):
             raise ProtocolError(f"the hub's answer to {method} {endpoint} is not an object")
         return body
+
+
+def env_proxy(url: URL) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``,
+    unless ``NO_PROXY`` covers its host), or None. Credentials go in the proxy's URL."""
+    if urllib.request.proxy_bypass(url.host or ""):
+        return None
+    return urllib.request.getproxies().get(url.scheme)
 
 
 async def _read_limited(response: aiohttp.ClientResponse) -> bytes:

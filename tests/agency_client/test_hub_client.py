@@ -255,3 +255,51 @@ async def test_tls_hub_is_trusted_only_through_the_ca_bundle(tmp_path: Path) -> 
             assert (await trusting.fetch_hub_info()).identity_key == keys.identity.public
     finally:
         await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _forward_proxy(seen: list[str]) -> AsyncIterator[str]:
+    """A plain-HTTP forward proxy on loopback: it records each absolute-form request it
+    is asked for and fetches it."""
+
+    async def forward(request: web.BaseRequest) -> web.Response:
+        seen.append(str(request.url))
+        body = await request.read()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in {"host"}}
+        async with (
+            aiohttp.ClientSession() as upstream,
+            upstream.request(request.method, request.url, data=body, headers=headers) as resp,
+        ):
+            payload = await resp.read()
+            return web.Response(status=resp.status, body=payload, content_type=resp.content_type)
+
+    server = web.Server(forward)
+    runner = web.ServerRunner(server)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
+
+
+async def test_the_environments_proxy_is_used_unless_no_proxy_covers_the_hub(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``HTTP_PROXY`` (``HTTPS_PROXY`` for https) is read once per client session and
+    every call goes through it; ``NO_PROXY`` naming the hub's host goes direct."""
+    seen: list[str] = []
+    async with _forward_proxy(seen) as proxy:
+        for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        async with HubClient(hub.url, "nobody", IdentityKeyPair.generate()) as client:
+            for _ in range(3):
+                info = await client.fetch_hub_info()
+        assert info.identity_key == hub.keys.identity.public
+        assert seen == [f"{hub.url}/api/v1/hub"] * 3
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        async with HubClient(hub.url, "nobody", IdentityKeyPair.generate()) as client:
+            await client.fetch_hub_info()
+        assert len(seen) == 3  # went direct
