@@ -34,6 +34,7 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE: Final = "marac_write"
 BUSY_MS: Final = 30_000  # how long a write waits for another process's
+WRITER_CACHE_KIB: Final = 65_536  # the writer connection's page cache (SQLite's default: 2 MiB)
 
 
 class _InlineSQLite(aiosqlite.Connection):
@@ -175,6 +176,13 @@ def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEng
         if sqlite_file(engine) is not None:
             writes = create_async_engine(url, connect_args=connect_args, poolclass=StaticPool)
             _sqlite_events(writes, background_checkpoints=background_checkpoints)
+
+            @event.listens_for(writes.sync_engine, "connect")
+            def _cache(dbapi_conn: Any, _record: Any) -> None:
+                cursor = dbapi_conn.cursor()
+                cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
+                cursor.close()
+
             _WRITES[engine.sync_engine] = writes
         return engine
     # No pre-ping (a round trip on every checkout): a broken connection fails its
