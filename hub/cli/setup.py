@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -86,12 +87,22 @@ def run_serve(args: argparse.Namespace) -> int:
     return _serve_workers(settings, workers)
 
 
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """Once started (modules, keys, engine, policy loaded), move every object there is to
+    the collector's permanent generation: a full collection no longer walks them all on
+    the event loop's thread (62-66 ms pauses under load before, in the latency benchmark)."""
+    gc.collect()
+    gc.freeze()
+
+
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
     """One hub process (a worker shares the port with its siblings: ``SO_REUSEPORT``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
