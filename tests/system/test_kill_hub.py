@@ -1,4 +1,5 @@
-"""A hub killed with SIGKILL mid-broadcast loses nothing and duplicates nothing.
+"""A hub killed with SIGKILL mid-broadcast, four coordinators sending at once, loses
+nothing and duplicates nothing.
 
 Real processes throughout: ``marac-hub serve`` on a loopback port, three
 ``agency-client run`` processes whose stdout sink receives each message as one JSON line.
@@ -17,11 +18,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 AGENCIES = ("police-kill", "idva-kill", "housing-kill")
 MESSAGES = 500
+SENDERS = 4
+KILL_AT = MESSAGES // 3 // SENDERS * SENDERS  # the first of a round of SENDERS sends
 PASSPHRASE = "agency passphrase for the kill test"
 
 
@@ -165,16 +169,20 @@ def test_sigkill_mid_broadcast(tmp_path: Path) -> None:
             with sinks[agency].open("wb") as out, (tmp_path / f"{agency}.log").open("wb") as err:
                 clients.append(subprocess.Popen(argv, env=_env(), stdout=out, stderr=err))
 
+        # Four coordinators at once (notices group-committed, receipts too); the kill
+        # lands while a round of four is in flight, some of it mid-transaction.
         accepted: set[str] = set()
-        for n in range(MESSAGES):
-            text = f"kill-test message {n:04d}"
-            if n == MESSAGES // 3:  # mid-broadcast, with deliveries under way
-                hub.send_signal(signal.SIGKILL)
-                hub.wait()
-            if n == MESSAGES // 3 + 20:  # a few sends fail while it is down; then restart
-                hub = _start_hub(data, port, hub_log)
-            if _notice(port, token, text):
-                accepted.add(text)
+        with ThreadPoolExecutor(SENDERS) as pool:
+            for start in range(0, MESSAGES, SENDERS):
+                texts = [f"kill-test message {n:04d}" for n in range(start, start + SENDERS)]
+                if start == KILL_AT + 20:  # a few sends fail while it is down; then restart
+                    hub = _start_hub(data, port, hub_log)
+                sent = [pool.submit(_notice, port, token, text) for text in texts]
+                if start == KILL_AT:  # mid-broadcast, with deliveries under way
+                    time.sleep(0.005)
+                    hub.send_signal(signal.SIGKILL)
+                    hub.wait()
+                accepted.update(text for text, ok in zip(texts, sent, strict=True) if ok.result())
         assert MESSAGES // 2 < len(accepted) < MESSAGES
 
         deadline = time.monotonic() + 90
