@@ -365,8 +365,9 @@ class HubClient:
         if self._session is None:
             # The proxy is read from the environment once, here: aiohttp's trust_env
             # would look it up, and read ~/.netrc, on a worker thread for every request.
+            proxy = env_proxy(self.base_url)  # a bad setting: no session, so no direct call
             self._session = aiohttp.ClientSession()
-            self._proxy = env_proxy(self.base_url)
+            self._proxy = proxy
         return self._session
 
     async def request(
@@ -432,10 +433,24 @@ class HubClient:
 
 def env_proxy(url: URL) -> str | None:
     """The proxy the environment names for ``url`` (``HTTPS_PROXY`` or ``HTTP_PROXY``,
-    unless ``NO_PROXY`` covers its host), or None. Credentials go in the proxy's URL."""
+    unless ``NO_PROXY`` covers its host), or None. Credentials go in the proxy's URL.
+
+    A setting that is not an http(s) URL with a host is refused (``bad-proxy``; its
+    value, which may hold credentials, is not repeated), never quietly ignored.
+    """
     if urllib.request.proxy_bypass(url.host or ""):
         return None
-    return urllib.request.getproxies().get(url.scheme)
+    value = urllib.request.getproxies().get(url.scheme)
+    if value is None:
+        return None
+    try:
+        proxy: URL | None = URL(value)
+    except ValueError:
+        proxy = None
+    if proxy is None or proxy.scheme not in {"http", "https"} or not proxy.host:
+        name = f"{url.scheme.upper()}_PROXY"
+        raise HubError(f"{name} is not an http(s) proxy URL", code="bad-proxy")
+    return value
 
 
 async def _read_limited(response: aiohttp.ClientResponse) -> bytes:

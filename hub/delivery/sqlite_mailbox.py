@@ -116,11 +116,16 @@ class SQLiteMailbox:
         self._reader.close()
         self._writer = None
 
-    async def _writer_db(self, engine: AsyncEngine) -> sqlite3.Connection:
-        """The engine's writer connection (under ``writer_lock``), fetched once."""
-        if self._writer is None:
-            self._writer = await writer_connection(engine)
-        return self._writer
+    @contextlib.asynccontextmanager
+    async def _writer_locked(self) -> AsyncIterator[sqlite3.Connection]:
+        """The engine's writer connection, after this process's other writers."""
+        engine = self._engine()
+        if engine is None:
+            raise HubError("the database engine is gone")
+        async with writer_lock(engine):
+            if self._writer is None:
+                self._writer = await writer_connection(engine)
+            yield self._writer
 
     def agency(self, agency_id: str) -> Agency | None:
         """The agency a signed request names, as it is now."""
@@ -143,7 +148,7 @@ class SQLiteMailbox:
         if nonce is None and lease <= 0:
             rows = self._reader.execute(_READY, (agency_id, at, at, limit)).fetchall()
             return [bytes(r[1]) for r in rows]
-        async with self._transaction(durable=False) as db:
+        async with self._light_transaction() as db:
             if nonce is not None:
                 self._keep_nonce(db, nonce)
             rows = db.execute(_READY, (agency_id, at, at, limit)).fetchall()
@@ -211,9 +216,9 @@ class SQLiteMailbox:
             group = self._group
             if group is None:
                 group = self._group = _Group(asyncio.get_running_loop())
-                group.task = asyncio.create_task(self._commit_group(group))
-                _RUNNING.add(group.task)
-                group.task.add_done_callback(_RUNNING.discard)
+                task = asyncio.create_task(self._commit_group(group))
+                _RUNNING.add(task)
+                task.add_done_callback(_RUNNING.discard)
             await asyncio.shield(group.opened)
             if not group.closing:
                 break  # else it committed while this batch waited: join the next one
@@ -237,12 +242,8 @@ class SQLiteMailbox:
 
     async def _commit_group(self, group: _Group) -> None:
         """Open the shared transaction, let this turn's batches in, commit once."""
-        engine = self._engine()
         try:
-            if engine is None:
-                raise HubError("the database engine is gone")
-            async with writer_lock(engine):
-                db = await self._writer_db(engine)
+            async with self._writer_locked() as db:
                 await self._begin(db)
                 try:
                     group.opened.set_result(None)
@@ -250,17 +251,14 @@ class SQLiteMailbox:
                         await asyncio.sleep(0)
                     while group.open_units:
                         await asyncio.sleep(0)
-                    group.closing = True
-                    self._group = None  # later batches start the next transaction
+                    self._close(group)  # later batches start the next transaction
                     db.execute("COMMIT")
                 except BaseException:
-                    group.closing = True
-                    self._group = None
+                    self._close(group)
                     db.execute("ROLLBACK")
                     raise
         except BaseException as exc:
-            if self._group is group:
-                self._group = None
+            self._close(group)
             for waiting in (group.opened, group.committed):
                 if not waiting.done():
                     waiting.set_exception(exc)
@@ -270,6 +268,12 @@ class SQLiteMailbox:
             self.commits += 1
             group.committed.set_result(None)
 
+    def _close(self, group: _Group) -> None:
+        """No batch joins ``group`` any more."""
+        group.closing = True
+        if self._group is group:
+            self._group = None
+
     def _keep_nonce(self, db: sqlite3.Connection, nonce: Nonce) -> None:
         agency_id, value, seen = nonce
         try:
@@ -278,16 +282,11 @@ class SQLiteMailbox:
             raise CryptoError("this request was already made", code="replayed-request") from None
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, *, durable: bool) -> AsyncIterator[sqlite3.Connection]:
-        """A write transaction on the writer connection, after this process's other
-        writers; ``durable=False`` commits without the fsync (``synchronous=NORMAL``)."""
-        engine = self._engine()
-        if engine is None:
-            raise HubError("the database engine is gone")
-        async with writer_lock(engine):
-            db = await self._writer_db(engine)
-            if not durable:
-                db.execute("PRAGMA synchronous=NORMAL")
+    async def _light_transaction(self) -> AsyncIterator[sqlite3.Connection]:
+        """A write transaction committed without the fsync (``synchronous=NORMAL``), for
+        a look's nonce and lease (see ``hub.storage.database.light_transaction``)."""
+        async with self._writer_locked() as db:
+            db.execute("PRAGMA synchronous=NORMAL")
             try:
                 await self._begin(db)
                 try:
@@ -297,8 +296,7 @@ class SQLiteMailbox:
                     raise
                 db.execute("COMMIT")
             finally:
-                if not durable:
-                    db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA synchronous=FULL")
 
     @staticmethod
     async def _begin(db: sqlite3.Connection) -> None:
@@ -329,7 +327,6 @@ class _Group:
         self.units = 0  # savepoints so far (their names)
         self.open_units = 0  # inside their savepoint now
         self.closing = False  # committing: no batch may join any more
-        self.task: asyncio.Task[None] | None = None
 
 
 def _seen(done: asyncio.Future[None]) -> None:

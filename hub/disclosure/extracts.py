@@ -121,9 +121,8 @@ async def send_notice_batch(
     after the other, but with one standing read, one outbox insert and one log append for
     all of them (in the orders' order). An order naming no agency, or failing its
     checks, gets its error in its place and adds nothing."""
-    results: list[Sequence[Outcome] | HubError] = []
+    planned: list[int | HubError] = []  # per order: its recipients, or its error
     requests: list[DisclosureRequest] = []
-    counts: list[int] = []
     everyone: list[Agency] | None = None
     for order in orders:
         try:
@@ -135,8 +134,7 @@ async def send_notice_batch(
             else:
                 recipients = [await _agency(conn, order.to)]
         except HubError as exc:
-            results.append(exc)
-            counts.append(0)
+            planned.append(exc)
             continue
         notice = Notice(text=order.text)
         requests += [
@@ -150,12 +148,14 @@ async def send_notice_batch(
             )
             for agency in recipients
         ]
-        results.append([])
-        counts.append(len(recipients))
+        planned.append(len(recipients))
     outcomes = await disclose_many(conn, ctx, requests, agencies_current=True)
+    results: list[Sequence[Outcome] | HubError] = []
     start = 0
-    for i, count in enumerate(counts):
-        if not isinstance(results[i], HubError):
-            results[i] = outcomes[start : start + count]
-            start += count
+    for plan in planned:
+        if isinstance(plan, HubError):
+            results.append(plan)
+        else:
+            results.append(outcomes[start : start + plan])
+            start += plan
     return results

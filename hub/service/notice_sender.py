@@ -41,15 +41,14 @@ class NoticeSender:
     """Queues notices and commits each turn's queue together (see the module docstring).
 
     ``context`` gives the disclosure context at commit time; ``wake`` is called with the
-    outcomes of every committed batch. ``batches`` and ``notices`` count what was
-    committed (for tests and diagnostics).
+    outcomes of every committed batch. ``batches`` counts the transactions committed
+    (for tests and diagnostics).
     """
 
     engine: AsyncEngine
     context: Callable[[], DisclosureContext]
     wake: Callable[[Sequence[Outcome]], None]
     batches: int = 0
-    notices: int = 0
     _queue: list[_Queued] = field(default_factory=list)
     _current: list[_Queued] = field(default_factory=list)
     _runner: asyncio.Task[None] | None = None
@@ -58,12 +57,11 @@ class NoticeSender:
         """Seal, queue and log ``order``; its outcomes once they are committed."""
         order.check()  # a bad text is refused at once, without joining a batch
         done: asyncio.Future[Sequence[Outcome]] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_retrieved)
         self._queue.append(_Queued(order, done))
         if self._runner is None:
             self._runner = asyncio.create_task(self._run())
-        # Shielded: a caller that goes away does not cancel the others' batch.
-        return await asyncio.shield(done)
+        # A caller that goes away cancels only its own future: the batch goes on.
+        return await done
 
     async def close(self) -> None:
         """Finish what is queued (the server is stopping)."""
@@ -95,18 +93,12 @@ class NoticeSender:
                 _settle(batch[0].done, error=exc)
             return
         self.batches += 1
-        self.notices += len(batch)
         self.wake([o for r in results if not isinstance(r, HubError) for o in r])
         for queued, result in zip(batch, results, strict=True):
             if isinstance(result, HubError):
                 _settle(queued.done, error=result)
             else:
                 _settle(queued.done, result=result)
-
-
-def _retrieved(done: asyncio.Future[Sequence[Outcome]]) -> None:
-    if not done.cancelled():
-        done.exception()  # seen, even if the caller went away before the answer
 
 
 def _settle(

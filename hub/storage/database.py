@@ -175,14 +175,9 @@ def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEng
         _sqlite_events(engine, background_checkpoints=background_checkpoints)
         if sqlite_file(engine) is not None:
             writes = create_async_engine(url, connect_args=connect_args, poolclass=StaticPool)
-            _sqlite_events(writes, background_checkpoints=background_checkpoints)
-
-            @event.listens_for(writes.sync_engine, "connect")
-            def _cache(dbapi_conn: Any, _record: Any) -> None:
-                cursor = dbapi_conn.cursor()
-                cursor.execute(f"PRAGMA cache_size=-{WRITER_CACHE_KIB}")
-                cursor.close()
-
+            _sqlite_events(
+                writes, background_checkpoints=background_checkpoints, cache_kib=WRITER_CACHE_KIB
+            )
             _WRITES[engine.sync_engine] = writes
         return engine
     # No pre-ping (a round trip on every checkout): a broken connection fails its
@@ -190,8 +185,11 @@ def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEng
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
-def _sqlite_events(engine: AsyncEngine, *, background_checkpoints: bool) -> None:
-    """Pragmas on every new connection; ``BEGIN IMMEDIATE`` for writes."""
+def _sqlite_events(
+    engine: AsyncEngine, *, background_checkpoints: bool, cache_kib: int | None = None
+) -> None:
+    """Pragmas on every new connection (``cache_kib``: its page cache, if not SQLite's
+    default); ``BEGIN IMMEDIATE`` for writes."""
     if background_checkpoints:
         _BACKGROUND_CHECKPOINTS.add(engine.sync_engine)
 
@@ -207,6 +205,8 @@ def _sqlite_events(engine: AsyncEngine, *, background_checkpoints: bool) -> None
         cursor.execute(f"PRAGMA busy_timeout={BUSY_MS}")
         if background_checkpoints:
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+        if cache_kib is not None:
+            cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -30,6 +30,7 @@ from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope
 from hub.hub_keys import create_hub_keys
 from hub.protocol import ProtocolError
+from hub.protocol.errors import HubError
 from hub.service.app import create_app
 from hub.settings import Settings
 from hub.testing import RunningHub
@@ -303,3 +304,39 @@ async def test_the_environments_proxy_is_used_unless_no_proxy_covers_the_hub(
         async with HubClient(hub.url, "nobody", IdentityKeyPair.generate()) as client:
             await client.fetch_hub_info()
         assert len(seen) == 3  # went direct
+
+
+@pytest.mark.parametrize(
+    "proxy", ["not a url", "http://", "ftp://127.0.0.1:1", "http://[::1", "user:secret@host:3128"]
+)
+async def test_a_bad_proxy_setting_is_refused_in_one_line(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch, proxy: str
+) -> None:
+    """A malformed or non-http(s) ``HTTP_PROXY`` is a one-line ``bad-proxy`` error that
+    does not repeat the setting (it may hold credentials); nothing goes direct instead."""
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    async with HubClient(hub.url, "nobody", IdentityKeyPair.generate()) as client:
+        for _ in range(2):  # and not on a second try either
+            with pytest.raises(HubError) as caught:
+                await client.fetch_hub_info()
+            assert caught.value.code == "bad-proxy" and not is_transient(caught.value)
+            line = caught.value.diagnostics()
+            assert line == "bad-proxy: HTTP_PROXY is not an http(s) proxy URL"
+            assert "secret" not in line
+
+
+async def test_an_unreachable_proxy_is_transient(
+    hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    async with HubClient(hub.url, "nobody", IdentityKeyPair.generate()) as client:
+        with pytest.raises(HubUnavailable) as caught:
+            await client.fetch_hub_info()
+    assert is_transient(caught.value) and "\n" not in caught.value.diagnostics()

@@ -21,6 +21,7 @@ from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.service.appkeys import ENGINE
 from hub.storage.checkpoints import WalCheckpointer
 from hub.storage.database import (
+    WRITER_CACHE_KIB,
     background_checkpoints,
     create_engine,
     light_transaction,
@@ -170,9 +171,11 @@ async def test_every_write_of_a_process_goes_through_one_connection(tmp_path: Pa
                 seen.add(id(raw._connection))
                 await conn.execute(text("INSERT INTO t VALUES ('y')"))
         assert seen == {id(writer)} and await writer_connection(engine) is writer
+        assert writer.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_KIB
         async with engine.connect() as conn:  # a read: the pool, not the writer
             raw = (await conn.get_raw_connection()).driver_connection
             assert raw._connection is not writer
+            assert raw._connection.execute("PRAGMA cache_size").fetchone()[0] == -2000  # default
             assert await conn.scalar(text("SELECT count(*) FROM t")) == 3
     finally:
         await engine.dispose()
