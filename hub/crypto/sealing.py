@@ -104,21 +104,21 @@ def seal(
     case_ref: str | None = None,
     message_type: str | None = None,
     envelope_id: str | None = None,
+    payload_json: bytes | None = None,
 ) -> Envelope:
     """Sign ``payload`` as ``sender`` and encrypt it to ``recipient_key``.
 
     ``payload`` is a typed message, or an already-rendered JSON object with its
     ``message_type`` (adapters render some agencies' payloads in other formats).
+    ``payload_json``: the payload's canonical JSON, when the caller seals one payload
+    to many recipients and has it already (it must be ``canonical_json`` of the payload).
     """
     if isinstance(payload, Message):
         if message_type not in (None, payload.message_type):
             raise ValueError("message_type disagrees with the message")
         message_type = payload.message_type
-        body: Any = payload_of(payload)
-    else:
-        if message_type is None:
-            raise ValueError("message_type is required for a raw payload")
-        body = dict(payload)
+    elif message_type is None:
+        raise ValueError("message_type is required for a raw payload")
     if message_type not in MESSAGE_TYPES:
         raise ValueError(f"unknown message type {message_type!r}")
     header = Header.build(  # the same strict checks a receiver applies
@@ -133,7 +133,11 @@ def seal(
         suite=recipient_key.suite,
     )
     header_c = header.canonical()
-    payload_c = canonical_json(body)
+    if payload_json is not None:
+        payload_c = payload_json
+    else:
+        body = payload_of(payload) if isinstance(payload, Message) else dict(payload)
+        payload_c = canonical_json(body)
     if len(payload_c) > MAX_PAYLOAD_BYTES:
         raise ProtocolError("payload is too large to seal", code="payload-too-large")
     # RFC 8785 of {"header": H, "payload": P}: keys are ASCII and already in order, and

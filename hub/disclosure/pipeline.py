@@ -488,10 +488,15 @@ class _Batch:
         )
         return result
 
+    def canonical(self, sealed: Message, payload: Mapping[str, Any]) -> bytes:
+        """The sealed payload's canonical JSON, once per message object."""
+        result: bytes = self._remember(sealed, "json", lambda: canonical_json(dict(payload)))
+        return result
+
     def payload_sha256(self, sealed: Message, payload: Mapping[str, Any]) -> str:
         """SHA-256 of the sealed payload's canonical JSON, once per message object."""
         result: str = self._remember(
-            sealed, "sha256", lambda: hashlib.sha256(canonical_json(dict(payload))).hexdigest()
+            sealed, "sha256", lambda: hashlib.sha256(self.canonical(sealed, payload)).hexdigest()
         )
         return result
 
@@ -534,6 +539,7 @@ def _seal_into(
         recipient_key=key,
         now=ctx.now,
         case_ref=case_ref,
+        payload_json=batch.canonical(sealed, sealed_payload),
     )
     digest = envelope.digest()
     batch.outbox.append(

@@ -8,6 +8,7 @@ ciphertext as HPKE ``info``, so it must round-trip byte for byte).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -64,6 +65,7 @@ _TIMESTAMP = re.compile(
 _MAX_TEXT: Final = 128
 
 
+@functools.lru_cache(maxsize=64)  # a batch seals many envelopes at one moment
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with a ``Z`` and microseconds, the only form on the wire."""
     if moment.tzinfo is None:

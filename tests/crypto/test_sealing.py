@@ -25,7 +25,7 @@ from hub.protocol import (
     canonical_json,
     parse_envelope,
 )
-from hub.protocol.messages import CaseExtract, Notice
+from hub.protocol.messages import CaseExtract, Notice, payload_of
 
 NOW = datetime(2026, 11, 23, 10, 30, tzinfo=UTC)
 SUITES = [SUITE_X25519, SUITE_HYBRID]
@@ -351,3 +351,23 @@ def test_sealed_envelope_id_carries_the_sealing_time() -> None:
     for envelope in (first, second):
         assert ULID.from_str(envelope.header.id).datetime == NOW
     assert first.header.id < second.header.id  # python-ulid's monotonic generator
+
+
+@pytest.mark.parametrize("suite", SUITES)
+def test_payload_sealed_from_its_canonical_json_is_the_same_signed_message(suite: str) -> None:
+    """One payload sealed to many recipients is encoded once: the envelope opens to
+    the same payload, signed over the very same bytes as when seal encodes it."""
+    notice = Notice(text="Meeting moved to Thursday.")
+    envelope_id = str(ULID.from_datetime(NOW))
+    encoded = canonical_json(payload_of(notice))
+    shared = _seal(suite, envelope_id=envelope_id, payload_json=encoded)
+    alone = _seal(suite, envelope_id=envelope_id)
+    opened, expected = (
+        open_envelope(e, recipient=KEYS[suite], sender=HUB.public) for e in (shared, alone)
+    )
+    assert opened.message() == notice
+    assert opened.header == expected.header
+    assert opened.signature == expected.signature  # Ed25519 is deterministic: same bytes
+    with pytest.raises(ProtocolError) as info:  # the size limit holds for given bytes too
+        _seal(suite, payload_json=b'{"text":"' + b"x" * (8 * 1024 * 1024) + b'"}')
+    assert info.value.code == "payload-too-large"

@@ -358,6 +358,18 @@ def test_format_timestamp_converts_to_utc() -> None:
     assert format_timestamp(moment) == "2024-05-01T09:30:00.000000Z"
 
 
+def test_format_timestamp_remembers_only_what_it_wrote() -> None:
+    """Formatted once per moment (a batch seals many envelopes at one): the same instant
+    in another zone is the same text; a naive datetime is refused every time."""
+    utc = datetime(2024, 5, 1, 9, 30, 0, 17, tzinfo=UTC)
+    later = datetime(2024, 5, 1, 11, 30, 0, 17, tzinfo=timezone(timedelta(hours=2)))
+    assert format_timestamp(utc) == format_timestamp(later) == "2024-05-01T09:30:00.000017Z"
+    assert format_timestamp(utc + timedelta(microseconds=1)) == "2024-05-01T09:30:00.000018Z"
+    for _ in range(2):
+        with pytest.raises(ValueError, match="timezone-aware"):
+            format_timestamp(datetime(2024, 5, 1, 9, 30, 0, 17))
+
+
 def test_format_timestamp_pads_early_years() -> None:
     text = format_timestamp(datetime(5, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     assert text == "0005-01-02T03:04:05.000006Z"
