@@ -12,7 +12,7 @@ Sections (each hub is real processes: ``marac-hub init``, then ``marac-hub serve
 free loopback port; PostgreSQL is a fresh database on 127.0.0.1:5432, skipped with the
 reason if no server answers; 20 agencies invited, enrolled and approved, not timed):
 
-1. **throughput**: 4 coordinators send ``--messages`` notices of 2 048 characters, each
+1. **throughput**: ``--coordinators`` (4) send ``--messages`` notices of 2 048 characters, each
    ``{"to": "all"}`` (20 sealed messages per notice), back to back; 20 ``HubClient``s in
    ``--client-processes`` child processes (default 2; agency i in process i mod K:
    deployed, the agencies are separate machines, and one process would serialise their
@@ -78,7 +78,7 @@ from hub.storage.tables import outbox
 from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 
 AGENCIES = 20
-SENDERS = 4
+SENDERS = 16  # enough to keep one hub process busy: with 4 it waits on them a quarter of the time
 NOTICE_CHARS = 2048
 STEADY_RATE = 200  # messages/s: 10 notices/s to 20 agencies
 
@@ -179,9 +179,11 @@ async def send_one(http: aiohttp.ClientSession, url: str, token: str, run: Run, 
         run.sent_to[item["id"]] = (item["to"], n)
 
 
-async def send_back_to_back(http: aiohttp.ClientSession, hub: Hub, run: Run, k: int) -> None:
-    """Coordinator ``k``: notices k, k + SENDERS, ... one after the other."""
-    for n in range(k, run.notices, SENDERS):
+async def send_back_to_back(
+    http: aiohttp.ClientSession, hub: Hub, run: Run, k: int, count: int
+) -> None:
+    """Coordinator ``k`` of ``count``: notices k, k + count, ... one after the other."""
+    for n in range(k, run.notices, count):
         await send_one(http, hub.urls[k % len(hub.urls)], hub.token, run, n)
 
 
@@ -196,11 +198,11 @@ async def send_steady(http: aiohttp.ClientSession, hub: Hub, run: Run) -> None:
     await asyncio.gather(*posts)
 
 
-def senders(http: aiohttp.ClientSession, hub: Hub, run: Run, steady: bool) -> list[Any]:
-    """The coordinators' coroutines: one at a steady rate, or ``SENDERS`` back to back."""
+def senders(http: aiohttp.ClientSession, hub: Hub, run: Run, steady: bool, count: int) -> list[Any]:
+    """The coordinators' coroutines: one at a steady rate, or ``count`` back to back."""
     if steady:
         return [send_steady(http, hub, run)]
-    return [send_back_to_back(http, hub, run, k) for k in range(SENDERS)]
+    return [send_back_to_back(http, hub, run, k, count) for k in range(count)]
 
 
 async def pinned_hub_key(agents: list[Agent]) -> IdentityPublicKey:
@@ -228,7 +230,7 @@ async def timed(
         try:
             async with asyncio.timeout(args.timeout + 30):  # the children stop at --timeout
                 *_, results = await all_or_none(
-                    *senders(http, hub, run, steady), agencies.results()
+                    *senders(http, hub, run, steady, args.coordinators), agencies.results()
                 )
         except TimeoutError:
             raise RuntimeError(
@@ -237,6 +239,7 @@ async def timed(
         cpu1 = hub.cpu()
         run.client_cpu = time.process_time() - client0
         if not steady:
+            await asyncio.sleep(1.0)  # the hub's head signer and checkpointer settle first
             run.ceilings.append(ceiling(messages=run.expected))
     for got in results:
         run.add(got)
@@ -457,7 +460,7 @@ async def amain(args: argparse.Namespace) -> int:
         top = ceiling()
     mesh_rate = None
     if "mesh" in args.only:
-        mesh = run_mesh(notices)
+        mesh = run_mesh(notices, senders=args.coordinators)
         mesh_rate = mesh.rate if not mesh.errors else None
         lat = mesh.latencies_ms()
         print("## MESH sandbox (mesh-sandbox + mesh-client, same workload)\n")
@@ -495,7 +498,10 @@ async def amain(args: argparse.Namespace) -> int:
             rates[(engine, processes)] = run.rate
             rows.append(throughput_row(label, run, mesh_rate))
             failed = failed or bool(run.problems())
-        print(f"## Throughput: {notices} notices x {AGENCIES} agencies, {SENDERS} coordinators\n")
+        print(
+            f"## Throughput: {notices} notices x {AGENCIES} agencies, "
+            f"{args.coordinators} coordinators\n"
+        )
         print(
             markdown_table(
                 [
@@ -602,6 +608,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="K",
         help="processes for the 20 agency clients, agency i in process i mod K (2)",
     )
+    parser.add_argument(
+        "--coordinators",
+        type=int,
+        default=SENDERS,
+        metavar="C",
+        help=f"coordinators sending back to back, to the hub and to MESH ({SENDERS})",
+    )
     args = parser.parse_args(argv)
     if args.queued is None:
         args.queued = 10_000 if args.quick else 100_000
@@ -611,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--messages must be at least 1")
     if not 1 <= args.client_processes <= AGENCIES:
         parser.error(f"--client-processes must be 1 to {AGENCIES}")
+    if not 1 <= args.coordinators <= 64:
+        parser.error("--coordinators must be 1 to 64")
     return asyncio.run(amain(args))
 
 

@@ -118,7 +118,7 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("mesh-sandbox did not answer within 30 s")
 
 
-def run_mesh(notices: int, texts: list[bytes] | None = None) -> MeshRun:
+def run_mesh(notices: int, texts: list[bytes] | None = None, senders: int = SENDERS) -> MeshRun:
     """Send ``notices`` x 20 messages through a fresh sandbox; receive and acknowledge all."""
     texts = texts or [f"Notice {n:06d}. ".encode().ljust(2048, b"x") for n in range(notices)]
     run = MeshRun(expected=notices * AGENCIES)
@@ -129,8 +129,8 @@ def run_mesh(notices: int, texts: list[bytes] | None = None) -> MeshRun:
             for i in range(AGENCIES)
         ]
         senders = [
-            threading.Thread(target=_send, args=(url, texts[k::SENDERS], run))
-            for k in range(SENDERS)
+            threading.Thread(target=_send, args=(url, texts[k::senders], run))
+            for k in range(senders)
         ]
         run.start = time.perf_counter()
         for thread in (*receivers, *senders):
