@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     batch_size: int = Field(default=100, ge=1, le=1000)
     max_wait_seconds: float = Field(default=60.0, ge=0, le=60)
+    signature_helper_batch: int = Field(
+        default=8,
+        ge=0,
+        le=1000,
+        description="receipts in a batch from which their signatures are verified in a "
+        "helper process (hub.crypto.signature_checker); 0: always inline",
+    )
     push_interval_seconds: float = Field(
         default=1.0, gt=0, le=60, description="how often the push dispatcher looks for work"
     )

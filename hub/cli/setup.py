@@ -20,6 +20,7 @@ from hub.cli._context import require_initialised, settings_from, with_engine
 from hub.hub_keys import create_hub_keys
 from hub.protocol.canonical import b64encode
 from hub.service.app import create_app
+from hub.service.appkeys import CHECKER
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import add_user
@@ -95,12 +96,19 @@ async def _freeze_startup_objects(_app: web.Application) -> None:
     gc.freeze()
 
 
+async def _start_signature_checker(app: web.Application) -> None:
+    """Start the helper process now: the first large batch of receipts need not wait."""
+    if CHECKER in app:
+        app[CHECKER].start()
+
+
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
     """One hub process (a worker shares the port with its siblings: ``SO_REUSEPORT``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
+    app.on_startup.append(_start_signature_checker)
     web.run_app(
         app,
         host=settings.host,

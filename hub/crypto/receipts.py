@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
+from hub.crypto.signature_checker import SignatureChecker
 from hub.protocol.canonical import b64decode, b64encode, canonical_json
 from hub.protocol.errors import CryptoError, ProtocolError
 from hub.protocol.messages import Receipt, parse_message, payload_of
 
-__all__ = ["parse_signed_receipt", "receipt_bytes", "sign_receipt", "verify_receipt"]
+__all__ = [
+    "parse_signed_receipt",
+    "receipt_bytes",
+    "sign_receipt",
+    "verify_receipt",
+    "verify_receipts",
+]
 
 
 def receipt_bytes(receipt: Receipt) -> bytes:
@@ -41,4 +49,20 @@ def parse_signed_receipt(obj: object) -> tuple[Receipt, bytes]:
 def verify_receipt(key: IdentityPublicKey, receipt: Receipt, signature: bytes) -> None:
     """Raise ``CryptoError`` ``bad-receipt`` unless ``key`` signed ``receipt``."""
     if not key.verify(signature, receipt_bytes(receipt)):
+        raise CryptoError("receipt signature does not verify", code="bad-receipt")
+
+
+async def verify_receipts(
+    key: IdentityPublicKey,
+    signed: Sequence[tuple[Receipt, bytes]],
+    checker: SignatureChecker | None = None,
+) -> None:
+    """Raise ``CryptoError`` ``bad-receipt`` unless ``key`` signed every receipt; with a
+    ``checker``, a large batch is verified in its helper process."""
+    if checker is None:
+        for receipt, signature in signed:
+            verify_receipt(key, receipt, signature)
+        return
+    answers = await checker.verify([(key, s, receipt_bytes(r)) for r, s in signed])
+    if not all(answers):
         raise CryptoError("receipt signature does not verify", code="bad-receipt")

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.agencies import Agency, newest_key
 from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
-from hub.crypto.receipts import verify_receipt
+from hub.crypto.receipts import verify_receipts
 from hub.crypto.sealing import seal
+from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.claims import outbox_claims
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
@@ -208,11 +209,12 @@ async def acknowledge(
     *,
     now: datetime,
     nonce: tuple[str, str, datetime] | None = None,
+    checker: SignatureChecker | None = None,
 ) -> Acknowledgement:
     """Store a batch of signed receipts, all or nothing.
 
     ``nonce`` (a signed request's) is kept in the same transaction, so one commit
-    covers both.
+    covers both. ``checker``: verify a large batch's signatures in its helper process.
     """
     if agency.identity_key is None:
         raise PolicyError("agency has no identity key", code="unknown-agency")
@@ -220,10 +222,9 @@ async def acknowledge(
     ids = [receipt.envelope_id for receipt, _ in signed]
     if len(set(ids)) != len(ids):
         raise ProtocolError("a receipt is repeated in the batch", code="bad-receipt")
-    for receipt, signature in signed:
-        if receipt.agency_id != agency.id:
-            raise ProtocolError("a receipt names another agency", code="bad-receipt")
-        verify_receipt(key, receipt, signature)
+    if any(receipt.agency_id != agency.id for receipt, _ in signed):
+        raise ProtocolError("a receipt names another agency", code="bad-receipt")
+    await verify_receipts(key, signed, checker)
     fast = sqlite_mailbox(engine)
     if fast is not None:
         return Acknowledgement(*await fast.store_receipts(agency.id, signed, now, nonce))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
 from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
 from hub.delivery.waiters import Waiters
@@ -29,7 +30,7 @@ from hub.service import (
     routes_schemas,
     routes_staff,
 )
-from hub.service.appkeys import ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
+from hub.service.appkeys import CHECKER, ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(module.routes)
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(_signature_checker)
     app.cleanup_ctx.append(_wal_checkpoints)
     app.cleanup_ctx.append(_mailbox_notifications)
     app.cleanup_ctx.append(_housekeeping)
@@ -89,6 +91,18 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
     yield
     close_sqlite_mailbox(engine)
     await engine.dispose()
+
+
+async def _signature_checker(app: web.Application) -> AsyncIterator[None]:
+    """Large batches of receipts are verified in a helper process, started on the first
+    (``marac-hub serve`` starts it at once); ``signature_helper_batch = 0``: none."""
+    from_batch = app[SETTINGS].signature_helper_batch
+    if not from_batch:
+        yield
+        return
+    app[CHECKER] = checker = SignatureChecker(min_batch=from_batch)
+    yield
+    checker.close()
 
 
 async def _wal_checkpoints(app: web.Application) -> AsyncIterator[None]:

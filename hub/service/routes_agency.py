@@ -16,7 +16,7 @@ from hub.delivery.waiters import wait_for_event
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, SETTINGS, WAITERS
+from hub.service.appkeys import CHECKER, ENGINE, KEYS, SETTINGS, WAITERS
 from hub.service.auth import NONCE, agency_request, keeps_nonce
 from hub.service.problems import json_body
 
@@ -141,7 +141,12 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
     signed = [parse_signed_receipt(item) for item in doc["receipts"]]
     result = await acknowledge(
-        request.app[ENGINE], agency, signed, now=datetime.now(UTC), nonce=request[NONCE]
+        request.app[ENGINE],
+        agency,
+        signed,
+        now=datetime.now(UTC),
+        nonce=request[NONCE],
+        checker=request.app.get(CHECKER),
     )
     return web.json_response({"acknowledged": result.acknowledged, "already": result.already})
 

@@ -1,0 +1,116 @@
+"""The signature checker's helper process gives the answers inline verification gives,
+and when it dies, hangs or is closed, batches are verified inline: never refused, never
+left waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+
+from hub.crypto import signature_checker
+from hub.crypto.keys import IdentityKeyPair
+from hub.crypto.signature_checker import SignatureChecker, Triple
+
+SIGNER, OTHER = IdentityKeyPair.generate(), IdentityKeyPair.generate()
+
+
+def _batch(count: int = 12) -> list[Triple]:
+    """Good signatures, with every kind of bad one among them."""
+    messages = [os.urandom(40 + i) for i in range(count)]
+    triples: list[Triple] = [(SIGNER.public, SIGNER.sign(m), m) for m in messages]
+    good = triples[0][1]
+    triples[1] = (SIGNER.public, SIGNER.sign(b"another message"), messages[1])
+    triples[2] = (OTHER.public, SIGNER.sign(messages[2]), messages[2])  # the wrong key
+    triples[3] = (SIGNER.public, good[:63], messages[3])  # too short
+    triples[4] = (SIGNER.public, good + b"\x00", messages[4])  # too long
+    triples[5] = (SIGNER.public, bytes(64), messages[5])
+    triples[6] = (SIGNER.public, bytes([good[0] ^ 1]) + good[1:], messages[0])
+    return triples
+
+
+def _inline(triples: list[Triple]) -> list[bool]:
+    return [key.verify(signature, message) for key, signature, message in triples]
+
+
+@pytest.fixture
+async def checker() -> object:
+    found = SignatureChecker(min_batch=4)
+    yield found
+    found.close()
+
+
+async def test_the_helper_answers_as_inline_verification_does(checker: SignatureChecker) -> None:
+    triples = _batch()
+    expected = _inline(triples)
+    assert expected == [True] + [False] * 6 + [True] * 5
+    assert await checker.verify(triples) == expected
+    assert checker.sent == 1 and checker.running
+    # many batches at once each get their own answers, in their own order
+    batches = [_batch(8 + n % 5) for n in range(40)]
+    answers = await asyncio.gather(*(checker.verify(b) for b in batches))
+    assert answers == [_inline(b) for b in batches]
+    assert checker.sent == 41
+
+
+async def test_a_small_batch_is_verified_inline(checker: SignatureChecker) -> None:
+    triples = _batch()[:3]
+    assert await checker.verify(triples) == _inline(triples)
+    assert checker.sent == 0
+    assert not checker.running  # nothing was started for it
+
+
+async def test_a_caller_that_goes_away_takes_no_answer_from_the_next(
+    checker: SignatureChecker,
+) -> None:
+    first, second = _batch(), list(reversed(_batch()))
+    gone = asyncio.create_task(checker.verify(first))
+    await asyncio.sleep(0)  # sent
+    kept = asyncio.create_task(checker.verify(second))
+    gone.cancel()
+    assert await kept == _inline(second)
+
+
+async def test_a_dead_helper_means_inline_then_a_new_helper(
+    checker: SignatureChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    triples = _batch()
+    await checker.verify(triples)
+    os.kill(checker._process.pid, signal.SIGKILL)
+    checker._process.join(5)
+    await asyncio.sleep(0.1)  # its socket's end of file is read
+    assert not checker.running
+    assert await checker.verify(triples) == _inline(triples)  # inline: just died
+    assert checker.sent == 1 and checker.restarts == 0
+    monkeypatch.setattr(signature_checker, "RESTART_SECONDS", 0.0)
+    assert await checker.verify(triples) == _inline(triples)
+    assert checker.restarts == 1 and checker.sent == 2 and checker.running
+
+
+async def test_a_hung_helper_is_stopped_and_its_batch_verified_inline(
+    checker: SignatureChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    triples = _batch()
+    await checker.verify(triples)
+    process = checker._process
+    os.kill(process.pid, signal.SIGSTOP)  # alive, never answers
+    monkeypatch.setattr(signature_checker, "ANSWER_SECONDS", 0.3)
+    assert await asyncio.wait_for(checker.verify(triples), 5) == _inline(triples)
+    assert not checker.running
+    process.join(5)
+    assert not process.is_alive()  # killed, not left behind
+
+
+async def test_a_closed_checker_verifies_inline_and_starts_nothing(
+    checker: SignatureChecker,
+) -> None:
+    triples = _batch()
+    await checker.verify(triples)
+    process = checker._process
+    checker.close()
+    process.join(5)
+    assert not process.is_alive()
+    assert await checker.verify(triples) == _inline(triples)
+    assert checker.sent == 1 and not checker.running
