@@ -66,17 +66,39 @@ def admin_token(init_output: str) -> str:
     raise RuntimeError(f"no admin token in marac-hub init output:\n{init_output}")
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds of a process (Linux ``/proc``), else None."""
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name, else None."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
-    """A process's resident memory (``VmRSS``, or the peak ``VmHWM``) in MB, from ``/proc``."""
+def descendants(pid: int) -> list[int]:
+    """The live children of ``pid``, their children, and so on (Linux ``/proc``)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)) is not None:
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its live descendants (a hub's
+    signature-checker helper), from Linux ``/proc``; None if the process is gone."""
+    if _stat(pid) is None:
+        return None
+    found = (_stat(p) for p in [pid, *descendants(pid)])
+    ticks = sum(int(f[11]) + int(f[12]) for f in found if f is not None)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_one(pid: int, field: str) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(field + ":"):
@@ -84,6 +106,15 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
     except OSError:
         return None
     return None
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """Resident memory (``VmRSS``, or the peak ``VmHWM``) in MB of a process and its live
+    descendants (summed: for peaks, an upper bound), from ``/proc``."""
+    own = _rss_one(pid, field)
+    if own is None:
+        return None
+    return own + sum(_rss_one(child, field) or 0.0 for child in descendants(pid))
 
 
 def percentile(sorted_values: list[float], q: float) -> float:

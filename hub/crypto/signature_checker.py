@@ -8,9 +8,12 @@ meanwhile on one core while the helper verifies on another. A batch of 20 costs 
 about 0.3 ms in place of 1.3. A smaller batch (one agency acknowledging one envelope) is
 verified inline: the round trip would cost more than it saves, and add latency.
 
-The helper holds no secret. It gets ``(public key, signature, message)`` triples and
-answers yes or no for each, with the :meth:`IdentityPublicKey.verify` the hub calls
-inline, so both give the same answer for every input. If the helper dies, its batches
+The helper (:mod:`hub.crypto._signature_helper`, a script that imports libsodium's
+bindings and nothing of the hub: some 15 MB) holds no secret. It gets
+``(public key, signature, message)`` records and answers yes or no for each with the
+libsodium call :meth:`IdentityPublicKey.verify` makes for such messages (only 64-byte
+signatures and messages of up to :data:`HELPER_MESSAGE_MAX` bytes are sent), so both
+give the same answer for every input. If the helper dies, its batches
 are verified inline and it is started again on the next batch (at most once every
 :data:`RESTART_SECONDS`). If requests pile up (more than :data:`MAX_IN_FLIGHT` bytes
 unanswered, some 3,000 receipts), batches are verified inline until it catches up; one
@@ -22,15 +25,18 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
-import multiprocessing
 import socket
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
-from multiprocessing.connection import Connection
-from typing import Any, Final
+from typing import Final
 
+from hub.crypto import _signature_helper
+from hub.crypto._signature_helper import RECORD
 from hub.crypto.keys import IdentityPublicKey
 
 __all__ = ["ANSWER_SECONDS", "MAX_IN_FLIGHT", "RESTART_SECONDS", "SignatureChecker"]
@@ -40,8 +46,11 @@ log = logging.getLogger(__name__)
 MAX_IN_FLIGHT: Final = 1024 * 1024  # bytes sent, not answered (some 3,000 receipts)
 RESTART_SECONDS: Final = 10.0
 ANSWER_SECONDS: Final = 5.0  # a helper that takes longer is stopped, the batch done inline
-_RECORD: Final = struct.Struct(">32s64sI")  # public key, signature, message length
 _FRAME: Final = struct.Struct("!i")  # multiprocessing.connection's length prefix
+_HELPER: Final = _signature_helper.__file__
+# Longer messages are verified inline: keys.IdentityPublicKey.verify takes libsodium's
+# path, as the helper does, up to 48 KiB (and gives the same verdict past it).
+HELPER_MESSAGE_MAX: Final = 4096
 _SIGNATURE: Final = 64
 
 Triple = tuple[IdentityPublicKey, bytes, bytes]
@@ -60,7 +69,8 @@ class SignatureChecker:
         self.restarts = 0
         self._writer: asyncio.StreamWriter | None = None
         self._reading: asyncio.Task[None] | None = None
-        self._process: Any = None  # multiprocessing's SpawnProcess
+        self._process: subprocess.Popen[bytes] | None = None
+        self._socket: socket.socket | None = None
         self._pending: collections.deque[tuple[asyncio.Future[bytes], int]] = collections.deque()
         self._in_flight = 0
         self._started_at = -RESTART_SECONDS
@@ -75,18 +85,17 @@ class SignatureChecker:
         if self._reading is not None:
             return
         ours, theirs = socket.socketpair()
-        # spawn, not fork: none of the hub's threads, sockets or keys go into the helper
-        context = multiprocessing.get_context("spawn")
-        process = context.Process(
-            target=_serve,
-            args=(Connection(theirs.detach()),),
-            name="marac-hub-signature-checker",
-            daemon=True,
-        )
-        process.start()
+        # A fresh interpreter running the helper script alone (multiprocessing's spawn
+        # would import the whole hub again): none of the hub's threads, sockets or keys.
+        with theirs:
+            process = subprocess.Popen(
+                [sys.executable, "-P", _HELPER, str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
         opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         opened.add_done_callback(_retrieved)  # it may fail with no batch waiting on it
-        self._process, self._opened = process, opened
+        self._process, self._opened, self._socket = process, opened, ours
         self._reading = asyncio.create_task(self._read(ours, opened))
         self._started_at = time.monotonic()
 
@@ -118,8 +127,10 @@ class SignatureChecker:
         """For each ``(key, signature, message)``: does ``key`` sign ``message`` so?"""
         if len(triples) < self.min_batch:
             return _inline(triples)
+        if any(len(message) > HELPER_MESSAGE_MAX for _, _, message in triples):
+            return _inline(triples)  # the helper runs libsodium's path only
         payload = b"".join(
-            _RECORD.pack(key.raw, signature, len(message)) + message
+            RECORD.pack(key.raw, signature, len(message)) + message
             for key, signature, message in triples
             if len(signature) == _SIGNATURE
         )
@@ -157,17 +168,21 @@ class SignatureChecker:
     def _broken(self, *, grace: float = 0.0) -> None:
         """Forget the helper (stopped within ``grace`` seconds, else killed); whoever
         waits on it verifies inline."""
-        reading, writer, process = self._reading, self._writer, self._process
-        self._reading = self._writer = None
+        reading, writer, process, sock = self._reading, self._writer, self._process, self._socket
+        self._reading = self._writer = self._socket = None
         if reading is not None and reading is not asyncio.current_task():
             reading.cancel()
         if writer is not None:
-            writer.close()  # the helper reads end of file and exits
+            writer.close()
+        if sock is not None:
+            with contextlib.suppress(OSError):  # now, not when the transport closes:
+                sock.shutdown(socket.SHUT_RDWR)  # the helper reads end of file and exits
         if process is not None:
-            process.join(grace)
-            if process.is_alive():
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
                 process.kill()
-                process.join()
+                process.wait()
         while self._pending:
             done, _ = self._pending.popleft()
             if not done.done():
@@ -197,27 +212,3 @@ def _merge(triples: Sequence[Triple], answers: bytes) -> list[bool]:
         raise ValueError("the signature checker answered the wrong number")
     found = iter(answers)
     return [ok and next(found) == 1 for ok in sent]
-
-
-def _serve(conn: Connection) -> None:
-    """The helper: verify each batch it is sent, answer a byte (1 or 0) per signature."""
-    keys: dict[bytes, IdentityPublicKey] = {}
-    while True:
-        try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
-            return
-        answers = bytearray()
-        offset = 0
-        while offset < len(data):
-            raw, signature, length = _RECORD.unpack_from(data, offset)
-            offset += _RECORD.size
-            message = data[offset : offset + length]
-            offset += length
-            key = keys.get(raw)
-            if key is None:
-                if len(keys) > 1024:
-                    keys.clear()
-                key = keys[raw] = IdentityPublicKey.from_bytes(raw)
-            answers.append(1 if key.verify(signature, message) else 0)
-        conn.send_bytes(bytes(answers))

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import struct
 
 import pytest
 
-from hub.crypto import signature_checker
+from hub.crypto import _signature_helper, signature_checker
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.signature_checker import SignatureChecker, Triple
 
@@ -79,7 +80,7 @@ async def test_a_dead_helper_means_inline_then_a_new_helper(
     triples = _batch()
     await checker.verify(triples)
     os.kill(checker._process.pid, signal.SIGKILL)
-    checker._process.join(5)
+    checker._process.wait(5)
     await asyncio.sleep(0.1)  # its socket's end of file is read
     assert not checker.running
     assert await checker.verify(triples) == _inline(triples)  # inline: just died
@@ -99,8 +100,7 @@ async def test_a_hung_helper_is_stopped_and_its_batch_verified_inline(
     monkeypatch.setattr(signature_checker, "ANSWER_SECONDS", 0.3)
     assert await asyncio.wait_for(checker.verify(triples), 5) == _inline(triples)
     assert not checker.running
-    process.join(5)
-    assert not process.is_alive()  # killed, not left behind
+    assert process.poll() is not None  # killed, not left behind
 
 
 async def test_a_closed_checker_verifies_inline_and_starts_nothing(
@@ -110,7 +110,26 @@ async def test_a_closed_checker_verifies_inline_and_starts_nothing(
     await checker.verify(triples)
     process = checker._process
     checker.close()
-    process.join(5)
-    assert not process.is_alive()
+    assert process.poll() == 0  # it read end of file and exited by itself
     assert await checker.verify(triples) == _inline(triples)
     assert checker.sent == 1 and not checker.running
+
+
+async def test_a_long_message_is_verified_inline(checker: SignatureChecker) -> None:
+    """The helper runs libsodium's path only: a batch with a longer message stays here."""
+    long = os.urandom(signature_checker.HELPER_MESSAGE_MAX + 1)
+    triples = [*_batch(), (SIGNER.public, SIGNER.sign(long), long)]
+    assert await checker.verify(triples) == [*_inline(triples[:-1]), True]
+    assert checker.sent == 0
+
+
+def test_the_helper_reads_records_exactly() -> None:
+    """Its parser: one answer per record; a cut record is an error, never a guess."""
+    triples = [t for t in _batch() if len(t[1]) == 64]
+    data = b"".join(_signature_helper.RECORD.pack(k.raw, s, len(m)) + m for k, s, m in triples)
+    assert list(_signature_helper.answers(data)) == [int(ok) for ok in _inline(triples)]
+    assert _signature_helper.answers(b"") == b""
+    with pytest.raises(struct.error):
+        _signature_helper.answers(data[: _signature_helper.RECORD.size - 1])
+    with pytest.raises(ValueError, match="cut short"):
+        _signature_helper.answers(data[:-1])
