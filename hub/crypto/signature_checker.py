@@ -87,17 +87,22 @@ class SignatureChecker:
         ours, theirs = socket.socketpair()
         # A fresh interpreter running the helper script alone (multiprocessing's spawn
         # would import the whole hub again): none of the hub's threads, sockets or keys.
-        with theirs:
-            process = subprocess.Popen(
-                [sys.executable, "-P", _HELPER, str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-            )
+        self._started_at = time.monotonic()
+        try:
+            with theirs:
+                process = subprocess.Popen(
+                    [sys.executable, "-P", _HELPER, str(theirs.fileno())],
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                )
+        except OSError as exc:  # no process to be had: inline, and try again later
+            ours.close()
+            log.warning("the signature checker could not start (%s); verifying inline", exc)
+            return
         opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         opened.add_done_callback(_retrieved)  # it may fail with no batch waiting on it
         self._process, self._opened, self._socket = process, opened, ours
         self._reading = asyncio.create_task(self._read(ours, opened))
-        self._started_at = time.monotonic()
 
     async def _read(self, sock: socket.socket, opened: asyncio.Future[None]) -> None:
         """Hand each answer to the oldest batch waiting (the helper answers in order)."""
@@ -163,7 +168,7 @@ class SignatureChecker:
         if self._process is not None:
             self.restarts += 1
         self.start()
-        return True
+        return self._reading is not None
 
     def _broken(self, *, grace: float = 0.0) -> None:
         """Forget the helper (stopped within ``grace`` seconds, else killed); whoever

@@ -133,3 +133,17 @@ def test_the_helper_reads_records_exactly() -> None:
         _signature_helper.answers(data[: _signature_helper.RECORD.size - 1])
     with pytest.raises(ValueError, match="cut short"):
         _signature_helper.answers(data[:-1])
+
+
+async def test_a_helper_that_cannot_start_means_inline(
+    checker: SignatureChecker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(signature_checker.subprocess, "Popen", refuse)
+    triples = _batch()
+    checker.start()  # serve's startup call: logged, not raised
+    assert not checker.running
+    assert await checker.verify(triples) == _inline(triples)
+    assert checker.sent == 0
