@@ -139,7 +139,7 @@ class SignatureChecker:
             for key, signature, message in triples
             if len(signature) == _SIGNATURE
         )
-        if self._in_flight + len(payload) > MAX_IN_FLIGHT or not self._ready():
+        if not payload or self._in_flight + len(payload) > MAX_IN_FLIGHT or not self._ready():
             return _inline(triples)
         done: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         try:

@@ -147,3 +147,11 @@ async def test_a_helper_that_cannot_start_means_inline(
     assert not checker.running
     assert await checker.verify(triples) == _inline(triples)
     assert checker.sent == 0
+
+
+async def test_a_batch_with_no_well_formed_signature_sends_nothing(
+    checker: SignatureChecker,
+) -> None:
+    triples = [(SIGNER.public, b"\x01" * n, b"message") for n in (0, 1, 63, 65, 128) * 2]
+    assert await checker.verify(triples) == [False] * 10
+    assert checker.sent == 0 and not checker.running
