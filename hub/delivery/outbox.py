@@ -19,6 +19,7 @@ from hub.crypto.receipts import verify_receipts
 from hub.crypto.sealing import seal
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.claims import outbox_claims
+from hub.delivery.postgres_mailbox import postgres_mailbox
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Receipt, payload_of
@@ -173,6 +174,9 @@ async def look(
     fast = sqlite_mailbox(engine)
     if fast is not None:
         return await fast.look(agency_id, limit, now, lease, nonce)
+    driver = postgres_mailbox(engine) if lease <= 0 else None
+    if driver is not None:
+        return await driver.look(agency_id, limit, now, nonce)
     if nonce is None and lease <= 0:
         async with engine.connect() as conn:
             return await claim(conn, agency_id, limit, now)

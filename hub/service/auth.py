@@ -15,6 +15,7 @@ from hub.agencies import Agency, get_agency
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.request_signing import HEADER_AGENCY, WINDOW, read_claims, verify_request
 from hub.delivery.outbox import keep_nonce
+from hub.delivery.postgres_mailbox import postgres_mailbox
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.protocol.errors import HubError, PolicyError
 from hub.service.appkeys import ENGINE, TOKENS
@@ -112,6 +113,9 @@ async def _calling_agency(engine: AsyncEngine, agency_id: str) -> Agency | None:
     fast = sqlite_mailbox(engine)
     if fast is not None:
         return fast.agency(agency_id)
+    driver = postgres_mailbox(engine)
+    if driver is not None:
+        return await driver.agency(agency_id)
     async with engine.connect() as conn:
         return await get_agency(conn, agency_id)
 

@@ -34,6 +34,7 @@ __all__ = [
 MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE: Final = "marac_write"
 BUSY_MS: Final = 30_000  # how long a write waits for another process's
+POOL_SIZE: Final = 20  # PostgreSQL connections a hub process keeps (and never exceeds)
 WRITER_CACHE_KIB: Final = 65_536  # the writer connection's page cache (SQLite's default: 2 MiB)
 
 
@@ -182,7 +183,10 @@ def create_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEng
         return engine
     # No pre-ping (a round trip on every checkout): a broken connection fails its
     # statement, is invalidated and replaced; idle ones are recycled before servers drop them.
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+    # No overflow: an overflow connection is closed when it is returned, so every burst of
+    # polls (20 agencies woken by one notice) opened and closed ten connections, each a
+    # TCP, TLS and authentication handshake. A checkout beyond the 20 waits for one back.
+    return create_async_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_recycle=1800)
 
 
 def _sqlite_events(
