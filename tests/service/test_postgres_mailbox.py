@@ -5,9 +5,7 @@ replayed; and the pool keeps its connections instead of opening and closing over
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,36 +17,18 @@ from hub.delivery.outbox import claim, look
 from hub.delivery.postgres_mailbox import PostgresMailbox, postgres_mailbox
 from hub.protocol.errors import CryptoError
 from hub.service.appkeys import ENGINE
-from hub.storage.database import POOL_SIZE, create_engine
+from hub.storage.database import POOL_SIZE
 from hub.storage.tables import nonces
-from hub.testing import RunningHub, postgres_database, running_hub
+from hub.testing import RunningHub
 
-
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    """A running hub on PostgreSQL only (skipped if no server answers)."""
-    try:
-        database = postgres_database()
-        url = await database.__aenter__()
-    except OSError as exc:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
-    try:
-        async with running_hub(tmp_path, database_url=url) as running:
-            yield running
-    finally:
-        await database.__aexit__(None, None, None)
+pytestmark = pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # conftest's
 
 
 @pytest.fixture
 def pg(hub: RunningHub) -> PostgresMailbox:
     found = postgres_mailbox(hub.app[ENGINE])
-    assert found is not None
+    assert found is not None  # SQLite files have their own (hub.delivery.sqlite_mailbox)
     return found
-
-
-def test_sqlite_has_no_asyncpg_path(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
-    assert postgres_mailbox(engine) is None
 
 
 async def test_the_agency_is_the_one_sqlalchemy_reads(
