@@ -232,6 +232,9 @@ async def acknowledge(
     fast = sqlite_mailbox(engine)
     if fast is not None:
         return Acknowledgement(*await fast.store_receipts(agency.id, signed, now, nonce))
+    driver = postgres_mailbox(engine)
+    if driver is not None:
+        return Acknowledgement(*await driver.store_receipts(agency.id, signed, now, nonce))
     for attempt in (1, 2):
         try:
             return await _store_receipts(engine, agency, signed, ids, now, nonce)
