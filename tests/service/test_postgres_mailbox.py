@@ -13,12 +13,13 @@ from conftest import staff_call
 from sqlalchemy import func, select
 
 from hub.agencies import get_agency
-from hub.delivery.outbox import claim, look
+from hub.crypto.receipts import parse_signed_receipt, sign_receipt
+from hub.delivery.outbox import acknowledge, claim, look
 from hub.delivery.postgres_mailbox import PostgresMailbox, postgres_mailbox
-from hub.protocol.errors import CryptoError
+from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.service.appkeys import ENGINE
 from hub.storage.database import POOL_SIZE
-from hub.storage.tables import nonces
+from hub.storage.tables import nonces, receipts
 from hub.testing import RunningHub
 
 pytestmark = pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # conftest's
@@ -85,3 +86,70 @@ async def test_a_burst_of_checkouts_waits_for_the_pool_instead_of_growing_it(
     await asyncio.gather(*(hold() for _ in range(POOL_SIZE + 15)))
     assert most <= POOL_SIZE  # the rest waited their turn: no connection opened and closed
     assert engine.pool.size() == POOL_SIZE and engine.pool.overflow() <= 0
+
+
+async def _acknowledge(
+    hub: RunningHub, agent: Any, envelopes: list[Any], nonce: str | None, **change: Any
+) -> Any:
+    async with hub.app[ENGINE].connect() as conn:
+        agency = await get_agency(conn, agent.id)
+    signed = [parse_signed_receipt(agent.receipt(e)) for e in envelopes]
+    if change:
+        receipt, _ = signed[0]
+        forged = receipt.model_copy(update=change)
+        signed[0] = parse_signed_receipt(sign_receipt(agent.identity, forged))
+    now = datetime.now(UTC)
+    return await acknowledge(
+        hub.app[ENGINE], agency, signed, now=now, nonce=(agent.id, nonce, now) if nonce else None
+    )
+
+
+async def test_receipts_are_stored_once_and_checked(
+    hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
+) -> None:
+    agent = await make_agency("police-north")
+    for n in range(3):
+        await staff_call(
+            hub, http, "POST", "/api/v1/notices", body={"to": agent.id, "text": f"{n}"}
+        )
+    envelopes = await agent.poll()
+    ids = sorted(e.header.id for e in envelopes)
+    with pytest.raises(ProtocolError) as bad:  # a hash that is not the envelope's
+        await _acknowledge(hub, agent, envelopes, "r-1", envelope_sha256="0" * 64)
+    assert bad.value.code == "bad-receipt"
+    with pytest.raises(HubError) as unknown:  # an envelope that is not this agency's
+        await _acknowledge(hub, agent, envelopes, "r-2", envelope_id="01" + "0" * 24)
+    assert unknown.value.code == "unknown-envelope"
+    assert await _count(hub, receipts) == 0  # refused batches store nothing ...
+    assert await _count(hub, nonces) == 1  # ... nor their nonce (only the poll's is kept)
+    first = await _acknowledge(hub, agent, envelopes, "r-3")
+    assert sorted(first.acknowledged) == ids and first.already == []
+    with pytest.raises(CryptoError) as replay:
+        await _acknowledge(hub, agent, envelopes, "r-3")
+    assert replay.value.code == "replayed-request"
+    again = await _acknowledge(hub, agent, envelopes, "r-4")
+    assert again.acknowledged == [] and sorted(again.already) == ids
+    assert await _count(hub, receipts) == 3
+
+
+async def test_two_requests_acknowledging_at_once_store_each_receipt_once(
+    hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
+) -> None:
+    agent = await make_agency("police-north")
+    for n in range(5):
+        await staff_call(
+            hub, http, "POST", "/api/v1/notices", body={"to": agent.id, "text": f"{n}"}
+        )
+    envelopes = await agent.poll()
+    results = await asyncio.gather(
+        *(_acknowledge(hub, agent, envelopes, f"c-{k}") for k in range(4))
+    )
+    stored = [i for r in results for i in r.acknowledged]
+    assert sorted(stored) == sorted(e.header.id for e in envelopes)  # each exactly once
+    assert all(sorted(r.acknowledged + r.already) == sorted(stored) for r in results)
+    assert await _count(hub, receipts) == 5
+
+
+async def _count(hub: RunningHub, table: Any) -> int:
+    async with hub.app[ENGINE].connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(table)) or 0)
