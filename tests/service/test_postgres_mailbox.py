@@ -107,12 +107,7 @@ async def _acknowledge(
 async def test_receipts_are_stored_once_and_checked(
     hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
 ) -> None:
-    agent = await make_agency("police-north")
-    for n in range(3):
-        await staff_call(
-            hub, http, "POST", "/api/v1/notices", body={"to": agent.id, "text": f"{n}"}
-        )
-    envelopes = await agent.poll()
+    agent, envelopes = await _polled(hub, http, make_agency, 3)
     ids = sorted(e.header.id for e in envelopes)
     with pytest.raises(ProtocolError) as bad:  # a hash that is not the envelope's
         await _acknowledge(hub, agent, envelopes, "r-1", envelope_sha256="0" * 64)
@@ -135,12 +130,7 @@ async def test_receipts_are_stored_once_and_checked(
 async def test_two_requests_acknowledging_at_once_store_each_receipt_once(
     hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
 ) -> None:
-    agent = await make_agency("police-north")
-    for n in range(5):
-        await staff_call(
-            hub, http, "POST", "/api/v1/notices", body={"to": agent.id, "text": f"{n}"}
-        )
-    envelopes = await agent.poll()
+    agent, envelopes = await _polled(hub, http, make_agency, 5)
     results = await asyncio.gather(
         *(_acknowledge(hub, agent, envelopes, f"c-{k}") for k in range(4))
     )
@@ -148,6 +138,18 @@ async def test_two_requests_acknowledging_at_once_store_each_receipt_once(
     assert sorted(stored) == sorted(e.header.id for e in envelopes)  # each exactly once
     assert all(sorted(r.acknowledged + r.already) == sorted(stored) for r in results)
     assert await _count(hub, receipts) == 5
+
+
+async def _polled(hub: RunningHub, http: Any, make_agency: Any, count: int) -> tuple[Any, Any]:
+    """An agency and the ``count`` notices it was sent, polled."""
+    agent = await make_agency("police-north")
+    for n in range(count):
+        body = {"to": agent.id, "text": f"notice {n}"}
+        status, doc = await staff_call(hub, http, "POST", "/api/v1/notices", body=body)
+        assert status == 202, doc
+    envelopes = await agent.poll()
+    assert len(envelopes) == count
+    return agent, envelopes
 
 
 async def _count(hub: RunningHub, table: Any) -> int:
