@@ -142,9 +142,14 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     for child in children:
         child.start()
 
+    signalled: set[int] = set()
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
-        for child in children:
-            if child.is_alive():
+        # Once each: a second SIGTERM would cut short a worker's graceful shutdown (its
+        # cleanup cancelled, exit status 1) when the first to finish ends the wait below.
+        for index, child in enumerate(children):
+            if child.is_alive() and index not in signalled:
+                signalled.add(index)
                 child.terminate()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
