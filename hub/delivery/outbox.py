@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,9 +19,10 @@ from hub.crypto.sealing import seal
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.claims import outbox_claims
 from hub.delivery.postgres_mailbox import postgres_mailbox
+from hub.delivery.receipt_checks import receipt_json, sort_receipts
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
-from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
-from hub.protocol.messages import Message, Receipt, payload_of
+from hub.protocol.errors import CryptoError, PolicyError, ProtocolError
+from hub.protocol.messages import Message, Receipt
 from hub.storage.database import light_transaction
 from hub.storage.tables import alerts, nonces, outbox, receipts
 
@@ -253,39 +253,27 @@ async def _store_receipts(
     nonce: tuple[str, str, datetime] | None,
 ) -> Acknowledgement:
     """One transaction: every receipt and every outbox status change, or none."""
-    done, already = [], []
     async with engine.begin() as conn:
         if nonce is not None:
             await keep_nonce(conn, *nonce)
-        rows = {
-            r.envelope_id: r
-            for r in await conn.execute(
-                select(outbox.c.envelope_id, outbox.c.digest, outbox.c.status).where(
-                    outbox.c.envelope_id.in_(ids), outbox.c.agency_id == agency.id
-                )
+        rows = await conn.execute(
+            select(outbox.c.envelope_id, outbox.c.digest, outbox.c.status).where(
+                outbox.c.envelope_id.in_(ids), outbox.c.agency_id == agency.id
             )
-        }
-        fresh = []
-        for receipt, signature in signed:
-            row = rows.get(receipt.envelope_id)
-            if row is None:
-                raise HubError("no such envelope for this agency", code="unknown-envelope")
-            if row.digest != receipt.envelope_sha256:
-                raise ProtocolError("receipt hash does not match the envelope", code="bad-receipt")
-            if row.status == "delivered":
-                already.append(receipt.envelope_id)
-                continue
-            fresh.append(
-                {
-                    "envelope_id": receipt.envelope_id,
-                    "agency_id": agency.id,
-                    "received_at": receipt.received_at,
-                    "stored_at": now,
-                    "receipt": json.dumps(payload_of(receipt)),
-                    "signature": signature,
-                }
-            )
-            done.append(receipt.envelope_id)
+        )
+        fresh_receipts, already = sort_receipts(signed, {r[0]: (r[1], r[2]) for r in rows})
+        fresh = [
+            {
+                "envelope_id": r.envelope_id,
+                "agency_id": agency.id,
+                "received_at": r.received_at,
+                "stored_at": now,
+                "receipt": receipt_json(r),
+                "signature": signature,
+            }
+            for r, signature in fresh_receipts
+        ]
+        done = [r.envelope_id for r, _ in fresh_receipts]
         if fresh:
             await conn.execute(receipts.insert(), fresh)
             await conn.execute(

@@ -25,7 +25,6 @@ which SQLite runs through ``hub.delivery.sqlite_mailbox``; the tests run both.
 from __future__ import annotations
 
 import contextlib
-import json
 import weakref
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -35,8 +34,9 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.agencies import Agency
-from hub.protocol.errors import CryptoError, HubError, ProtocolError
-from hub.protocol.messages import Receipt, payload_of
+from hub.delivery.receipt_checks import receipt_json, sort_receipts
+from hub.protocol.errors import CryptoError, HubError
+from hub.protocol.messages import Receipt
 
 __all__ = ["PostgresMailbox", "postgres_mailbox"]
 
@@ -113,9 +113,7 @@ class PostgresMailbox:
                         await db.execute("SET LOCAL synchronous_commit TO OFF")
                         rows = await db.fetch(_NONCE_AND_READY, agency_id, now, limit, *nonce)
                 except asyncpg.UniqueViolationError:
-                    raise CryptoError(
-                        "this request was already made", code="replayed-request"
-                    ) from None
+                    raise _replayed() from None
         return [bytes(row[0]) for row in rows]
 
     async def store_receipts(
@@ -132,9 +130,7 @@ class PostgresMailbox:
                 return await self._store_receipts(agency_id, signed, now, nonce)
             except asyncpg.UniqueViolationError as exc:
                 if exc.table_name == "nonces":
-                    raise CryptoError(
-                        "this request was already made", code="replayed-request"
-                    ) from None
+                    raise _replayed() from None
                 if attempt == 2:  # acknowledged concurrently twice over: not expected
                     raise HubError("the receipts could not be stored") from None
         raise AssertionError("unreachable")
@@ -147,41 +143,27 @@ class PostgresMailbox:
         nonce: Nonce | None,
     ) -> tuple[list[str], list[str]]:
         ids = [receipt.envelope_id for receipt, _ in signed]
-        done: list[str] = []
-        already: list[str] = []
         async with self._driver() as db, db.transaction():
             if nonce is None:
                 rows = await db.fetch(_ROWS_WHERE, agency_id, ids)
             else:
                 rows = await db.fetch(_NONCE_AND_ROWS, agency_id, ids, *nonce)
-            found = {row[0]: row for row in rows}
-            fresh = []
-            for receipt, signature in signed:
-                row = found.get(receipt.envelope_id)
-                if row is None:
-                    raise HubError("no such envelope for this agency", code="unknown-envelope")
-                if row[1] != receipt.envelope_sha256:
-                    raise ProtocolError(
-                        "receipt hash does not match the envelope", code="bad-receipt"
-                    )
-                if row[2] == "delivered":
-                    already.append(receipt.envelope_id)
-                    continue
-                fresh.append(
-                    (
-                        receipt.envelope_id,
-                        agency_id,
-                        receipt.received_at,
-                        now,
-                        json.dumps(payload_of(receipt)),
-                        signature,
-                    )
-                )
-                done.append(receipt.envelope_id)
+            fresh, already = sort_receipts(signed, {row[0]: (row[1], row[2]) for row in rows})
+            done = [receipt.envelope_id for receipt, _ in fresh]
             if fresh:
-                await db.executemany(_RECEIPT, fresh)
+                await db.executemany(
+                    _RECEIPT,
+                    [
+                        (r.envelope_id, agency_id, r.received_at, now, receipt_json(r), signature)
+                        for r, signature in fresh
+                    ],
+                )
                 await db.execute(_DELIVERED, now, done)
         return done, already
+
+
+def _replayed() -> CryptoError:
+    return CryptoError("this request was already made", code="replayed-request")
 
 
 _OPEN: weakref.WeakKeyDictionary[AsyncEngine, PostgresMailbox] = weakref.WeakKeyDictionary()

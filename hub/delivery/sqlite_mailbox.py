@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sqlite3
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -41,8 +40,9 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.agencies import Agency
-from hub.protocol.errors import CryptoError, HubError, ProtocolError
-from hub.protocol.messages import Receipt, payload_of
+from hub.delivery.receipt_checks import receipt_json, sort_receipts
+from hub.protocol.errors import CryptoError, HubError
+from hub.protocol.messages import Receipt
 from hub.storage.database import (
     BUSY_MS,
     background_checkpoints,
@@ -170,39 +170,17 @@ class SQLiteMailbox:
         """One durable transaction: the nonce, every receipt and every outbox status
         change, or none; ``(acknowledged, already)``."""
         ids = [receipt.envelope_id for receipt, _ in signed]
-        done: list[str] = []
-        already: list[str] = []
         async with self._grouped() as db:
             if nonce is not None:
                 self._keep_nonce(db, nonce)
-            found = {
-                r[0]: r
-                for r in db.execute(_OUTBOX_ROWS.format(_marks(len(ids))), (agency_id, *ids))
-            }
-            fresh = []
+            rows = db.execute(_OUTBOX_ROWS.format(_marks(len(ids))), (agency_id, *ids))
+            fresh_receipts, already = sort_receipts(signed, {r[0]: (r[1], r[2]) for r in rows})
             stored = self._stamp(now)
-            for receipt, signature in signed:
-                row = found.get(receipt.envelope_id)
-                if row is None:
-                    raise HubError("no such envelope for this agency", code="unknown-envelope")
-                if row[1] != receipt.envelope_sha256:
-                    raise ProtocolError(
-                        "receipt hash does not match the envelope", code="bad-receipt"
-                    )
-                if row[2] == "delivered":
-                    already.append(receipt.envelope_id)
-                    continue
-                fresh.append(
-                    (
-                        receipt.envelope_id,
-                        agency_id,
-                        self._stamp(receipt.received_at),
-                        stored,
-                        json.dumps(payload_of(receipt)),
-                        signature,
-                    )
-                )
-                done.append(receipt.envelope_id)
+            fresh = [
+                (r.envelope_id, agency_id, self._stamp(r.received_at), stored, receipt_json(r), sig)
+                for r, sig in fresh_receipts
+            ]
+            done = [r.envelope_id for r, _ in fresh_receipts]
             if fresh:
                 db.executemany(_RECEIPT, fresh)
                 db.execute(_DELIVERED.format(_marks(len(done))), (stored, *done))
