@@ -261,7 +261,7 @@ async def _store_receipts(
                 outbox.c.envelope_id.in_(ids), outbox.c.agency_id == agency.id
             )
         )
-        fresh_receipts, already = sort_receipts(signed, {r[0]: (r[1], r[2]) for r in rows})
+        fresh_receipts, already = sort_receipts(signed, rows)
         fresh = [
             {
                 "envelope_id": r.envelope_id,

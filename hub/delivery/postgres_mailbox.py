@@ -148,7 +148,7 @@ class PostgresMailbox:
                 rows = await db.fetch(_ROWS_WHERE, agency_id, ids)
             else:
                 rows = await db.fetch(_NONCE_AND_ROWS, agency_id, ids, *nonce)
-            fresh, already = sort_receipts(signed, {row[0]: (row[1], row[2]) for row in rows})
+            fresh, already = sort_receipts(signed, rows)
             done = [receipt.envelope_id for receipt, _ in fresh]
             if fresh:
                 await db.executemany(

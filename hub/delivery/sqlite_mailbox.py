@@ -174,7 +174,7 @@ class SQLiteMailbox:
             if nonce is not None:
                 self._keep_nonce(db, nonce)
             rows = db.execute(_OUTBOX_ROWS.format(_marks(len(ids))), (agency_id, *ids))
-            fresh_receipts, already = sort_receipts(signed, {r[0]: (r[1], r[2]) for r in rows})
+            fresh_receipts, already = sort_receipts(signed, rows)
             stored = self._stamp(now)
             fresh = [
                 (r.envelope_id, agency_id, self._stamp(r.received_at), stored, receipt_json(r), sig)
