@@ -37,6 +37,12 @@ reason if no server answers; 20 agencies invited, enrolled and approved, not tim
 5. **MESH**: section 1's workload through ``mesh-sandbox`` with ``mesh-client``
    (``bench/mesh.py``) and hub / MESH.
 
+Each throughput row also gives the CPU of every ``postgres`` process on this machine and
+the share of the machine's CPUs busy (``/proc/stat``: everything, this process included)
+over the same window; under the table, what the one-process PostgreSQL row leaves of the
+machine: at its CPU cost a message, ``cpus / cost`` messages/s is the most any number of
+hub processes can deliver here.
+
 The agency processes are started and ready (clients made, one empty poll each) before
 the clock starts; client CPU is theirs over the receive phase plus this process's (the
 coordinators). The hub, PostgreSQL, this process and the agency processes (open, verify,
@@ -48,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import sys
 import tempfile
@@ -64,7 +71,7 @@ import sqlalchemy
 from _agencyproc import POLL_LIMIT, AgentSpec, Received, agency_processes, all_or_none
 from _hubproc import Agent, Hub, hub_processes, make_agents, markdown_table, percentile, rss_mb
 from _hubproc import staff as staff_call
-from _machine import machine_line
+from _machine import busy_cpu_seconds, machine_line, postgres_cpu_seconds
 from mesh import run_mesh
 from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 
@@ -119,6 +126,9 @@ class Run:
     end: float = 0.0
     hub_cpu: float | None = None
     client_cpu: float = 0.0
+    db_cpu: float | None = None  # every postgres process's, over the same window
+    busy_cpu: float | None = None  # the whole machine's, over the same window
+    window: float = 0.0  # s from the CPU readings' start to their end
     timed_out: bool = False
     ceilings: list[float] = field(default_factory=list)  # /s, just before and just after
 
@@ -126,6 +136,11 @@ class Run:
     def ceiling(self) -> float:
         """The crypto ceiling over both of its runs (as many messages each as this run)."""
         return len(self.ceilings) / sum(1 / c for c in self.ceilings) if self.ceilings else 0.0
+
+    @property
+    def busy_share(self) -> float:
+        """The share of the machine's CPUs busy over the run's window."""
+        return (self.busy_cpu or 0.0) / (max(self.window, 1e-9) * (os.cpu_count() or 1))
 
     @property
     def expected(self) -> int:
@@ -225,6 +240,7 @@ async def timed(
         if not steady:  # side by side: the machine's speed drifts between runs
             run.ceilings.append(ceiling(messages=run.expected))
         cpu0, client0 = hub.cpu(), time.process_time()
+        db0, busy0 = postgres_cpu_seconds(), busy_cpu_seconds()
         run.start = time.perf_counter()
         agencies.go()
         try:
@@ -238,6 +254,12 @@ async def timed(
             ) from None
         cpu1 = hub.cpu()
         run.client_cpu = time.process_time() - client0
+        db1, busy1 = postgres_cpu_seconds(), busy_cpu_seconds()
+        run.window = time.perf_counter() - run.start
+        if db0 is not None and db1 is not None and hub.database_url:
+            run.db_cpu = db1 - db0
+        if busy0 is not None and busy1 is not None:
+            run.busy_cpu = busy1 - busy0
         if not steady:
             await asyncio.sleep(1.0)  # the hub's head signer and checkpointer settle first
             run.ceilings.append(ceiling(messages=run.expected))
@@ -414,6 +436,23 @@ def ceiling(seconds: float = 1.5, messages: int | None = None) -> float:
     return done / (time.perf_counter() - start)
 
 
+def machine_bound(run: Run) -> str:
+    """What the one-process run leaves of the machine for more processes: at its CPU
+    cost a message (hub, PostgreSQL, agencies, coordinators, all of it), every CPU busy
+    delivers at most ``cpus / cost`` messages/s, whatever the number of hub processes."""
+    if not run.busy_cpu or not run.acked_at:
+        return "- machine: no /proc/stat here, so no bound"
+    cost = run.busy_cpu / len(run.acked_at)
+    cpus = os.cpu_count() or 1
+    top = cpus / cost
+    return (
+        f"- PostgreSQL, 1 process kept {run.busy_share:.0%} of the machine's {cpus} CPUs busy, "
+        f"{cost * 1000:.2f} ms of CPU a message in all: at that cost the machine, every CPU "
+        f"busy, delivers at most {fmt(top)} messages/s, {top / run.rate:.2f}x the 1-process "
+        "figure, with any number of hub processes"
+    )
+
+
 # -- output ---------------------------------------------------------------------------
 
 
@@ -437,6 +476,8 @@ def throughput_row(label: str, run: Run, mesh: float | None) -> list[str]:
         fmt(percentile(lat, 0.99)),
         f"{run.hub_cpu / max(1, len(run.acked_at)) * 1000:.2f}" if run.hub_cpu else "-",
         f"{run.client_cpu / max(1, len(run.acked_at)) * 1000:.2f}",
+        f"{run.db_cpu / max(1, len(run.acked_at)) * 1000:.2f}" if run.db_cpu else "-",
+        f"{run.busy_share:.0%}" if run.busy_cpu else "-",
         "✓" if not run.problems() else "✗ " + "; ".join(run.problems()),
     ]
 
@@ -484,7 +525,7 @@ async def amain(args: argparse.Namespace) -> int:
     if top:
         print(f"- crypto ceiling (HPKE seal + sign + verify + HPKE open, one core): {fmt(top)}/s\n")
     if "throughput" in args.only:
-        rows, rates = [], {}
+        rows, rates, runs = [], {}, {}
         for engine, processes in (("sqlite", 1), ("postgresql", 1), ("postgresql", 2)):
             if engine not in args.engines:
                 continue
@@ -496,6 +537,7 @@ async def amain(args: argparse.Namespace) -> int:
                 rows.append([label, f"skipped: {exc}"])
                 continue
             rates[(engine, processes)] = run.rate
+            runs[(engine, processes)] = run
             rows.append(throughput_row(label, run, mesh_rate))
             failed = failed or bool(run.problems())
         print(
@@ -516,6 +558,8 @@ async def amain(args: argparse.Namespace) -> int:
                     "p99 ms",
                     "hub CPU ms/msg",
                     "client CPU ms/msg",
+                    "PostgreSQL CPU ms/msg",
+                    "machine busy",
                     "exactly once",
                 ],
                 rows,
@@ -524,7 +568,8 @@ async def amain(args: argparse.Namespace) -> int:
         )
         if ("postgresql", 1) in rates and ("postgresql", 2) in rates:
             ratio = rates[("postgresql", 2)] / rates[("postgresql", 1)]
-            print(f"- PostgreSQL, 2 processes / 1 process: {ratio:.2f}x\n")
+            print(f"- PostgreSQL, 2 processes / 1 process: {ratio:.2f}x")
+            print(machine_bound(runs[("postgresql", 1)]) + "\n")
     if "latency" in args.only:
         steady_notices = max(1, int(args.latency_seconds * STEADY_RATE / AGENCIES))
         rows = []
