@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from _machine import cpu_ticks, pids, proc_stat
 
 from agency_client.hub_client import HubClient
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
@@ -66,20 +67,12 @@ def admin_token(init_output: str) -> str:
     raise RuntimeError(f"no admin token in marac-hub init output:\n{init_output}")
 
 
-def _stat(pid: int | str) -> list[str] | None:
-    """The fields of ``/proc/<pid>/stat`` after the command name, else None."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
 def descendants(pid: int) -> list[int]:
     """The live children of ``pid``, their children, and so on (Linux ``/proc``)."""
     parents: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(entry.name)) is not None:
-            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    for entry in pids():
+        if (stat := proc_stat(entry)) is not None:
+            parents.setdefault(int(stat[1][1]), []).append(int(entry))
     found, todo = [], [pid]
     while todo:
         children = parents.get(todo.pop(), [])
@@ -91,10 +84,10 @@ def descendants(pid: int) -> list[int]:
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds of a process and its live descendants (a hub's
     signature-checker helper), from Linux ``/proc``; None if the process is gone."""
-    if _stat(pid) is None:
+    if proc_stat(pid) is None:
         return None
-    found = (_stat(p) for p in [pid, *descendants(pid)])
-    ticks = sum(int(f[11]) + int(f[12]) for f in found if f is not None)
+    found = (proc_stat(p) for p in [pid, *descendants(pid)])
+    ticks = sum(cpu_ticks(stat[1]) for stat in found if stat is not None)
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

@@ -35,21 +35,47 @@ def busy_cpu_seconds() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+def parse_proc_stat(text: str) -> tuple[str, list[str]]:
+    """A ``/proc/<pid>/stat`` line: the command name, and the fields after it (``[1]`` the
+    parent's pid, ``[11]`` and ``[12]`` user and system ticks). The name may itself hold
+    spaces and parentheses: it runs from the first ``(`` to the last ``)``."""
+    head, close, rest = text.rpartition(")")
+    opened, paren, name = head.partition("(")
+    if not close or not paren or not opened.strip().isdigit():
+        raise ValueError("not a /proc/<pid>/stat line")
+    return name, rest.split()
+
+
+def proc_stat(pid: int | str) -> tuple[str, list[str]] | None:
+    """:func:`parse_proc_stat` of a live process, or None if it is gone (or not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+            return parse_proc_stat(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_ticks(fields: list[str]) -> int:
+    """User + system clock ticks from :func:`parse_proc_stat`'s fields."""
+    return int(fields[11]) + int(fields[12])
+
+
+def pids() -> list[str]:
+    """Every live process id (Linux ``/proc``); empty elsewhere."""
+    try:
+        return [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+
+
 def postgres_cpu_seconds() -> float | None:
     """User + system CPU seconds of every live ``postgres`` process on this machine (the
     server and its backends; a server elsewhere is not seen), or None off Linux."""
-    try:
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
+    if not os.path.isdir("/proc"):
         return None
     ticks = 0
-    for pid in entries:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-                head, _, rest = f.read().rpartition(")")
-        except OSError:
-            continue  # ended meanwhile
-        if head.partition("(")[2] == "postgres":
-            fields = rest.split()
-            ticks += int(fields[11]) + int(fields[12])
+    for pid in pids():
+        stat = proc_stat(pid)
+        if stat is not None and stat[0] == "postgres":
+            ticks += cpu_ticks(stat[1])
     return ticks / os.sysconf("SC_CLK_TCK")

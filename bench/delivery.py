@@ -441,7 +441,7 @@ def machine_bound(run: Run) -> str:
     cost a message (hub, PostgreSQL, agencies, coordinators, all of it), every CPU busy
     delivers at most ``cpus / cost`` messages/s, whatever the number of hub processes."""
     if not run.busy_cpu or not run.acked_at:
-        return "- machine: no /proc/stat here, so no bound"
+        return "- machine: no busy-time reading (not Linux) or nothing acknowledged, so no bound"
     cost = run.busy_cpu / len(run.acked_at)
     cpus = os.cpu_count() or 1
     top = cpus / cost
