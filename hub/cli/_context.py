@@ -10,11 +10,15 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.app.actor import Actor
+from hub.app.identity import cli_actor
+from hub.app.runtime import Runtime
 from hub.disclosure import DisclosureContext
 from hub.hub_keys import IDENTITY, load_hub_keys
 from hub.log.heads import latest_head, sign_for_cli
 from hub.log.store import size
 from hub.policy import load_policy
+from hub.policy.bases import basis_ids
 from hub.protocol.errors import HubError
 from hub.settings import Settings, load_settings
 from hub.storage.database import create_engine, migrate
@@ -70,3 +74,23 @@ def disclosure_context(settings: Settings) -> DisclosureContext:
     return DisclosureContext(
         load_hub_keys(settings), settings, load_policy(settings.policy_file), datetime.now(UTC)
     )
+
+
+def with_runtime(args: argparse.Namespace, work: Callable[[Runtime, Actor], Awaitable[T]]) -> T:
+    """Run one use-case as ``--by`` (an active member of staff; default: the operator),
+    with the hub's keys loaded only if the use-case asks for them."""
+    settings = settings_from(args)
+    require_initialised(settings)
+
+    async def run(engine: AsyncEngine) -> T:
+        async with engine.connect() as conn:
+            known = await basis_ids(conn)
+        runtime = Runtime(
+            engine,
+            lambda: load_hub_keys(settings),
+            settings,
+            lambda: load_policy(settings.policy_file, basis_ids=known),
+        )
+        return await work(runtime, await cli_actor(runtime, getattr(args, "by", None)))
+
+    return with_engine(settings, run)

@@ -11,12 +11,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.app import cases as cases_app
 from hub.cases import areas as area_ops
-from hub.cases.referral import parse_referral
 from hub.cases.retention import run_retention, scrub_sqlite
 from hub.cases.safelives import parse_quarter, safelives_csv
-from hub.cases.store import list_cases, load_case, refer, set_hold
-from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.cli._context import require_initialised, settings_from, with_engine, with_runtime
 from hub.hub_keys import HubKeys, load_hub_keys
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, ProtocolError
@@ -80,22 +79,37 @@ def _register_case(sub: Any) -> None:
     take = actions.add_parser("refer", help="take a referral from a JSON file")
     take.add_argument("--area", required=True)
     take.add_argument("--file", required=True, type=Path, help="referral JSON (docs/referrals.md)")
-    take.add_argument("--actor", default="cli", help="who takes the referral")
+    _by(take, "who takes the referral")
     take.set_defaults(handler=run_case_refer)
     listing = actions.add_parser("list", help="an area's cases (no personal data)")
     listing.add_argument("--area", required=True)
     listing.add_argument("--status", choices=("referred", "heard", "destroyed"))
+    _by(listing, "who lists them")
     listing.set_defaults(handler=run_case_list)
-    show = actions.add_parser("show", help="one case, decrypted")
+    show = actions.add_parser("show", help="one case, decrypted (logged as an access)")
     show.add_argument("ref")
+    _by(show, "who reads it (recorded in the log)")
     show.set_defaults(handler=run_case_show)
     hold = actions.add_parser("hold", help="put a case on legal hold")
     hold.add_argument("ref")
     hold.add_argument("--reason", required=True)
+    _by(hold, "who puts it on hold")
     hold.set_defaults(handler=run_case_hold)
     release = actions.add_parser("release", help="release a legal hold")
     release.add_argument("ref")
+    _by(release, "who releases it")
     release.set_defaults(handler=run_case_hold, reason=None)
+
+
+def _by(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--by",
+        "--actor",
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator)",
+    )
 
 
 def _day(value: str) -> date:
@@ -204,13 +218,7 @@ def _read_referral(path: Path) -> Any:
 def run_case_refer(args: argparse.Namespace) -> int:
     """Take a referral."""
     doc = _read_referral(args.file)
-    now = datetime.now(UTC)
-
-    async def work(conn: AsyncConnection, keys: HubKeys) -> Any:
-        referral = parse_referral(doc, today=now.date())
-        return await refer(conn, keys, referral, area=args.area, actor=args.actor, now=now)
-
-    done = _in_transaction(args, work, keys=True)
+    done = with_runtime(args, lambda rt, who: cases_app.refer_case(rt, who, args.area, doc))
     repeat = f"repeat of {done.previous_ref}" if done.is_repeat else "not a repeat"
     print(f"{done.case_ref} referred: {repeat}; {done.yes_count} yes, {done.level} risk")
     return 0
@@ -218,9 +226,8 @@ def run_case_refer(args: argparse.Namespace) -> int:
 
 def run_case_list(args: argparse.Namespace) -> int:
     """List an area's cases."""
-    found = _in_transaction(
-        args,
-        lambda c, _k: _area_cases(c, args.area, args.status),
+    found = with_runtime(
+        args, lambda rt, who: cases_app.list_area_cases(rt, who, args.area, args.status)
     )
     for case in found:
         flags = " ".join(
@@ -239,15 +246,9 @@ def run_case_list(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _area_cases(conn: AsyncConnection, area: str, status: str | None) -> Any:
-    if await area_ops.get_area(conn, area) is None:
-        raise HubError("no such area", code="not-found")
-    return await list_cases(conn, area, status)
-
-
 def run_case_show(args: argparse.Namespace) -> int:
     """Show a decrypted case."""
-    case = _in_transaction(args, lambda c, k: load_case(c, k, args.ref), keys=True)
+    case = with_runtime(args, lambda rt, who: cases_app.show_case(rt, who, args.ref))
     print(
         f"{case.ref} area {case.area} {case.status}; referred {case.referred_on}; "
         f"criteria {', '.join(case.criteria)}"
@@ -260,7 +261,7 @@ def run_case_show(args: argparse.Namespace) -> int:
 
 def run_case_hold(args: argparse.Namespace) -> int:
     """Put a case on legal hold, or release it."""
-    _in_transaction(args, lambda c, k: set_hold(c, k, args.ref, args.reason), keys=True)
+    with_runtime(args, lambda rt, who: cases_app.set_legal_hold(rt, who, args.ref, args.reason))
     print(f"{args.ref} {'on legal hold' if args.reason is not None else 'released'}")
     return 0
 

@@ -29,6 +29,7 @@ Kind = Literal[
     "key_revoked",
     "agency_status",
     "retention",
+    "access",
 ]
 KINDS: Final = get_args(Kind)
 KEY_KINDS: Final = ("key_registered", "key_rotated", "key_revoked")
@@ -93,6 +94,8 @@ class LogEntry(_Strict):
     agency: Short | None = None
     key: EntryKey | None = None
     status: Short | None = None
+    door: Literal["api", "web", "cli"] | None = None  # where a person acted (access, ...)
+    requested_by: Short | None = None  # a four-eyes approval: who asked for it
 
     @field_validator("at")
     @classmethod

@@ -146,6 +146,10 @@ _TYPES: Final = (
     ProblemType("meeting-closed", 409, "The meeting's minutes were sent: it is closed"),
     ProblemType("not-requested", 403, "This agency was not asked for this research"),
     ProblemType("not-action-owner", 403, "Only the owning agency may update this action"),
+    ProblemType("recipient-outside-area", 403, "The recipient does not serve the case's area"),
+    ProblemType("case-outside-area", 403, "The case belongs to an area you do not work in"),
+    ProblemType("agency-outside-area", 403, "The agency does not serve your areas"),
+    ProblemType("self-approval", 403, "A second person must approve this"),
     ProblemType("hub-error", 500, "Internal error"),
 )
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from hub.app.runtime import Runtime
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
 from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
@@ -30,7 +31,16 @@ from hub.service import (
     routes_schemas,
     routes_staff,
 )
-from hub.service.appkeys import CHECKER, ENGINE, KEYS, POLICY, SETTINGS, TOKENS, WAITERS
+from hub.service.appkeys import (
+    CHECKER,
+    ENGINE,
+    KEYS,
+    POLICY,
+    RUNTIME,
+    SETTINGS,
+    TOKENS,
+    WAITERS,
+)
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
 from hub.settings import Settings
@@ -88,6 +98,7 @@ async def _resources(app: web.Application) -> AsyncIterator[None]:
         raise
     app[ENGINE] = engine
     app[TOKENS] = TokenCache(engine)
+    app[RUNTIME] = Runtime(engine, app[KEYS], settings, app[POLICY], wake=app[WAITERS].notify)
     yield
     close_sqlite_mailbox(engine)
     await engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.app.runtime import Runtime
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import HubKeys
@@ -13,7 +14,17 @@ from hub.service.notice_sender import NoticeSender
 from hub.settings import Settings
 from hub.users import TokenCache
 
-__all__ = ["CHECKER", "ENGINE", "KEYS", "NOTICES", "POLICY", "SETTINGS", "TOKENS", "WAITERS"]
+__all__ = [
+    "CHECKER",
+    "ENGINE",
+    "KEYS",
+    "NOTICES",
+    "POLICY",
+    "RUNTIME",
+    "SETTINGS",
+    "TOKENS",
+    "WAITERS",
+]
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
@@ -23,3 +34,4 @@ TOKENS = web.AppKey("tokens", TokenCache)
 POLICY = web.AppKey("policy", Policy)
 NOTICES = web.AppKey("notices", NoticeSender)
 CHECKER = web.AppKey("signature_checker", SignatureChecker)
+RUNTIME = web.AppKey("runtime", Runtime)

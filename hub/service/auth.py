@@ -12,18 +12,28 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.agencies import Agency, get_agency
+from hub.app.actor import Actor
+from hub.app.identity import actor_for
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.request_signing import HEADER_AGENCY, WINDOW, read_claims, verify_request
 from hub.delivery.outbox import keep_nonce
 from hub.delivery.postgres_mailbox import postgres_mailbox
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.protocol.errors import HubError, PolicyError
-from hub.service.appkeys import ENGINE, TOKENS
+from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
 from hub.service.problems import read_body
 from hub.storage.tables import nonces
 from hub.users import StaffUser, TokenCache
 
-__all__ = ["NONCE", "agency_or_staff", "agency_request", "keeps_nonce", "record_nonce", "staff"]
+__all__ = [
+    "NONCE",
+    "actor",
+    "agency_or_staff",
+    "agency_request",
+    "keeps_nonce",
+    "record_nonce",
+    "staff",
+]
 
 USER = web.RequestKey("user", StaffUser)
 NONCE = web.RequestKey("nonce", tuple)  # (agency id, nonce, time): for a keeps_nonce handler
@@ -59,6 +69,11 @@ def current_user(request: web.Request) -> StaffUser:
     """The authenticated member of staff."""
     user: StaffUser = request[USER]
     return user
+
+
+async def actor(request: web.Request) -> Actor:
+    """The authenticated member of staff as the use-cases see them (door ``api``)."""
+    return await actor_for(request.app[RUNTIME], current_user(request), "api")
 
 
 _REFUSED = {

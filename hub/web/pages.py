@@ -19,8 +19,10 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
+from hub.app.actor import Actor
+from hub.app.identity import actor_for
 from hub.protocol.errors import PROBLEM_TYPES, HubError, ProtocolError
-from hub.service.appkeys import ENGINE, SETTINGS
+from hub.service.appkeys import ENGINE, RUNTIME, SETTINGS
 from hub.users import StaffUser
 from hub.web.sessions import Session, load_session, same_token
 
@@ -32,6 +34,7 @@ __all__ = [
     "render",
     "see_other",
     "set_cookie",
+    "web_actor",
 ]
 
 log = logging.getLogger("hub.web")
@@ -74,6 +77,11 @@ NAV["admin"] = NAV["coordinator"] + NAV["dpo"]
 def current(request: web.Request) -> StaffUser:
     """The signed-in member of staff."""
     return request[SESSION].user
+
+
+async def web_actor(request: web.Request) -> Actor:
+    """The signed-in member of staff as the use-cases see them (door ``web``)."""
+    return await actor_for(request.app[RUNTIME], current(request), "web")
 
 
 def form(request: web.Request) -> MultiDictProxy[Any]:

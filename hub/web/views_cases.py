@@ -4,20 +4,18 @@ previous action plan). A coordinator works only in their own areas."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Final
 
 from aiohttp import web
 
-from hub.cases import load_case, require_area
-from hub.cases.referral import ANSWERS, MAX_CHILDREN, parse_referral
-from hub.cases.store import case_area, refer
-from hub.meetings import actions as action_ops
+from hub.app import cases as cases_app
+from hub.cases.referral import ANSWERS, MAX_CHILDREN
 from hub.meetings.rules import referral_clock
 from hub.protocol.errors import HubError, ProtocolError
-from hub.service.appkeys import ENGINE, KEYS
+from hub.service.appkeys import ENGINE, RUNTIME
 from hub.web.checklist import QUESTIONS
-from hub.web.pages import current, form, page, render, see_other
+from hub.web.pages import current, form, page, render, see_other, web_actor
 from hub.web.scope import my_areas
 
 __all__ = ["routes"]
@@ -126,20 +124,13 @@ async def referral_form(request: web.Request) -> web.StreamResponse:
 async def referral_submit(request: web.Request) -> web.StreamResponse:
     """Take the referral; on a mistake, the form again with what was typed and the reason."""
     values = {k: v for k, v in form(request).items() if isinstance(v, str) and len(v) <= 20_000}
-    user, now = current(request), datetime.now(UTC)
     try:
-        area = values.get("area", "")
-        async with request.app[ENGINE].begin() as conn:
-            await require_area(conn, user, area, write=True)
-            referral = parse_referral(referral_from_form(values), today=now.date())
-            done = await refer(
-                conn,
-                request.app[KEYS],
-                referral,
-                area=area,
-                actor=f"{user.role}:{user.name}",
-                now=now,
-            )
+        done = await cases_app.refer_case(
+            request.app[RUNTIME],
+            await web_actor(request),
+            values.get("area", ""),
+            referral_from_form(values),
+        )
     except HubError as exc:
         if exc.code == "forbidden":
             raise
@@ -150,42 +141,24 @@ async def referral_submit(request: web.Request) -> web.StreamResponse:
 @routes.get("/cases/{ref}")
 @page(*COORDINATORS)
 async def case_page(request: web.Request) -> web.StreamResponse:
-    """One case for a coordinator of its area: the referral, the clock, a repeat's history."""
-    ref, user, keys = request.match_info["ref"], current(request), request.app[KEYS]
-    today = datetime.now(UTC).date()
-    async with request.app[ENGINE].connect() as conn:
-        area = await require_area(conn, user, await case_area(conn, ref), write=True)
-        case = await load_case(conn, keys, ref)
-        mine = [
-            a
-            for a in await action_ops.list_actions(conn, keys, user, area=area.id, today=today)
-            if a.case_ref == ref
-        ]
-        previous: list[action_ops.Action] | None = None
-        previous_area = None
-        if case.previous_ref:
-            previous_area = await case_area(conn, case.previous_ref)
-            try:
-                found = await action_ops.list_actions(
-                    conn, keys, user, area=previous_area, today=today
-                )
-                previous = [a for a in found if a.case_ref == case.previous_ref]
-            except HubError:
-                previous = None  # another area's case: its coordinator holds the plan
+    """One case for a coordinator of its area: the referral, the clock, a repeat's history
+    (logged as an access)."""
+    ref = request.match_info["ref"]
+    shown = await cases_app.case_page(request.app[RUNTIME], await web_actor(request), ref)
     return render(
         request,
         "case.html",
         {
             "title": f"Case {ref}",
-            "case": case,
-            "area": area,
-            "v": case.view,
+            "case": shown.case,
+            "area": shown.area,
+            "v": shown.case.view,
             "questions": QUESTIONS,
-            "clock": referral_clock(case.referred_on, today, area.target_days),
-            "actions": mine,
-            "previous": previous,
-            "previous_area": previous_area,
-            "today": today,
+            "clock": referral_clock(shown.case.referred_on, shown.today, shown.area.target_days),
+            "actions": shown.actions,
+            "previous": shown.previous,
+            "previous_area": shown.previous_area,
+            "today": shown.today,
             "notice": "Referral taken." if request.query.get("new") == "1" else None,
         },
     )

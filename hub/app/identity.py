@@ -1,0 +1,42 @@
+"""From a door's credentials to an :class:`Actor`: the member of staff's role and areas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from hub.app.actor import Actor, Door, operator
+from hub.app.runtime import Runtime
+from hub.cases.areas import user_area_ids
+from hub.protocol.errors import HubError
+from hub.storage.tables import users
+from hub.users import StaffUser
+
+__all__ = ["actor_for", "cli_actor", "staff_user"]
+
+
+async def actor_for(rt: Runtime, user: StaffUser, door: Door) -> Actor:
+    """The actor for an authenticated member of staff (a coordinator's areas read now)."""
+    areas: frozenset[str] | None = None
+    if user.role == "coordinator":
+        async with rt.engine.connect() as conn:
+            areas = frozenset(await user_area_ids(conn, user.name))
+    return Actor(name=user.name, role=user.role, areas=areas, door=door)
+
+
+async def cli_actor(rt: Runtime, by: str | None) -> Actor:
+    """Who a command acts as: ``--by NAME`` names an active member of staff, whose role and
+    areas then apply; without it, the host's operator (an admin: it holds the keys)."""
+    if by is None or by == "cli":
+        return operator()
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(users).where(users.c.name == by))).first()
+    if row is None or row.revoked_at is not None:
+        raise HubError(f"--by {by[:64]!r} is not an active member of staff", code="unauthorized")
+    return await actor_for(rt, StaffUser(row.name, row.role, row.created_at), "cli")
+
+
+def staff_user(actor: Actor) -> StaffUser:
+    """The domain's view of an actor (for functions that still take a ``StaffUser``)."""
+    return StaffUser(actor.name, actor.role, datetime.fromtimestamp(0, UTC))
