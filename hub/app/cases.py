@@ -8,8 +8,9 @@ from typing import Any
 
 from hub.app.access import record_access
 from hub.app.actor import Actor
+from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
 from hub.app.identity import staff_user
-from hub.app.rules import require_area, require_role
+from hub.app.rules import require_area
 from hub.app.runtime import Runtime
 from hub.cases.areas import Area
 from hub.cases.referral import parse_referral
@@ -29,12 +30,11 @@ __all__ = [
 ]
 
 STATUSES = ("referred", "heard", "destroyed")
-WRITERS = ("admin", "coordinator")
 
 
+@use_case("case.refer", *WRITERS)
 async def refer_case(rt: Runtime, actor: Actor, area: str, document: Any) -> Referred:
     """Take a referral into ``area`` (a coordinator of the area, or an admin)."""
-    require_role(actor, *WRITERS)
     if not isinstance(area, str):
         raise ProtocolError("area is a string", code="wrong-type")
     now = rt.clock()
@@ -44,6 +44,7 @@ async def refer_case(rt: Runtime, actor: Actor, area: str, document: Any) -> Ref
         return await refer(conn, rt.keys, referral, area=area, actor=actor.log_name, now=now)
 
 
+@use_case("case.list", *ANY_STAFF)
 async def list_area_cases(
     rt: Runtime, actor: Actor, area: str, status: str | None = None
 ) -> list[CaseSummary]:
@@ -55,10 +56,10 @@ async def list_area_cases(
         return await list_cases(conn, area, status)
 
 
+@use_case("case.show", *WRITERS)
 async def show_case(rt: Runtime, actor: Actor, ref: str) -> Case:
     """One case, decrypted, for a coordinator of its area or an admin; the reading is
     logged as an ``access`` entry in the same transaction (no entry, no data)."""
-    require_role(actor, *WRITERS)
     async with rt.engine.begin() as conn:
         await require_area(conn, actor, await case_area(conn, ref), write=True)
         case = await load_case(conn, rt.keys, ref)
@@ -78,9 +79,9 @@ class CasePage:
     today: date
 
 
+@use_case("case.page", *WRITERS)
 async def case_page(rt: Runtime, actor: Actor, ref: str) -> CasePage:
     """The case page's data (see :class:`CasePage`), logged as one ``access`` entry."""
-    require_role(actor, *WRITERS)
     now = rt.clock()
     today = now.date()
     user = staff_user(actor)
@@ -104,9 +105,9 @@ async def case_page(rt: Runtime, actor: Actor, ref: str) -> CasePage:
     return CasePage(case, area, mine, previous, previous_area, today)
 
 
+@use_case("case.hold", *WRITERS)
 async def set_legal_hold(rt: Runtime, actor: Actor, ref: str, reason: str | None) -> None:
     """Put a case on legal hold with ``reason``, or release it (``None``)."""
-    require_role(actor, *WRITERS)
     async with rt.engine.begin() as conn:
         await require_area(conn, actor, await case_area(conn, ref), write=True)
         await store_hold(conn, rt.keys, ref, reason)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.agencies import Agency, get_agency
 from hub.app.actor import Actor
+from hub.app.catalogue import roles_of
 from hub.app.identity import actor_for
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.request_signing import HEADER_AGENCY, WINDOW, read_claims, verify_request
@@ -33,6 +34,7 @@ __all__ = [
     "keeps_nonce",
     "record_nonce",
     "staff",
+    "staff_for",
 ]
 
 USER = web.RequestKey("user", StaffUser)
@@ -60,6 +62,19 @@ def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
             return await handler(request)
 
         guarded.roles = roles  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
+
+
+def staff_for(use_case: str) -> Callable[[RouteHandler], RouteHandler]:
+    """``staff`` with the roles of ``use_case`` (``hub.app.catalogue``), which the route
+    calls; ``.use_case`` names it for the authorisation tests."""
+    guard = staff(*roles_of(use_case))
+
+    def decorate(handler: RouteHandler) -> RouteHandler:
+        guarded = guard(handler)
+        guarded.use_case = use_case  # type: ignore[attr-defined]
         return guarded
 
     return decorate

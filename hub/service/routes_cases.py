@@ -14,7 +14,7 @@ from hub.cases import areas as area_ops
 from hub.cases.store import Case
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, RUNTIME
-from hub.service.auth import actor, current_user, staff
+from hub.service.auth import actor, current_user, staff, staff_for
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -83,7 +83,7 @@ async def _member(
 
 
 @routes.post("/api/v1/cases")
-@staff("admin", "coordinator")
+@staff_for("case.refer")
 async def post_case(request: web.Request) -> web.Response:
     """Take a referral into an area: ``{"area": ..., "referral": {...}}``."""
     body = await json_body(request)
@@ -105,7 +105,7 @@ async def post_case(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/cases")
-@staff("admin", "coordinator", "dpo")
+@staff_for("case.list")
 async def get_cases(request: web.Request) -> web.Response:
     """An area's cases, children's first; nothing about any person."""
     area = request.query.get("area")
@@ -118,7 +118,7 @@ async def get_cases(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/cases/{ref}")
-@staff("admin", "coordinator")
+@staff_for("case.show")
 async def get_case(request: web.Request) -> web.Response:
     """One case, decrypted, for a coordinator of its area (logged as an access)."""
     case = await cases_app.show_case(

@@ -150,3 +150,22 @@ async def approve_held(request: web.Request) -> web.Response:
 async def reject_held(request: web.Request) -> web.Response:
     """Reject a held disclosure: nothing is sent; the decision is logged."""
     return await _resolve(request, approving=False)
+
+
+@routes.post("/api/v1/notices")
+@staff("admin", "coordinator")
+async def post_notice(request: web.Request) -> web.Response:
+    """Seal a free-text notice to one agency or to every active agency."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or not {"to", "text"} <= set(body) <= {"to", "text", "case_ref"}:
+        raise ProtocolError("send exactly to, text, and optionally case_ref")
+    if not all(isinstance(v, str) for v in body.values()):
+        raise ProtocolError("every field must be a string", code="wrong-type")
+    ids = await send_notice(
+        request.app,
+        body["to"],
+        body["text"],
+        body.get("case_ref"),
+        sent_by=current_user(request).name,
+    )
+    return web.json_response({"envelopes": [{"id": e, "to": a} for e, a in ids]}, status=202)

@@ -14,7 +14,6 @@ from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, TOKENS
 from hub.service.auth import current_user, staff
 from hub.service.problems import json_body
-from hub.service.routes_disclosure import send_notice
 from hub.storage.tables import alerts
 
 __all__ = ["routes"]
@@ -134,21 +133,6 @@ async def reinstate(request: web.Request) -> web.Response:
 async def revoke(request: web.Request) -> web.Response:
     """Revoke an agency and all its keys, for good."""
     return await _set_status(request, "revoked")
-
-
-@routes.post("/api/v1/notices")
-@staff("admin", "coordinator")
-async def post_notice(request: web.Request) -> web.Response:
-    """Seal a free-text notice to one agency or to every active agency."""
-    body = _fields(await json_body(request), {"to", "text"}, frozenset({"case_ref"}))
-    ids = await send_notice(
-        request.app,
-        body["to"],
-        body["text"],
-        body.get("case_ref"),
-        sent_by=current_user(request).name,
-    )
-    return web.json_response({"envelopes": [{"id": e, "to": a} for e, a in ids]}, status=202)
 
 
 @routes.get("/api/v1/alerts")

@@ -20,6 +20,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from hub.app.actor import Actor
+from hub.app.catalogue import roles_of
 from hub.app.identity import actor_for
 from hub.protocol.errors import PROBLEM_TYPES, HubError, ProtocolError
 from hub.service.appkeys import ENGINE, RUNTIME, SETTINGS
@@ -31,6 +32,7 @@ __all__ = [
     "current",
     "form",
     "page",
+    "page_for",
     "render",
     "see_other",
     "set_cookie",
@@ -167,6 +169,19 @@ async def _session(request: web.Request) -> tuple[Session | None, bool]:
         lifetime=timedelta(hours=settings.web_session_hours),
     )
     return found, found is None
+
+
+def page_for(use_case: str) -> Callable[[Handler], Handler]:
+    """``page`` with the roles of ``use_case`` (``hub.app.catalogue``), which the page
+    calls; ``.use_case`` names it for the authorisation tests."""
+    guard = page(*roles_of(use_case))
+
+    def decorate(handler: Handler) -> Handler:
+        guarded = guard(handler)
+        guarded.use_case = use_case  # type: ignore[attr-defined]
+        return guarded
+
+    return decorate
 
 
 def page(*roles: str) -> Callable[[Handler], Handler]:

@@ -15,7 +15,7 @@ from hub.meetings.rules import referral_clock
 from hub.protocol.errors import HubError, ProtocolError
 from hub.service.appkeys import ENGINE, RUNTIME
 from hub.web.checklist import QUESTIONS
-from hub.web.pages import current, form, page, render, see_other, web_actor
+from hub.web.pages import current, form, page, page_for, render, see_other, web_actor
 from hub.web.scope import my_areas
 
 __all__ = ["routes"]
@@ -120,7 +120,7 @@ async def referral_form(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/referrals/new")
-@page(*COORDINATORS)
+@page_for("case.refer")
 async def referral_submit(request: web.Request) -> web.StreamResponse:
     """Take the referral; on a mistake, the form again with what was typed and the reason."""
     values = {k: v for k, v in form(request).items() if isinstance(v, str) and len(v) <= 20_000}
@@ -139,7 +139,7 @@ async def referral_submit(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/cases/{ref}")
-@page(*COORDINATORS)
+@page_for("case.page")
 async def case_page(request: web.Request) -> web.StreamResponse:
     """One case for a coordinator of its area: the referral, the clock, a repeat's history
     (logged as an access)."""
