@@ -22,7 +22,7 @@ from aiohttp import web
 
 from hub.hub_keys import HubKeys, create_hub_keys
 from hub.policy.isp import publish_isp
-from hub.service.app import create_app
+from hub.server import create_app
 from hub.service.appkeys import ENGINE
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate

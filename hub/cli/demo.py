@@ -29,7 +29,7 @@ from hub.policy.isp import current_isp, publish_isp
 from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519, parse_envelope
 from hub.protocol.errors import HubError
 from hub.protocol.messages import ActionNotice, ActionSummary
-from hub.service.app import create_app
+from hub.server import create_app
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import add_user

@@ -19,7 +19,7 @@ from aiohttp import web
 from hub.cli._context import require_initialised, settings_from, with_engine
 from hub.hub_keys import create_hub_keys
 from hub.protocol.canonical import b64encode
-from hub.service.app import create_app
+from hub.server import create_app
 from hub.service.appkeys import CHECKER
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate

@@ -1,5 +1,1 @@
-"""The hub's HTTP service (aiohttp)."""
-
-from hub.service.app import create_app
-
-__all__ = ["create_app"]
+"""The hub's HTTP API (aiohttp routes under ``/api/v1``); ``hub.server`` serves it."""

@@ -1,18 +1,16 @@
-"""Typed keys for what the application holds."""
+"""The application's typed keys (they live in ``hub.http.appkeys``, shared with the web UI)."""
 
-from __future__ import annotations
-
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from hub.app.runtime import Runtime
-from hub.crypto.signature_checker import SignatureChecker
-from hub.delivery.waiters import Waiters
-from hub.hub_keys import HubKeys
-from hub.policy.policy import Policy
-from hub.service.notice_sender import NoticeSender
-from hub.settings import Settings
-from hub.users import TokenCache
+from hub.http.appkeys import (
+    CHECKER,
+    ENGINE,
+    KEYS,
+    NOTICES,
+    POLICY,
+    RUNTIME,
+    SETTINGS,
+    TOKENS,
+    WAITERS,
+)
 
 __all__ = [
     "CHECKER",
@@ -25,13 +23,3 @@ __all__ = [
     "TOKENS",
     "WAITERS",
 ]
-
-SETTINGS = web.AppKey("settings", Settings)
-ENGINE = web.AppKey("engine", AsyncEngine)
-KEYS = web.AppKey("keys", HubKeys)
-WAITERS = web.AppKey("waiters", Waiters)
-TOKENS = web.AppKey("tokens", TokenCache)
-POLICY = web.AppKey("policy", Policy)
-NOTICES = web.AppKey("notices", NoticeSender)
-CHECKER = web.AppKey("signature_checker", SignatureChecker)
-RUNTIME = web.AppKey("runtime", Runtime)

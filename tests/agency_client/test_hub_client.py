@@ -31,7 +31,7 @@ from hub.crypto.sealing import open_envelope
 from hub.hub_keys import create_hub_keys
 from hub.protocol import ProtocolError
 from hub.protocol.errors import HubError
-from hub.service.app import create_app
+from hub.server import create_app
 from hub.settings import Settings
 from hub.testing import RunningHub
 

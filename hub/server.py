@@ -1,4 +1,6 @@
-"""``create_app(settings)``: the aiohttp application and its lifecycle."""
+"""``create_app(settings)``: the composition root. It builds the aiohttp application with
+the API (``hub.service``) and the web UI (``hub.web``), the runtime the use-cases share,
+and the background tasks (delivery, housekeeping, head signing)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,16 @@ from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
 from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
 from hub.delivery.waiters import Waiters
+from hub.http.appkeys import (
+    CHECKER,
+    ENGINE,
+    KEYS,
+    POLICY,
+    RUNTIME,
+    SETTINGS,
+    TOKENS,
+    WAITERS,
+)
 from hub.hub_keys import load_hub_keys
 from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
@@ -30,16 +42,6 @@ from hub.service import (
     routes_policy,
     routes_schemas,
     routes_staff,
-)
-from hub.service.appkeys import (
-    CHECKER,
-    ENGINE,
-    KEYS,
-    POLICY,
-    RUNTIME,
-    SETTINGS,
-    TOKENS,
-    WAITERS,
 )
 from hub.service.auth import prune_nonces
 from hub.service.problems import problem_middleware
