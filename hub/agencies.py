@@ -22,16 +22,22 @@ from hub.secrets import hash_secret, new_secret, verify_secret
 from hub.storage.tables import agencies, agency_keys
 
 IDENTITY_SUITE: Final = "ed25519"
+Door = Literal["api", "web", "cli"]
 
 __all__ = [
     "KINDS",
     "Agency",
     "active_agencies",
+    "agencies_with_keys",
     "approve",
+    "approve_in",
+    "change_status",
+    "check_invitation",
     "enrol",
     "get_agencies",
     "get_agency",
     "invite",
+    "invite_in",
     "list_agencies",
     "newest_key",
     "newest_keys",
@@ -86,9 +92,25 @@ async def invite(
     isp_signed_on: date,
     now: datetime,
 ) -> str:
-    """Record an agency and return its one-time enrolment code."""
+    """Record an agency and return its one-time enrolment code (its own transaction)."""
+    async with engine.begin() as conn:
+        return await invite_in(
+            conn,
+            agency_id=agency_id,
+            name=name,
+            kind=kind,
+            isp_version=isp_version,
+            isp_signed_by=isp_signed_by,
+            isp_signed_on=isp_signed_on,
+            now=now,
+        )
+
+
+def check_invitation(agency_id: str, name: str, kind: str, isp_version: str, by: str) -> None:
+    """Refuse a malformed invitation (id, kind, name, ISP version, signatory)."""
     if (
-        not agency_id
+        not isinstance(agency_id, str)
+        or not agency_id
         or len(agency_id) > 64
         or not set(agency_id) <= _ID_CHARS
         or not agency_id[0].isalnum()
@@ -97,26 +119,40 @@ async def invite(
         raise ProtocolError("an agency id is 1-64 lower-case letters, digits, '-', '.', '_'")
     if kind not in KINDS:
         raise ProtocolError(f"kind must be one of {', '.join(KINDS)}")
-    if not name.strip() or not isp_version.strip() or not isp_signed_by.strip():
+    if not name.strip() or not isp_version.strip() or not by.strip():
         raise ProtocolError("name, ISP version and signatory are required")
+
+
+async def invite_in(
+    conn: AsyncConnection,
+    *,
+    agency_id: str,
+    name: str,
+    kind: str,
+    isp_version: str,
+    isp_signed_by: str,
+    isp_signed_on: date,
+    now: datetime,
+) -> str:
+    """Record an agency in the caller's transaction; return its one-time enrolment code."""
+    check_invitation(agency_id, name, kind, isp_version, isp_signed_by)
     secret = new_secret()
-    async with engine.begin() as conn:
-        if await conn.scalar(select(agencies.c.id).where(agencies.c.id == agency_id)):
-            raise HubError(f"agency {agency_id} already exists", code="conflict")
-        await conn.execute(
-            agencies.insert().values(
-                id=agency_id,
-                name=name.strip(),
-                kind=kind,
-                status="invited",
-                isp_version=isp_version,
-                isp_signed_by=isp_signed_by,
-                isp_signed_on=isp_signed_on,
-                enrol_code_hash=hash_secret(secret),
-                enrol_code_expires=now + CODE_VALIDITY,
-                created_at=now,
-            )
+    if await conn.scalar(select(agencies.c.id).where(agencies.c.id == agency_id)):
+        raise HubError(f"agency {agency_id} already exists", code="conflict")
+    await conn.execute(
+        agencies.insert().values(
+            id=agency_id,
+            name=name.strip(),
+            kind=kind,
+            status="invited",
+            isp_version=isp_version,
+            isp_signed_by=isp_signed_by,
+            isp_signed_on=isp_signed_on,
+            enrol_code_hash=hash_secret(secret),
+            enrol_code_expires=now + CODE_VALIDITY,
+            created_at=now,
         )
+    )
     return f"{agency_id}:{secret}"
 
 
@@ -256,13 +292,18 @@ def _key_entry(
     suite: str,
     actor: str,
     now: datetime,
+    door: Door | None = None,
 ) -> LogEntry:
     key = EntryKey(role=role, fingerprint=fingerprint, suite=suite)
-    return LogEntry(kind=kind, at=now, actor=actor, agency=agency_id, key=key)
+    return LogEntry(kind=kind, at=now, actor=actor, agency=agency_id, key=key, door=door)
 
 
-def _status_entry(agency_id: str, status: str, actor: str, now: datetime) -> LogEntry:
-    return LogEntry(kind="agency_status", at=now, actor=actor, agency=agency_id, status=status)
+def _status_entry(
+    agency_id: str, status: str, actor: str, now: datetime, door: Door | None = None
+) -> LogEntry:
+    return LogEntry(
+        kind="agency_status", at=now, actor=actor, agency=agency_id, status=status, door=door
+    )
 
 
 async def newest_key(
@@ -335,34 +376,61 @@ async def active_agencies(conn: AsyncConnection) -> list[Agency]:
 async def list_agencies(engine: AsyncEngine, now: datetime) -> list[Agency]:
     """Every agency with its newest encryption key fingerprint."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(agencies).order_by(agencies.c.id))).all()
-        keys = await newest_keys(conn, [row.id for row in rows], now)
-        return [_agency(row, keys[row.id].fingerprint if row.id in keys else None) for row in rows]
+        return await agencies_with_keys(conn, now)
+
+
+async def agencies_with_keys(
+    conn: AsyncConnection, now: datetime, only: Collection[str] | None = None
+) -> list[Agency]:
+    """Every agency (or those of ``only``), by id, with its newest encryption key's
+    fingerprint."""
+    query = select(agencies).order_by(agencies.c.id)
+    if only is not None:
+        query = query.where(agencies.c.id.in_(list(only)))
+    rows = (await conn.execute(query)).all()
+    keys = await newest_keys(conn, [row.id for row in rows], now)
+    return [_agency(row, keys[row.id].fingerprint if row.id in keys else None) for row in rows]
 
 
 async def approve(
     engine: AsyncEngine, agency_id: str, identity_fingerprint: str, *, by: str, now: datetime
 ) -> None:
-    """Approve an enrolled agency once its fingerprint has been compared out of band."""
+    """Approve an enrolled agency (its own transaction; see :func:`approve_in`)."""
     async with engine.begin() as conn:
-        row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
-        if row is None:
-            raise HubError(f"no agency {agency_id}", code="not-found")
-        if row.status != "pending":
-            raise HubError(
-                f"agency {agency_id} is {row.status}, not awaiting approval", code="conflict"
-            )
-        if row.identity_fingerprint != identity_fingerprint.strip().lower():
-            raise HubError(
-                "the fingerprint differs from the enrolled identity key: do not approve",
-                code="fingerprint-mismatch",
-            )
-        await conn.execute(
-            update(agencies)
-            .where(agencies.c.id == agency_id)
-            .values(status="active", approved_at=now, approved_by=by, status_changed_at=now)
+        await approve_in(conn, agency_id, identity_fingerprint, by=by, now=now)
+
+
+async def approve_in(
+    conn: AsyncConnection,
+    agency_id: str,
+    identity_fingerprint: str,
+    *,
+    by: str,
+    now: datetime,
+    door: Door | None = None,
+) -> None:
+    """Approve an enrolled agency once its fingerprint has been compared out of band,
+    in the caller's transaction; logged (``agency_status``) with ``by`` as the actor."""
+    row = (
+        await conn.execute(select(agencies).where(agencies.c.id == agency_id).with_for_update())
+    ).first()
+    if row is None:
+        raise HubError(f"no agency {agency_id}", code="not-found")
+    if row.status != "pending":
+        raise HubError(
+            f"agency {agency_id} is {row.status}, not awaiting approval", code="conflict"
         )
-        await append(conn, [_status_entry(agency_id, "active", by, now)])
+    if row.identity_fingerprint != identity_fingerprint.strip().lower():
+        raise HubError(
+            "the fingerprint differs from the enrolled identity key: do not approve",
+            code="fingerprint-mismatch",
+        )
+    await conn.execute(
+        update(agencies)
+        .where(agencies.c.id == agency_id)
+        .values(status="active", approved_at=now, approved_by=by, status_changed_at=now)
+    )
+    await append(conn, [_status_entry(agency_id, "active", by, now, door)])
 
 
 _TRANSITIONS: Final = {
@@ -375,55 +443,73 @@ _TRANSITIONS: Final = {
 async def set_status(
     engine: AsyncEngine, agency_id: str, status: str, *, now: datetime, actor: str = "hub"
 ) -> None:
-    """Suspend, reinstate or revoke an agency. Revoking also revokes all its keys.
+    """Suspend, reinstate or revoke an agency (its own transaction; see
+    :func:`change_status`)."""
+    async with engine.begin() as conn:
+        await change_status(conn, agency_id, status, now=now, actor=actor)
+
+
+async def change_status(
+    conn: AsyncConnection,
+    agency_id: str,
+    status: str,
+    *,
+    now: datetime,
+    actor: str,
+    door: Door | None = None,
+) -> None:
+    """Suspend, reinstate or revoke an agency in the caller's transaction. Revoking also
+    revokes all its keys.
 
     Each change is logged (``agency_status``; ``key_revoked`` for every key revoked) in
-    the same transaction; ``actor`` names who made it.
+    the same transaction; ``actor`` names who made it, ``door`` where they acted.
     """
-    async with engine.begin() as conn:
-        row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).first()
-        if row is None:
-            raise HubError(f"no agency {agency_id}", code="not-found")
-        if row.status not in _TRANSITIONS[status]:
-            raise HubError(
-                f"agency {agency_id} is {row.status}; cannot make it {status}", code="conflict"
-            )
-        await conn.execute(
-            update(agencies)
-            .where(agencies.c.id == agency_id)
-            .values(status=status, status_changed_at=now, enrol_code_hash=None)
+    row = (
+        await conn.execute(select(agencies).where(agencies.c.id == agency_id).with_for_update())
+    ).first()
+    if row is None:
+        raise HubError(f"no agency {agency_id}", code="not-found")
+    if row.status not in _TRANSITIONS[status]:
+        raise HubError(
+            f"agency {agency_id} is {row.status}; cannot make it {status}", code="conflict"
         )
-        entries = []
-        if status == "revoked":
-            live = agency_keys.c.agency_id == agency_id, agency_keys.c.revoked_at.is_(None)
-            keys = (
-                await conn.execute(
-                    select(agency_keys.c.fingerprint, agency_keys.c.suite)
-                    .where(*live)
-                    .order_by(agency_keys.c.created_at, agency_keys.c.fingerprint)
-                )
-            ).all()
-            await conn.execute(update(agency_keys).where(*live).values(revoked_at=now))
-            if row.identity_fingerprint is not None:
-                entries.append(
-                    _key_entry(
-                        "key_revoked",
-                        agency_id,
-                        "identity",
-                        row.identity_fingerprint,
-                        IDENTITY_SUITE,
-                        actor,
-                        now,
-                    )
-                )
-            entries += [
+    await conn.execute(
+        update(agencies)
+        .where(agencies.c.id == agency_id)
+        .values(status=status, status_changed_at=now, enrol_code_hash=None)
+    )
+    entries = []
+    if status == "revoked":
+        live = agency_keys.c.agency_id == agency_id, agency_keys.c.revoked_at.is_(None)
+        keys = (
+            await conn.execute(
+                select(agency_keys.c.fingerprint, agency_keys.c.suite)
+                .where(*live)
+                .order_by(agency_keys.c.created_at, agency_keys.c.fingerprint)
+            )
+        ).all()
+        await conn.execute(update(agency_keys).where(*live).values(revoked_at=now))
+        if row.identity_fingerprint is not None:
+            entries.append(
                 _key_entry(
-                    "key_revoked", agency_id, "encryption", k.fingerprint, k.suite, actor, now
+                    "key_revoked",
+                    agency_id,
+                    "identity",
+                    row.identity_fingerprint,
+                    IDENTITY_SUITE,
+                    actor,
+                    now,
+                    door,
                 )
-                for k in keys
-            ]
-        entries.append(_status_entry(agency_id, status, actor, now))
-        await append(conn, entries)
+            )
+        entries += [
+            _key_entry(
+                "key_revoked", agency_id, "encryption", k.fingerprint, k.suite, actor, now, door
+            )
+            for k in keys
+        ]
+    entries.append(_status_entry(agency_id, status, actor, now, door))
+    await append(conn, entries)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -24,7 +24,14 @@ from hub.delivery.settings import DEFAULT, DeliverySettings, delivery_of, set_de
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, ProtocolError
 
-__all__ = ["ChosenDelivery", "choose_delivery", "read_config", "show_delivery"]
+__all__ = [
+    "ChosenDelivery",
+    "choose_delivery",
+    "read_config",
+    "read_delivery",
+    "show_delivery",
+    "store_delivery",
+]
 
 _SECRET_KEYS = frozenset({"password", "token", "secret"})
 MAX_CONFIG_BYTES = 16 * 1024
@@ -100,17 +107,42 @@ async def choose_delivery(
     by: str | None,
     now: datetime,
 ) -> ChosenDelivery:
-    """Check and store an agency's transport, format and transport settings."""
+    """Check and store an agency's transport, format and settings (own transaction)."""
+    async with engine.begin() as conn:
+        return await store_delivery(
+            conn,
+            kek,
+            registry,
+            agency_id,
+            transport=transport,
+            format=format,
+            config=config,
+            by=by,
+            now=now,
+        )
+
+
+async def store_delivery(
+    conn: AsyncConnection,
+    kek: KeyEncryptionKey,
+    registry: Registry,
+    agency_id: str,
+    *,
+    transport: str,
+    format: str,
+    config: Mapping[str, Any],
+    by: str | None,
+    now: datetime,
+) -> ChosenDelivery:
+    """Check and store an agency's transport, format and transport settings in the
+    caller's transaction; ``by`` (who chose them) is kept with them."""
     chosen = registry.transport(transport)
     if format != DEFAULT.format:  # the default (the typed message) needs no adapter
         registry.format(format)
     checked = chosen.check_config(config)
-    async with engine.begin() as conn:
-        await _require_agency(conn, agency_id)
-        blob = seal_config(kek, agency_id, checked) if checked else None
-        await set_delivery(
-            conn, agency_id, DeliverySettings(transport, format, blob), now=now, by=by
-        )
+    await _require_agency(conn, agency_id)
+    blob = seal_config(kek, agency_id, checked) if checked else None
+    await set_delivery(conn, agency_id, DeliverySettings(transport, format, blob), now=now, by=by)
     return ChosenDelivery(agency_id, transport, format, _redacted(checked))
 
 
@@ -119,7 +151,14 @@ async def show_delivery(
 ) -> ChosenDelivery:
     """The agency's delivery (the defaults if none was chosen), secrets hidden."""
     async with engine.connect() as conn:
-        await _require_agency(conn, agency_id)
-        settings = await delivery_of(conn, agency_id)
+        return await read_delivery(conn, kek, agency_id)
+
+
+async def read_delivery(
+    conn: AsyncConnection, kek: KeyEncryptionKey, agency_id: str
+) -> ChosenDelivery:
+    """The agency's delivery (the defaults if none was chosen), secrets hidden."""
+    await _require_agency(conn, agency_id)
+    settings = await delivery_of(conn, agency_id)
     config = read_config(kek, agency_id, settings.config)
     return ChosenDelivery(agency_id, settings.transport, settings.format, _redacted(config))
