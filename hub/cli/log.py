@@ -1,61 +1,71 @@
-"""``marac-hub log head|verify|proof|search|export|subject``: the DPO's tools over the log."""
+"""``marac-hub log head|verify|proof|search|export|subject``: the DPO's tools over the log.
+
+Each command calls one ``log.*`` use-case (``hub.app.log``) as ``--by USER`` (a DPO or an
+admin; ``log head`` any member of staff), or as the host's operator by default.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
-from hub.cases import find_subject_ids
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.hub_keys import load_hub_keys
-from hub.log import parse_entry, store
-from hub.log.heads import sign_head
-from hub.log.search import LogQuery, export_lines, parse_moment, search
-from hub.log.verify import verify_log
+from hub.app import log as log_app
+from hub.app.actor import Actor
+from hub.app.runtime import Runtime
+from hub.cli._context import with_runtime
 from hub.protocol.canonical import b64encode
 from hub.protocol.errors import HubError, ProtocolError
-from hub.settings import Settings
-
-_PAGE = 1000
 
 
 def register(sub: Any) -> None:
     """Add ``log``."""
     parser = sub.add_parser("log", help="the disclosure log: heads, proofs, search, verify")
     actions = parser.add_subparsers(dest="log_command", metavar="ACTION", required=True)
-    actions.add_parser(
-        "head", help="sign (if the log grew) and print the newest head"
-    ).set_defaults(handler=run_head)
-    actions.add_parser("verify", help="verify every entry, hash and signed head").set_defaults(
-        handler=run_verify
-    )
+    head = actions.add_parser("head", help="sign (if the log grew) and print the newest head")
+    _by(head)
+    head.set_defaults(handler=run_head, use_case="log.head")
+    verify = actions.add_parser("verify", help="verify every entry, hash and signed head")
+    _by(verify)
+    verify.set_defaults(handler=run_verify, use_case="log.verify")
     proof = actions.add_parser("proof", help="an inclusion or consistency proof")
     which = proof.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="entry index")
     which.add_argument("--envelope", help="envelope id")
     which.add_argument("--consistency", nargs=2, type=int, metavar=("OLD", "NEW"))
-    proof.set_defaults(handler=run_proof)
+    _by(proof)
+    proof.set_defaults(handler=run_proof, use_case="log.entry")
     found = actions.add_parser("search", help="entries matching the filters")
     _filters(found)
     found.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    found.set_defaults(handler=run_search)
+    _by(found)
+    found.set_defaults(handler=run_search, use_case="log.search")
     export = actions.add_parser("export", help="export entries as CSV or JSON Lines")
     _filters(export)
     export.add_argument("--format", choices=("csv", "jsonl"), required=True)
     export.add_argument("--out", help="file to write (default: standard output)")
-    export.set_defaults(handler=run_export)
-    subject = actions.add_parser("subject", help="every disclosure concerning one person")
+    _by(export)
+    export.set_defaults(handler=run_export, use_case="log.export")
+    subject = actions.add_parser(
+        "subject", help="every disclosure concerning one person, and every view of their records"
+    )
     subject.add_argument("--name", required=True)
     subject.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
-    subject.set_defaults(handler=run_subject)
+    _by(subject)
+    subject.set_defaults(handler=run_subject, use_case="log.subject")
+
+
+def _by(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--by",
+        metavar="USER",
+        help="who asks: an active DPO or admin, recorded in the log where it logs "
+        "(default: the hub's operator)",
+    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -69,40 +79,21 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overrides", action="store_true", help="overrides only")
     parser.add_argument("--refusals", action="store_true", help="refusals only")
     parser.add_argument("--subject", help="pseudonymous subject id")
-
-
-def _query(args: argparse.Namespace) -> LogQuery:
-    since = parse_moment(args.since, "--since")
-    until = parse_moment(args.until, "--until", end=True)
-    if since is not None and until is not None and since > until:
-        raise ProtocolError("--since is after --until")
-    return LogQuery(
-        case_ref=args.case,
-        agency=args.agency,
-        purpose=args.purpose,
-        basis_id=args.basis,
-        category=args.category,
-        since=since,
-        until=until,
-        overrides=args.overrides,
-        refusals=args.refusals,
-        subject_id=args.subject,
+    parser.add_argument(
+        "--kind", choices=log_app.KINDS, help="entries of one kind (access: who viewed case data)"
     )
+    parser.add_argument("--actor", help="entries by one person, as logged: ROLE:NAME")
 
 
-def _run(args: argparse.Namespace, work: Callable[[AsyncEngine, Settings], Any]) -> Any:
-    settings = settings_from(args)
-    require_initialised(settings)
-    return with_engine(settings, lambda engine: work(engine, settings))
-
-
-async def _signed(engine: AsyncEngine, settings: Settings) -> Any:
-    return await sign_head(engine, load_hub_keys(settings).identity, settings.hub_id)
+def _query(args: argparse.Namespace) -> log_app.LogQuery:
+    return log_app.log_query(
+        {name: value for name in log_app.FILTERS if (value := getattr(args, name)) is not None}
+    )
 
 
 def run_head(args: argparse.Namespace) -> int:
     """Print the newest signed head (signing one first if the log grew)."""
-    head = _run(args, _signed)
+    head = with_runtime(args, lambda rt, who: log_app.log_head(rt, who, current=True))
     print(json.dumps(head.to_json(), indent=2))
     return 0
 
@@ -110,18 +101,16 @@ def run_head(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the whole log with a progress bar; exit 1 naming the first fault."""
 
-    async def work(engine: AsyncEngine, settings: Settings) -> Any:
-        key = load_hub_keys(settings).identity.public
+    async def work(rt: Runtime, who: Actor) -> log_app.Verified:
         with tqdm(total=0, unit="entry", file=sys.stderr, desc="verifying", leave=False) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            async with engine.connect() as conn:
-                return await verify_log(conn, key, settings.hub_id, progress)
+            return await log_app.verify_log_now(rt, who, progress)
 
-    result = _run(args, work)
+    result = with_runtime(args, work)
     newest = f"; newest head covers {result.newest.size}" if result.newest else ""
     print(
         f"log verified: {result.size} entries, {result.nodes} subtree hashes, "
@@ -130,40 +119,34 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _proofs(hashes: list[bytes]) -> list[str]:
+    return [b64encode(h) for h in hashes]
+
+
 def run_proof(args: argparse.Namespace) -> int:
     """Print an inclusion proof (by index or envelope) or a consistency proof, as JSON."""
 
-    async def work(engine: AsyncEngine, settings: Settings) -> dict[str, Any]:
+    async def work(rt: Runtime, who: Actor) -> dict[str, Any]:
         if args.consistency is not None:
             old, new = args.consistency
-            async with engine.connect() as conn:
-                proof = await store.consistency_proof(conn, old, new)
-            return {"from": old, "to": new, "proof": [b64encode(h) for h in proof]}
-        async with engine.connect() as conn:
-            index = args.index
-            if args.envelope is not None:
-                index = await store.index_of_envelope(conn, args.envelope)
-                if index is None:
-                    raise HubError("that envelope is not in the log", code="unknown-envelope")
-            data = None if index < 0 else await store.entry(conn, index)
-        if data is None:
-            raise HubError(f"no entry {index}", code="not-found")
-        head = await _signed(engine, settings)
-        async with engine.connect() as conn:
-            proof = await store.inclusion_proof(conn, index, head.size)
+            proof = await log_app.log_consistency(rt, who, old, new)
+            return {"from": old, "to": new, "proof": _proofs(proof)}
+        if args.envelope is not None:
+            found = await log_app.log_entry(rt, who, envelope_id=args.envelope)
+        else:
+            found = await log_app.log_entry(rt, who, index=args.index)
         return {
-            "index": index,
-            "entry": b64encode(data),
-            "head": head.to_json(),
-            "proof": [b64encode(h) for h in proof],
+            "index": found.index,
+            "entry": b64encode(found.data),
+            "head": found.head.to_json(),
+            "proof": _proofs(found.proof),
         }
 
-    print(json.dumps(_run(args, work), indent=2))
+    print(json.dumps(with_runtime(args, work), indent=2))
     return 0
 
 
-def _line(index: int, data: bytes) -> str:
-    e = parse_entry(data)
+def _line(index: int, e: log_app.LogEntry) -> str:
     parts = [f"{index:>8}", e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), f"{e.kind:<14}"]
     for label, value in (
         ("to", e.recipient),
@@ -176,9 +159,12 @@ def _line(index: int, data: bytes) -> str:
         ("status", e.status),
         ("key", f"{e.key.role} {e.key.fingerprint[:16]}" if e.key else None),
         ("by", e.actor),
+        ("via", e.door),
     ):
         if value:
             parts.append(f"{label} {value}")
+    if e.kind == "access" and e.fields:
+        parts.append(f"read {','.join(e.fields)}")
     return "  ".join(parts)
 
 
@@ -187,16 +173,12 @@ def run_search(args: argparse.Namespace) -> int:
     if not 1 <= args.limit <= 100_000:
         raise ProtocolError("--limit must be from 1 to 100000")
     query = _query(args)
-
-    async def work(engine: AsyncEngine, _settings: Settings) -> list[tuple[int, bytes]]:
-        async with engine.connect() as conn:
-            below = await store.size(conn)
-            return await search(conn, query, below=below, limit=args.limit)
-
-    found = _run(args, work)
-    for index, data in found:
-        print(_line(index, data))
-    print(f"{len(found)} entries", file=sys.stderr)
+    found = with_runtime(
+        args, lambda rt, who: log_app.search_log(rt, who, query, limit=args.limit, signed=False)
+    )
+    for index, entry in found.entries:
+        print(_line(index, entry))
+    print(f"{len(found.found)} entries", file=sys.stderr)
     return 0
 
 
@@ -204,23 +186,22 @@ def run_export(args: argparse.Namespace) -> int:
     """Write the export, headed by the signed head it was taken at."""
     query = _query(args)
 
-    async def write(engine: AsyncEngine, head: Any, sink: TextIO) -> int:
+    async def write(taken: log_app.LogExport, sink: Any) -> int:
         lines = 0
-        async with engine.connect() as conn:
-            async for line in export_lines(conn, query, head, args.format):
-                sink.write(line)
-                lines += 1
+        async for line in taken.lines():
+            sink.write(line)
+            lines += 1
         return lines
 
-    async def work(engine: AsyncEngine, settings: Settings) -> int:
-        head = await _signed(engine, settings)
+    async def work(rt: Runtime, who: Actor) -> int:
+        taken = await log_app.log_export(rt, who, query, args.format)
         if not args.out:
-            return await write(engine, head, sys.stdout)
+            return await write(taken, sys.stdout)
         final = Path(args.out)
         partial = final.with_name(final.name + ".partial")  # never a half-written export
         try:
             with partial.open("w", encoding="utf-8", newline="") as sink:
-                lines = await write(engine, head, sink)
+                lines = await write(taken, sink)
             partial.replace(final)
         except OSError as exc:
             raise HubError(f"cannot write {final}: {exc.strerror}", code="hub-error") from None
@@ -228,41 +209,26 @@ def run_export(args: argparse.Namespace) -> int:
             partial.unlink(missing_ok=True)
         return lines
 
-    lines = _run(args, work)
+    lines = with_runtime(args, work)
     if args.out:
         print(f"wrote {lines - (2 if args.format == 'csv' else 1)} entries to {args.out}")
     return 0
 
 
 def run_subject(args: argparse.Namespace) -> int:
-    """Every disclosure concerning one person: what, to whom, when, why, on which basis."""
-    try:
-        dob = date.fromisoformat(args.dob)
-    except ValueError:
-        raise ProtocolError("--dob must be a date (YYYY-MM-DD)") from None
-    if not args.name.strip() or len(args.name) > 200:
-        raise ProtocolError("--name must be 1-200 characters")
-
-    async def work(engine: AsyncEngine, settings: Settings) -> tuple[int, list[Any]]:
-        keys = load_hub_keys(settings)
-        async with engine.connect() as conn:
-            ids = await find_subject_ids(conn, keys, args.name, dob)
-            if not ids:
-                return 0, []
-            query = LogQuery(subject_ids=tuple(ids))
-            below = await store.size(conn)
-            out, after = [], -1
-            while page := await search(conn, query, below=below, after=after, limit=_PAGE):
-                out += [(i, parse_entry(d)) for i, d in page]
-                after = page[-1][0]
-            return len(ids), out
-
-    count, entries = _run(args, work)
-    if not count:
+    """Every disclosure concerning one person (what, to whom, when, why, on which basis)
+    and every view of their records; making the report is logged as an access."""
+    report = with_runtime(
+        args, lambda rt, who: log_app.subject_access(rt, who, args.name, args.dob)
+    )
+    if not report.records:
         print("no case holds a person with that name and date of birth")
         return 0
-    shown = [(i, e) for i, e in entries if e.kind == "disclosure"]
-    print(f"{len(shown)} disclosures concern this person ({count} subject records)")
+    shown, views = report.disclosures, report.views
+    print(
+        f"{len(shown)} disclosures concern this person ({report.records} subject records "
+        f"in cases {', '.join(report.case_refs)}); {len(views)} views of their records"
+    )
     for index, e in shown:
         basis = f"{e.basis.id} v{e.basis.version}" if e.basis else "-"
         print(
@@ -271,5 +237,11 @@ def run_subject(args: argparse.Namespace) -> int:
             f"fields {', '.join(e.fields or ()) or '-'}"
             + ("  OVERRIDE" if e.override else "")
             + f"  (entry {index}, envelope {e.envelope_id or '-'})"
+        )
+    for index, e in views:
+        print(
+            f"{e.at.strftime('%Y-%m-%dT%H:%M:%SZ')}  viewed by {e.actor}  via {e.door or '-'}  "
+            f"purpose {e.purpose}  cases {','.join(e.case_refs or ())}  "
+            f"read {', '.join(e.fields or ()) or '-'}  (entry {index})"
         )
     return 0

@@ -1,20 +1,21 @@
-"""``marac-hub report|retention …``: the SafeLives return and retention."""
+"""``marac-hub report|retention …``: the SafeLives return and retention.
+
+Each command calls one use-case (``hub.app.retention``) as ``--by USER`` (an active member
+of staff, whose role and areas apply; ``--actor`` is kept as another name for it), or as
+the host's operator (``admin:cli``) by default: ``retention run`` logs that name as the
+actor of each ``retention`` entry.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from hub.cases.retention import run_retention, scrub_sqlite
-from hub.cases.safelives import parse_quarter, safelives_csv
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.hub_keys import HubKeys, load_hub_keys
-
-T = TypeVar("T")
+from hub.app import retention as retention_app
+from hub.app.actor import Actor
+from hub.app.runtime import Runtime
+from hub.cli._context import with_runtime
 
 
 def register(sub: Any) -> None:
@@ -23,15 +24,31 @@ def register(sub: Any) -> None:
     kinds = report.add_subparsers(dest="report_command", metavar="REPORT", required=True)
     safelives = kinds.add_parser("safelives", help="quarterly meeting-level counts as CSV")
     safelives.add_argument("--quarter", required=True, help="e.g. 2026Q3")
-    safelives.add_argument("--area", help="one area (default: every area)")
-    safelives.set_defaults(handler=run_safelives)
+    safelives.add_argument(
+        "--area", help="one area (default: every area; a coordinator names one of theirs)"
+    )
+    _by(safelives, "who makes the return")
+    safelives.set_defaults(handler=run_safelives, use_case="report.safelives")
     retention = sub.add_parser("retention", help="destroy case data past its retention")
     actions = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
-    run = actions.add_parser("run", help="destroy the keys of cases past retention")
-    run.add_argument("--dry-run", action="store_true", help="only list what is due")
+    run = actions.add_parser("run", help="destroy the keys of cases past retention (admin)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="only list what is due (an admin or the DPO)"
+    )
     run.add_argument("--now", type=_day, help="take this date (YYYY-MM-DD) as today")
-    run.add_argument("--actor", default="hub", help="who runs it (recorded in the log)")
-    run.set_defaults(handler=run_retention_command)
+    _by(run, "who runs it (recorded in the log)")
+    run.set_defaults(handler=run_retention_command, use_case="retention.run")
+
+
+def _by(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--by",
+        "--actor",
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator)",
+    )
 
 
 def _day(value: str) -> date:
@@ -41,46 +58,27 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError("a date is YYYY-MM-DD") from None
 
 
-def _in_transaction(
-    args: argparse.Namespace,
-    work: Callable[[AsyncConnection, HubKeys], Awaitable[T]],
-    *,
-    keys: bool = False,
-    after: Callable[[AsyncEngine], Awaitable[None]] | None = None,
-) -> T:
-    """Run ``work`` in one transaction (with the hub keys if ``keys``)."""
-    settings = settings_from(args)
-    require_initialised(settings)
-    hub_keys = load_hub_keys(settings) if keys else None
-
-    async def run(engine: AsyncEngine) -> T:
-        async with engine.begin() as conn:
-            result = await work(conn, hub_keys)  # type: ignore[arg-type]
-        if after is not None:
-            await after(engine)
-        return result
-
-    return with_engine(settings, run)
-
-
 def run_safelives(args: argparse.Namespace) -> int:
     """Print the SafeLives return as CSV."""
-    quarter = parse_quarter(args.quarter)
-    text = _in_transaction(args, lambda c, k: safelives_csv(c, k, quarter, args.area), keys=True)
+    text = with_runtime(
+        args, lambda rt, who: retention_app.safelives_report(rt, who, args.quarter, args.area)
+    )
     print(text, end="")
     return 0
 
 
 def run_retention_command(args: argparse.Namespace) -> int:
     """Destroy the keys of cases past retention (or list them with --dry-run)."""
-    now = datetime.now(UTC)
-    if args.now is not None:
-        now = datetime(args.now.year, args.now.month, args.now.day, 12, tzinfo=UTC)
-    done = _in_transaction(
-        args,
-        lambda c, _k: run_retention(c, now=now, actor=args.actor, dry_run=args.dry_run),
-        after=None if args.dry_run else scrub_sqlite,
-    )
+
+    async def work(rt: Runtime, who: Actor) -> retention_app.RetentionRun:
+        if args.now is not None:
+            moment = datetime(args.now.year, args.now.month, args.now.day, 12, tzinfo=UTC)
+            rt.clock = lambda: moment
+        if args.dry_run:
+            return await retention_app.retention_to_do(rt, who)
+        return await retention_app.retention_run(rt, who)
+
+    done = with_runtime(args, work)
     verb = "would destroy" if args.dry_run else "destroyed"
     print(f"{verb} {len(done.destroyed)} case(s): {' '.join(done.destroyed) or '-'}")
     if done.held:

@@ -2,7 +2,9 @@
 
 Filters: case, agency (recipient, or the agency a key or status entry concerns),
 purpose, lawful basis id, data category, date range, overrides only, refusals only,
-subject id. Results are ordered by index and limited to the entries a signed head covers.
+subject id, kind (``access`` finds who viewed case data), actor (``role:name`` as the
+log writes it, matched exactly in the entry's bytes). Results are ordered by index and
+limited to the entries a signed head covers.
 
 Export formats (both start with the signed head the export was taken at; every entry it
 holds is covered by that head, so each can be proved against it):
@@ -25,11 +27,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Final, Literal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, LargeBinary, Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from hub.crypto.tree_head import SignedTreeHead
-from hub.log.entries import parse_entry
+from hub.log.entries import KINDS, parse_entry
 from hub.log.tables import (
     log_entries,
     log_index,
@@ -40,7 +45,17 @@ from hub.log.tables import (
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 
-__all__ = ["COLUMNS", "LogQuery", "export_lines", "parse_moment", "search"]
+__all__ = [
+    "COLUMNS",
+    "Fmt",
+    "LogQuery",
+    "csv_row",
+    "export_head",
+    "export_line",
+    "export_lines",
+    "parse_moment",
+    "search",
+]
 
 COLUMNS: Final = (
     "index",
@@ -73,6 +88,7 @@ COLUMNS: Final = (
     "status",
 )
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+Fmt = Literal["csv", "jsonl"]
 
 
 def parse_moment(raw: str | None, name: str, *, end: bool = False) -> datetime | None:
@@ -109,6 +125,13 @@ class LogQuery:
     refusals: bool = False
     subject_id: str | None = None
     subject_ids: tuple[str, ...] | None = None
+    kind: str | None = None
+    actor: str | None = None
+    case_refs: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ProtocolError(f"kind is one of {', '.join(KINDS)}")
 
     def to_json(self) -> dict[str, Any]:
         """The filters that were set, for an export's header."""
@@ -132,6 +155,7 @@ class LogQuery:
             (self.agency, e.agency),
             (self.purpose, e.purpose),
             (self.basis_id, e.basis_id),
+            (self.kind, e.kind),
         ):
             if value is not None:
                 stmt = stmt.where(column == value)
@@ -150,6 +174,17 @@ class LogQuery:
         ):
             if value is not None:
                 stmt = stmt.where(e.idx.in_(select(table.c.idx).where(column == value)))
+        if self.actor is not None:
+            needle = f'"actor":{json.dumps(self.actor, ensure_ascii=False)}'.encode()
+            stmt = stmt.where(_position(log_entries.c.entry, literal(needle, LargeBinary)) > 0)
+        if self.case_refs is not None:
+            stmt = stmt.where(
+                e.idx.in_(
+                    select(log_index_cases.c.idx).where(
+                        log_index_cases.c.case_ref.in_(self.case_refs)
+                    )
+                )
+            )
         if self.subject_ids is not None:
             stmt = stmt.where(
                 e.idx.in_(
@@ -159,6 +194,26 @@ class LogQuery:
                 )
             )
         return stmt
+
+
+class _position(FunctionElement[int]):
+    """Where ``needle`` first occurs in ``haystack`` (bytes), 1-based; 0 if nowhere."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "byte_position"
+
+
+@compiles(_position)
+def _instr(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = list(element.clauses)
+    return f"instr({compiler.process(haystack, **kw)}, {compiler.process(needle, **kw)})"
+
+
+@compiles(_position, "postgresql")
+def _strpos(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = list(element.clauses)
+    return f"position({compiler.process(needle, **kw)} in {compiler.process(haystack, **kw)})"
 
 
 async def search(
@@ -197,39 +252,39 @@ def csv_row(index: int, entry: bytes) -> list[str]:
     return row
 
 
+def export_head(head: SignedTreeHead, filters: dict[str, Any], fmt: Fmt) -> list[str]:
+    """The lines an export starts with: the signed head (and, in JSON Lines, the filters)."""
+    if fmt == "jsonl":
+        doc = {"head": head.to_json(), "filters": filters}
+        return [json.dumps(doc, separators=(",", ":")) + "\n"]
+    head_json = json.dumps(head.to_json(), separators=(",", ":"), sort_keys=True)
+    return [f"# signed tree head: {head_json}\n", _csv_line(list(COLUMNS))]
+
+
+def export_line(index: int, entry: bytes, fmt: Fmt) -> str:
+    """One entry's line of an export."""
+    if fmt == "csv":
+        return _csv_line(csv_row(index, entry))
+    doc = {"index": index, "entry": loads_strict(entry)}
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
 async def export_lines(
     conn: AsyncConnection,
     query: LogQuery,
     head: SignedTreeHead,
-    fmt: Literal["csv", "jsonl"],
+    fmt: Fmt,
     *,
     page: int = 5000,
 ) -> AsyncIterator[str]:
     """The export, line by line (each ending in ``\\n``), of entries ``head`` covers."""
-    head_json = json.dumps(head.to_json(), separators=(",", ":"), sort_keys=True)
-    if fmt == "jsonl":
-        yield (
-            json.dumps({"head": head.to_json(), "filters": query.to_json()}, separators=(",", ":"))
-            + "\n"
-        )
-    else:
-        yield f"# signed tree head: {head_json}\n"
-        yield _csv_line(list(COLUMNS))
+    for line in export_head(head, query.to_json(), fmt):
+        yield line
     after = -1
     while True:
         found = await search(conn, query, below=head.size, after=after, limit=page)
         for index, entry in found:
-            if fmt == "jsonl":
-                yield (
-                    json.dumps(
-                        {"index": index, "entry": loads_strict(entry)},
-                        separators=(",", ":"),
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
-            else:
-                yield _csv_line(csv_row(index, entry))
+            yield export_line(index, entry, fmt)
         if len(found) < page:
             return
         after = found[-1][0]

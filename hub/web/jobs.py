@@ -17,8 +17,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from hub.log.verify import LogTampered, verify_log
-from hub.service.appkeys import ENGINE, KEYS, SETTINGS
+from hub.app import log as log_app
+from hub.app.actor import Actor
+from hub.service.appkeys import RUNTIME
 
 __all__ = ["JOBS", "VerifyJob", "setup", "start_verify"]
 
@@ -63,18 +64,15 @@ async def _cancel_on_exit(app: web.Application) -> AsyncIterator[None]:
                 await job.task
 
 
-async def _run(app: web.Application, job: VerifyJob) -> None:
+async def _run(app: web.Application, job: VerifyJob, actor: Actor) -> None:
     def progress(done: int, total: int) -> None:
         job.done, job.total = done, total
 
     try:
-        async with app[ENGINE].connect() as conn:
-            verified = await verify_log(
-                conn, app[KEYS].identity.public, app[SETTINGS].hub_id, progress
-            )
+        verified = await log_app.verify_log_now(app[RUNTIME], actor, progress)
         job.result = verified.to_json()
         job.done = job.total = verified.size
-    except LogTampered as exc:
+    except log_app.LogTampered as exc:
         job.result = {"ok": False, "error": exc.message, "index": exc.index, "head": exc.head_id}
     except Exception as exc:  # shown to the DPO as a failed run
         job.error = type(exc).__name__
@@ -82,13 +80,13 @@ async def _run(app: web.Application, job: VerifyJob) -> None:
         job.finished_at = datetime.now(UTC)
 
 
-def start_verify(app: web.Application, by: str) -> VerifyJob:
-    """Start a full verification in the background."""
+def start_verify(app: web.Application, actor: Actor) -> VerifyJob:
+    """Start a full verification (use-case ``log.verify``) in the background as ``actor``."""
     jobs: dict[str, VerifyJob] = app[JOBS]
     for old in sorted(jobs.values(), key=lambda j: j.started_at)[: max(0, len(jobs) - KEEP + 1)]:
         if not old.running:
             del jobs[old.id]
-    job = VerifyJob(secrets.token_urlsafe(12), by, datetime.now(UTC))
+    job = VerifyJob(secrets.token_urlsafe(12), actor.name, datetime.now(UTC))
     jobs[job.id] = job
-    job.task = asyncio.create_task(_run(app, job))
+    job.task = asyncio.create_task(_run(app, job, actor))
     return job

@@ -8,15 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from aiohttp import web
-from sqlalchemy import select
 
-from hub.log.search import LogQuery
-from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox, receipts
+from hub.app import log as log_app
+from hub.app.actor import Actor
+from hub.app.runtime import Runtime
+from hub.service.appkeys import RUNTIME
 from hub.web.charts import bar_chart
-from hub.web.pages import page, render
+from hub.web.pages import page_for, render, web_actor
 from hub.web.sessions import aware
-from hub.web.views_log import READERS, all_matching, signed_head
 
 __all__ = ["routes"]
 
@@ -53,19 +52,11 @@ def latency_bucket(delay: timedelta) -> str:
     return next(label for label, limit in BUCKETS if delay < limit)
 
 
-async def _figures(request: web.Request, today: date) -> dict[str, Any]:
+async def _figures(rt: Runtime, actor: Actor, today: date) -> dict[str, Any]:
     weeks, months = week_starts(today, WEEKS), month_starts(today, MONTHS)
     since = datetime.combine(min(weeks[0], months[0]), datetime.min.time(), tzinfo=UTC)
-    head = await signed_head(request)
-    async with request.app[ENGINE].connect() as conn:
-        entries = await all_matching(conn, LogQuery(since=since), head.size)
-        rows = (
-            await conn.execute(
-                select(outbox.c.created_at, outbox.c.delivered_at, receipts.c.received_at)
-                .outerjoin(receipts, receipts.c.envelope_id == outbox.c.envelope_id)
-                .where(outbox.c.created_at >= since)
-            )
-        ).all()
+    activity = await log_app.log_activity(rt, actor, since)
+    entries = activity.entries
     per_agency: dict[str, Counter[date]] = defaultdict(Counter)
     refusals: Counter[date] = Counter()
     overrides: Counter[date] = Counter()
@@ -80,12 +71,11 @@ async def _figures(request: web.Request, today: date) -> dict[str, Any]:
             overrides[month] += 1
     latency: Counter[str] = Counter()
     waiting = 0
-    for row in rows:
-        done = row.received_at or row.delivered_at
+    for queued, done in activity.envelopes:
         if done is None:
             waiting += 1
         else:
-            latency[latency_bucket(aware(done) - aware(row.created_at))] += 1
+            latency[latency_bucket(aware(done) - aware(queued))] += 1
     agencies = sorted(per_agency, key=lambda a: -sum(per_agency[a].values()))
     shown = agencies[:6]
     series = [(a, [per_agency[a][w] for w in weeks]) for a in shown]
@@ -125,12 +115,13 @@ async def _figures(request: web.Request, today: date) -> dict[str, Any]:
 
 
 @routes.get("/log/charts")
-@page(*READERS)
+@page_for("log.charts")
 async def charts_page(request: web.Request) -> web.StreamResponse:
     """The three charts, each with its figures in a table."""
-    today = datetime.now(UTC).date()
+    rt = request.app[RUNTIME]
+    figures = await _figures(rt, await web_actor(request), rt.clock().date())
     return render(
         request,
         "charts.html",
-        {"title": "Charts", **await _figures(request, today), "weeks": WEEKS, "months": MONTHS},
+        {"title": "Charts", **figures, "weeks": WEEKS, "months": MONTHS},
     )
