@@ -35,6 +35,8 @@ areas = Table(
     Column("escalation_callouts", Integer, nullable=False, server_default="3"),
     Column("retention_years", Integer, nullable=False, server_default="6"),
     Column("created_at", TZ, nullable=False),
+    # A held disclosure or an override is approved by a second person (migration 0013).
+    Column("four_eyes", Boolean, nullable=False, server_default="1"),
 )
 
 agency_areas = Table(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.agencies import Agency, active_agencies, get_agency
+from hub.agencies import Agency, get_agency
 from hub.cases import load_case
 from hub.disclosure.pipeline import (
     NOTICE,
@@ -23,7 +23,7 @@ from hub.policy import Decision
 from hub.protocol.errors import HubError, ProtocolError
 from hub.protocol.messages import CaseExtract, Message, Notice
 
-__all__ = ["MAX_NOTICE", "NoticeOrder", "send_extract", "send_notice_batch", "send_notices"]
+__all__ = ["MAX_NOTICE", "NoticeOrder", "NoticePlan", "send_extract", "send_notice_batch"]
 
 MAX_NOTICE = 20_000
 
@@ -45,8 +45,10 @@ async def send_extract(
     widen: frozenset[str] = frozenset(),
     justification: str | None = None,
     summary: str | None = None,
+    hold: bool = False,
 ) -> Outcome:
-    """Disclose a proportionate extract of one case to one agency (optionally widened)."""
+    """Disclose a proportionate extract of one case to one agency (optionally widened;
+    ``hold``: held for a second person's approval instead of sent)."""
     if summary is not None and not 0 < len(summary) <= MAX_NOTICE:
         raise ProtocolError(f"a summary is 1 to {MAX_NOTICE} characters", code="field-too-large")
     check_override(widen, justification, 1)
@@ -75,6 +77,7 @@ async def send_extract(
             actor=actor,
             extra_fields=widen,
             justification=justification,
+            hold=hold,
         ),
     )
 
@@ -94,48 +97,26 @@ class NoticeOrder:
             raise ProtocolError(f"a notice is 1 to {MAX_NOTICE:,} characters".replace(",", " "))
 
 
-async def send_notices(
-    conn: AsyncConnection,
-    ctx: DisclosureContext,
-    *,
-    to: str,
-    text: str,
-    case_ref: str | None,
-    actor: str,
-) -> Sequence[Outcome]:
-    """A free-text notice to one agency, or ``all`` active agencies; one outcome each."""
-    (result,) = await send_notice_batch(conn, ctx, [NoticeOrder(to, text, case_ref, actor)])
-    if isinstance(result, HubError):
-        raise result
-    return result
-
-
 def _always(notice: Notice) -> Callable[[list[dict[str, Any]], Decision], Message]:
     return lambda _projections, _decision: notice
 
 
+NoticePlan = tuple[NoticeOrder, Sequence[Agency]]
+
+
 async def send_notice_batch(
-    conn: AsyncConnection, ctx: DisclosureContext, orders: Sequence[NoticeOrder]
+    conn: AsyncConnection, ctx: DisclosureContext, plans: Sequence[NoticePlan | HubError]
 ) -> list[Sequence[Outcome] | HubError]:
-    """Several notices in ``conn``'s transaction, as ``send_notices`` would send each one
-    after the other, but with one standing read, one outbox insert and one log append for
-    all of them (in the orders' order). An order naming no agency, or failing its
-    checks, gets its error in its place and adds nothing."""
-    planned: list[int | HubError] = []  # per order: its recipients, or its error
+    """Several notices in ``conn``'s transaction, each to the recipients it was planned
+    for (read in this transaction), as if sent one after the other, but with one standing
+    read, one outbox insert and one log append for all of them (in the plans' order). A
+    plan that is an error (its order failed its checks) stays in its place and adds
+    nothing."""
     requests: list[DisclosureRequest] = []
-    everyone: list[Agency] | None = None
-    for order in orders:
-        try:
-            order.check()
-            if order.to == "all":
-                if everyone is None:
-                    everyone = await active_agencies(conn)
-                recipients = everyone
-            else:
-                recipients = [await _agency(conn, order.to)]
-        except HubError as exc:
-            planned.append(exc)
+    for plan in plans:
+        if isinstance(plan, HubError):
             continue
+        order, recipients = plan
         notice = Notice(text=order.text)
         requests += [
             DisclosureRequest(
@@ -148,14 +129,13 @@ async def send_notice_batch(
             )
             for agency in recipients
         ]
-        planned.append(len(recipients))
     outcomes = await disclose_many(conn, ctx, requests, agencies_current=True)
     results: list[Sequence[Outcome] | HubError] = []
     start = 0
-    for plan in planned:
+    for plan in plans:
         if isinstance(plan, HubError):
             results.append(plan)
         else:
-            results.append(outcomes[start : start + plan])
-            start += plan
+            results.append(outcomes[start : start + len(plan[1])])
+            start += len(plan[1])
     return results

@@ -75,6 +75,7 @@ class DisclosureRequest:
     extra_fields: frozenset[str] = field(default_factory=frozenset)
     justification: str | None = None
     case_ref: str | None = None
+    hold: bool = False  # held for a second person's approval, whatever the policy says
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,7 @@ class Disclosed:
 
 @dataclass(frozen=True, slots=True)
 class Held:
-    """Held for a coordinator's review (the policy said REVIEW)."""
+    """Held for a coordinator's review (the policy said REVIEW, or four eyes apply)."""
 
     agency_id: str
     id: str
@@ -166,7 +167,7 @@ async def _disclose_one(
         # The projection is the only source of case data; reaching here is a bug.
         raise HubError("a built message carries fields the policy did not allow")
     override = await _record_override(conn, ctx, request, batch) if request.extra_fields else None
-    if decision.outcome == "review":
+    if decision.outcome == "review" or request.hold:
         return await _hold(conn, ctx, request, decision, message, override, batch)
     key = batch.standing.keys.get(request.agency.id)
     if key is None:  # decide() checked; a key revoked since is still never sealed to

@@ -26,7 +26,7 @@ from hub.log import LogEntry, append
 from hub.protocol.envelope import parse_envelope
 from hub.protocol.errors import HubError, PolicyError
 
-__all__ = ["HeldDisclosure", "approve", "list_held", "reject"]
+__all__ = ["HeldDisclosure", "approve", "get_held", "list_held", "reject"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,7 @@ class HeldDisclosure:
     resolved_by: str | None
     resolved_at: datetime | None
     envelope_id: str | None
+    area_ids: tuple[str, ...] = ()  # its cases' (or meeting's) areas, where the reader set them
 
     def to_json(self) -> dict[str, Any]:
         """The API form."""
@@ -61,6 +62,7 @@ class HeldDisclosure:
             "resolved_by": self.resolved_by,
             "resolved_at": self.resolved_at.isoformat() if self.resolved_at else None,
             "envelope_id": self.envelope_id,
+            "areas": list(self.area_ids),
         }
 
 
@@ -94,22 +96,34 @@ async def list_held(
     return found
 
 
-async def _pending(conn: AsyncConnection, hold_id: str) -> Any:
+async def _row(conn: AsyncConnection, hold_id: str) -> Any:
     row = (
         await conn.execute(select(held_disclosures).where(held_disclosures.c.id == hold_id))
     ).one_or_none()
     if row is None:
         raise HubError("no such held disclosure", code="not-found")
+    return row
+
+
+async def get_held(conn: AsyncConnection, hold_id: str) -> HeldDisclosure:
+    """One held disclosure, whatever its status (``not-found`` if none)."""
+    return _held(await _row(conn, hold_id))
+
+
+async def _pending(conn: AsyncConnection, hold_id: str) -> Any:
+    row = await _row(conn, hold_id)
     if row.status != "held":
         raise HubError(f"this disclosure was already {row.status}", code="conflict")
     return row
 
 
 def _review_entry(ctx: DisclosureContext, row: Any, by: str, status: str) -> LogEntry:
+    """The decision on a hold: who took it (``actor``) and who had asked (``requested_by``)."""
     return LogEntry(
         kind="review",
         at=ctx.now,
         actor=by,
+        requested_by=row.requested_by,
         case_refs=tuple(json.loads(row.case_refs)),
         recipient=row.agency_id,
         purpose=row.purpose,

@@ -1,69 +1,42 @@
 """Routes for disclosures staff send by hand: case extracts (with overrides), notices,
-and disclosures held for review."""
+disclosures held for review, and an area's four-eyes setting."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from hub.cases import load_case, require_area
-from hub.disclosure import Disclosed, DisclosureContext, Held, Outcome, refuse_unless_disclosed
-from hub.disclosure.extracts import NoticeOrder, send_extract
-from hub.disclosure.review import approve, list_held, reject
+from hub.app import disclosures as disclosures_app
+from hub.app import notices as notices_app
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, NOTICES, POLICY, SETTINGS, WAITERS
-from hub.service.auth import current_user, staff
-from hub.service.notice_sender import NoticeSender
+from hub.service.appkeys import NOTICES, RUNTIME
+from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
-__all__ = ["context", "notice_sender", "routes", "send_notice"]
+__all__ = ["notice_sender", "routes"]
 
 routes = web.RouteTableDef()
 
 
-def context(app: web.Application) -> DisclosureContext:
-    """A disclosure context for now, from the running application."""
-    return DisclosureContext(app[KEYS], app[SETTINGS], app[POLICY], datetime.now(UTC))
-
-
-def _outcome_json(outcome: Outcome) -> dict[str, Any]:
-    if isinstance(outcome, Disclosed):
+def _outcome_json(outcome: disclosures_app.Outcome) -> dict[str, Any]:
+    if isinstance(outcome, disclosures_app.Disclosed):
         return {
             "status": "sent",
             "agency_id": outcome.agency_id,
             "envelope_id": outcome.envelope_id,
         }
-    if isinstance(outcome, Held):
+    if isinstance(outcome, disclosures_app.Held):
         return {"status": "held", "agency_id": outcome.agency_id, "held_id": outcome.id}
     return {"status": "refused", "agency_id": outcome.agency_id, "code": outcome.code}
 
 
-def _wake(app: web.Application, outcomes: Sequence[Outcome]) -> None:
-    app[WAITERS].notify(o.agency_id for o in outcomes if isinstance(o, Disclosed))
-
-
 async def notice_sender(app: web.Application) -> AsyncIterator[None]:
-    """The application's :class:`NoticeSender` (notices committed together), until it stops."""
-    app[NOTICES] = NoticeSender(
-        app[ENGINE], context=lambda: context(app), wake=lambda done: _wake(app, done)
-    )
+    """The runtime's notice sender (notices committed together), until it stops."""
+    app[NOTICES] = notices_app.notice_sender(app[RUNTIME])
     yield
     await app[NOTICES].close()
-
-
-async def send_notice(
-    app: web.Application, to: str, text: str, case_ref: str | None, *, sent_by: str
-) -> list[tuple[str, str]]:
-    """Seal a notice to one agency or all, commit (with the notices sent at the same
-    moment: ``hub.service.notice_sender``), wake the recipients; a refusal of a named
-    agency is kept in the log and raised as its problem."""
-    outcomes = await app[NOTICES].send(NoticeOrder(to, text, case_ref, sent_by))
-    if to != "all":
-        refuse_unless_disclosed(outcomes[0])
-    return [(o.envelope_id, o.agency_id) for o in outcomes if isinstance(o, Disclosed)]
 
 
 def _strings(body: Any, name: str) -> frozenset[str]:
@@ -78,10 +51,11 @@ def _strings(body: Any, name: str) -> frozenset[str]:
 
 
 @routes.post("/api/v1/cases/{ref}/extracts")
-@staff("admin", "coordinator")
+@staff_for("disclosure.extract")
 async def post_extract(request: web.Request) -> web.Response:
-    """Disclose a proportionate extract of a case to one agency; ``widen`` (with a written
-    ``justification``) adds fields beyond the policy, flagged for the DPO."""
+    """Disclose a proportionate extract of a case to one agency serving its area; ``widen``
+    (with a written ``justification``) adds fields beyond the policy, flagged for the DPO
+    and, where four eyes are on, held for a second person's approval."""
     body = await json_body(request)
     allowed = {"agency_id", "widen", "justification", "summary"}
     if not isinstance(body, dict) or "agency_id" not in body or not set(body) <= allowed:
@@ -89,83 +63,76 @@ async def post_extract(request: web.Request) -> web.Response:
     for name in ("agency_id", "justification", "summary"):
         if name in body and not isinstance(body[name], str):
             raise ProtocolError(f"{name} must be a string", code="wrong-type")
-    app, user, ref = request.app, current_user(request), request.match_info["ref"]
-    async with app[ENGINE].begin() as conn:
-        case = await load_case(conn, app[KEYS], ref)
-        await require_area(conn, user, case.area, write=True)
-        outcome = await send_extract(
-            conn,
-            context(app),
-            case_ref=ref,
-            agency_id=body["agency_id"],
-            actor=user.name,
-            widen=_strings(body, "widen"),
-            justification=body.get("justification"),
-            summary=body.get("summary"),
-        )
-    _wake(app, [outcome])
-    refuse_unless_disclosed(outcome)
+    outcome = await disclosures_app.send_extract(
+        request.app[RUNTIME],
+        await actor(request),
+        request.match_info["ref"],
+        body["agency_id"],
+        widen=_strings(body, "widen"),
+        justification=body.get("justification"),
+        summary=body.get("summary"),
+    )
     return web.json_response(_outcome_json(outcome), status=202)
 
 
 @routes.get("/api/v1/held")
-@staff("admin", "coordinator", "dpo")
+@staff_for("held.list")
 async def get_held(request: web.Request) -> web.Response:
-    """Disclosures held for review (``?status=all`` for decided ones too)."""
-    status = request.query.get("status", "held")
-    if status not in ("held", "approved", "rejected", "all"):
-        raise ProtocolError("status is held, approved, rejected or all")
-    async with request.app[ENGINE].connect() as conn:
-        found = await list_held(conn, status=None if status == "all" else status)
+    """Disclosures held for review (``?status=all`` for decided ones too); a coordinator
+    sees those about their areas' cases."""
+    found = await disclosures_app.list_holds(
+        request.app[RUNTIME], await actor(request), request.query.get("status", "held")
+    )
     return web.json_response({"held": [h.to_json() for h in found]})
 
 
-async def _resolve(request: web.Request, approving: bool) -> web.Response:
-    app, user, hold_id = request.app, current_user(request), request.match_info["id"]
-    async with app[ENGINE].begin() as conn:
-        held = [h for h in await list_held(conn, status=None) if h.id == hold_id]
-        for ref in held[0].case_refs if held else ():
-            await require_area(conn, user, (await load_case(conn, app[KEYS], ref)).area, write=True)
-        if approving:
-            outcome: Outcome | None = await approve(conn, context(app), hold_id, by=user.name)
-        else:
-            await reject(conn, context(app), hold_id, by=user.name)
-            outcome = None
-    if outcome is None:
-        return web.json_response({"id": hold_id, "status": "rejected"})
-    _wake(app, [outcome])
-    refuse_unless_disclosed(outcome)
-    return web.json_response({"id": hold_id, **_outcome_json(outcome)})
-
-
 @routes.post("/api/v1/held/{id}/approve")
-@staff("admin", "coordinator")
+@staff_for("held.approve")
 async def approve_held(request: web.Request) -> web.Response:
-    """Approve a held disclosure: checked again, then sealed, sent and logged."""
-    return await _resolve(request, approving=True)
+    """Approve a held disclosure (four eyes: not the person who asked): checked again,
+    then sealed, sent and logged."""
+    hold_id = request.match_info["id"]
+    sent = await disclosures_app.approve_hold(request.app[RUNTIME], await actor(request), hold_id)
+    return web.json_response({"id": hold_id, **_outcome_json(sent)})
 
 
 @routes.post("/api/v1/held/{id}/reject")
-@staff("admin", "coordinator")
+@staff_for("held.reject")
 async def reject_held(request: web.Request) -> web.Response:
     """Reject a held disclosure: nothing is sent; the decision is logged."""
-    return await _resolve(request, approving=False)
+    hold_id = request.match_info["id"]
+    await disclosures_app.reject_hold(request.app[RUNTIME], await actor(request), hold_id)
+    return web.json_response({"id": hold_id, "status": "rejected"})
+
+
+@routes.put("/api/v1/areas/{id}/four-eyes")
+@staff_for("area.four-eyes")
+async def put_four_eyes(request: web.Request) -> web.Response:
+    """Turn four eyes on or off for an area: ``{"on": true|false}`` (logged)."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"on"}:
+        raise ProtocolError('send {"on": true} or {"on": false}')
+    area_id = request.match_info["id"]
+    on = await disclosures_app.set_four_eyes(
+        request.app[RUNTIME], await actor(request), area_id, body["on"]
+    )
+    return web.json_response({"area": area_id, "four_eyes": on})
 
 
 @routes.post("/api/v1/notices")
-@staff("admin", "coordinator")
+@staff_for("disclosure.notice")
 async def post_notice(request: web.Request) -> web.Response:
-    """Seal a free-text notice to one agency or to every active agency."""
+    """Seal a free-text notice to one agency or to every active agency the sender may
+    reach (``case_ref``: only agencies serving that case's area)."""
     body = await json_body(request)
     if not isinstance(body, dict) or not {"to", "text"} <= set(body) <= {"to", "text", "case_ref"}:
         raise ProtocolError("send exactly to, text, and optionally case_ref")
     if not all(isinstance(v, str) for v in body.values()):
         raise ProtocolError("every field must be a string", code="wrong-type")
-    ids = await send_notice(
-        request.app,
-        body["to"],
-        body["text"],
-        body.get("case_ref"),
-        sent_by=current_user(request).name,
+    outcomes = await notices_app.send_notice(
+        request.app[RUNTIME], await actor(request), body["to"], body["text"], body.get("case_ref")
     )
-    return web.json_response({"envelopes": [{"id": e, "to": a} for e, a in ids]}, status=202)
+    sent = [o for o in outcomes if isinstance(o, notices_app.Disclosed)]
+    return web.json_response(
+        {"envelopes": [{"id": o.envelope_id, "to": o.agency_id} for o in sent]}, status=202
+    )

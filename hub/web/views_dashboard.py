@@ -12,19 +12,17 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.cases import list_cases, load_case, require_area
+from hub.app import disclosures as disclosures_app
+from hub.app.disclosures import HeldDisclosure
+from hub.cases import list_cases
 from hub.cases.areas import Area
-from hub.disclosure import Disclosed
-from hub.disclosure.review import HeldDisclosure, approve, list_held, reject
+from hub.http.appkeys import ENGINE, KEYS, RUNTIME
 from hub.meetings import actions as action_ops
 from hub.meetings import meetings as meeting_ops
-from hub.meetings.context import disclosure_context
 from hub.meetings.listing import candidates
 from hub.meetings.rules import Clock, referral_clock
-from hub.protocol.errors import HubError
-from hub.service.appkeys import ENGINE, KEYS, WAITERS
 from hub.users import StaffUser
-from hub.web.pages import current, page, render, see_other
+from hub.web.pages import current, page, page_for, render, see_other, web_actor
 from hub.web.scope import my_areas
 
 __all__ = ["routes"]
@@ -50,7 +48,13 @@ def next_meeting(meetings: list[meeting_ops.Meeting], today: date) -> meeting_op
     return min(upcoming, key=lambda m: (m.meeting_date, m.id)) if upcoming else None
 
 
-async def _board(conn: AsyncConnection, request: web.Request, user: StaffUser, area: Area) -> Any:
+async def _board(
+    conn: AsyncConnection,
+    request: web.Request,
+    user: StaffUser,
+    area: Area,
+    held: list[HeldDisclosure],
+) -> Any:
     today = datetime.now(UTC).date()
     board = AreaBoard(area)
     board.next_meeting = next_meeting(await meeting_ops.list_meetings(conn, user, area.id), today)
@@ -71,19 +75,20 @@ async def _board(conn: AsyncConnection, request: web.Request, user: StaffUser, a
     for action in overdue:
         by_agency[action.owner].append(action)
     board.overdue = dict(sorted(by_agency.items()))
-    refs = {c.ref for c in await list_cases(conn, area.id)}
-    board.held = [h for h in await list_held(conn, status="held") if set(h.case_refs) & refs]
+    board.held = [h for h in held if area.id in h.area_ids]
     return board
 
 
 @routes.get("/dashboard")
 @page(*COORDINATORS)
 async def dashboard(request: web.Request) -> web.StreamResponse:
-    """The coordinator's first page."""
+    """The coordinator's first page: each of their areas, with the holds they may decide."""
     user = current(request)
+    rt = request.app[RUNTIME]
+    holds = await disclosures_app.list_holds(rt, await web_actor(request))
     async with request.app[ENGINE].connect() as conn:
-        boards = [await _board(conn, request, user, a) for a in await my_areas(conn, user)]
-        notices = [h for h in await list_held(conn, status="held") if not h.case_refs]
+        boards = [await _board(conn, request, user, a, holds) for a in await my_areas(conn, user)]
+    notices = [h for h in holds if not h.area_ids]
     return render(
         request,
         "dashboard.html",
@@ -92,34 +97,19 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/held/{id}/approve")
-@page(*COORDINATORS)
+@page_for("held.approve")
 async def approve_held(request: web.Request) -> web.StreamResponse:
-    """Approve a held disclosure: checked again, then sealed, sent and logged."""
-    return await _decide(request, approving=True)
+    """Approve a held disclosure (four eyes: not who asked): checked again, then sealed,
+    sent and logged."""
+    rt, hold_id = request.app[RUNTIME], request.match_info["id"]
+    await disclosures_app.approve_hold(rt, await web_actor(request), hold_id)
+    raise see_other("/dashboard")
 
 
 @routes.post("/held/{id}/reject")
-@page(*COORDINATORS)
+@page_for("held.reject")
 async def reject_held(request: web.Request) -> web.StreamResponse:
     """Reject a held disclosure: nothing is sent; the decision is logged."""
-    return await _decide(request, approving=False)
-
-
-async def _decide(request: web.Request, *, approving: bool) -> web.StreamResponse:
-    """Approve (checked again, then sealed and sent) or reject a held disclosure; both
-    decisions are logged with who took them."""
-    app, user, hold_id = request.app, current(request), request.match_info["id"]
-    async with app[ENGINE].begin() as conn:
-        held = [h for h in await list_held(conn, status="held") if h.id == hold_id]
-        if not held:
-            raise HubError("no such disclosure is held", code="not-found")
-        for ref in held[0].case_refs:
-            await require_area(conn, user, (await load_case(conn, app[KEYS], ref)).area, write=True)
-        outcome = None
-        if approving:
-            outcome = await approve(conn, disclosure_context(app), hold_id, by=user.name)
-        else:
-            await reject(conn, disclosure_context(app), hold_id, by=user.name)
-    if isinstance(outcome, Disclosed):
-        app[WAITERS].notify([outcome.agency_id])
+    rt, hold_id = request.app[RUNTIME], request.match_info["id"]
+    await disclosures_app.reject_hold(rt, await web_actor(request), hold_id)
     raise see_other("/dashboard")

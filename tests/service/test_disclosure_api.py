@@ -24,7 +24,8 @@ JUSTIFICATION = "Police need the victim's ethnicity to assign a specialist offic
 
 
 async def _north(hub: Any, http: Any, make_agency: Any) -> tuple[str, str, dict[str, Agent]]:
-    """Area north with coordinator nora, a referred case and three active agencies."""
+    """Area north with coordinator nora, a referred case and four active agencies serving
+    it."""
     agents = {
         "police-north": await make_agency("police-north", "police"),
         "housing-north": await make_agency("housing-north", "housing"),
@@ -35,6 +36,11 @@ async def _north(hub: Any, http: Any, make_agency: Any) -> tuple[str, str, dict[
         hub, http, "POST", "/api/v1/areas", body={"id": "north", "name": "North MARAC"}
     )
     assert status == 201, doc
+    for agency_id in agents:
+        status, doc = await staff_call(
+            hub, http, "POST", "/api/v1/areas/north/agencies", body={"agency": agency_id}
+        )
+        assert status == 201, doc
     nora = await hub.add_user("nora", "coordinator")
     await staff_call(hub, http, "POST", "/api/v1/areas/north/users", body={"user": "nora"})
     status, doc = await staff_call(
@@ -125,6 +131,11 @@ async def test_widening_needs_a_justification_and_is_flagged(  # type: ignore[no
     hub, http, make_agency, tmp_path: Path
 ) -> None:
     nora, ref, agents = await _north(hub, http, make_agency)
+    # With four eyes off in the area, an override is sent at once (tests/app: held).
+    status, doc = await staff_call(
+        hub, http, "PUT", "/api/v1/areas/north/four-eyes", body={"on": False}
+    )
+    assert status == 200 and doc == {"area": "north", "four_eyes": False}, doc
     path = f"/api/v1/cases/{ref}/extracts"
     widen = {"agency_id": "housing-north", "widen": ["victim.date_of_birth"]}
     before = await _outbox_count(hub)
@@ -166,10 +177,12 @@ async def test_widening_needs_a_justification_and_is_flagged(  # type: ignore[no
     assert JUSTIFICATION not in json.dumps([e.model_dump(mode="json") for e in entries])
 
 
-async def test_held_disclosures_wait_for_a_coordinator(  # type: ignore[no-untyped-def]
+async def test_held_disclosures_wait_for_a_second_coordinator(  # type: ignore[no-untyped-def]
     hub, http, make_agency
 ) -> None:
     nora, ref, agents = await _north(hub, http, make_agency)
+    nick = await hub.add_user("nick", "coordinator")
+    await staff_call(hub, http, "POST", "/api/v1/areas/north/users", body={"user": "nick"})
     path = f"/api/v1/cases/{ref}/extracts"
     # The default policy holds a Cafcass case extract for a coordinator's review.
     cafcass = agents["cafcass-north"]
@@ -185,6 +198,8 @@ async def test_held_disclosures_wait_for_a_coordinator(  # type: ignore[no-untyp
     assert "Alice" not in json.dumps(doc)
 
     status, doc = await staff_call(hub, http, "POST", f"/api/v1/held/{held_ids[0]}/approve", nora)
+    assert_problem(status, doc, 403, "self-approval")
+    status, doc = await staff_call(hub, http, "POST", f"/api/v1/held/{held_ids[0]}/approve", nick)
     assert status == 200 and doc["status"] == "sent", doc
     (envelope,) = await cafcass.poll()
     assert envelope.header.id == doc["envelope_id"]
@@ -209,7 +224,9 @@ async def test_held_disclosures_wait_for_a_coordinator(  # type: ignore[no-untyp
         ("disclosure", None),
         ("review", "rejected"),
     ]
-    assert entries[-2].envelope_id == envelope.header.id and entries[-2].actor == "nora"
+    assert entries[-2].envelope_id == envelope.header.id
+    assert entries[-2].actor == entries[-3].actor == "coordinator:nick"
+    assert entries[-3].requested_by == entries[-1].actor == "coordinator:nora"
 
 
 async def test_extracts_are_refused_outside_the_coordinators_area(  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Notices sent at the same moment are committed together (``hub.service.notice_sender``):
+"""Notices sent at the same moment are committed together (``hub.app.notices``):
 each caller still gets exactly its own outcomes or its own error, and nothing of a failed
 notice is queued or logged."""
 
@@ -12,6 +12,7 @@ import pytest
 from conftest import Agent, assert_problem, staff_call
 from sqlalchemy import func, select
 
+from hub.app.actor import operator
 from hub.crypto.sealing import open_envelope
 from hub.delivery.settings import DeliverySettings, set_delivery
 from hub.disclosure import Disclosed
@@ -21,6 +22,8 @@ from hub.protocol.errors import DeliveryError, HubError, ProtocolError
 from hub.service.appkeys import ENGINE, NOTICES
 from hub.storage.tables import outbox
 from hub.testing import RunningHub
+
+ADMIN = operator("a")  # an admin: a notice without a case may go to any agency
 
 
 async def _rows(hub: RunningHub, agency_id: str) -> tuple[int, int]:
@@ -52,8 +55,8 @@ async def test_notices_sent_together_share_one_transaction(
     agents = [await make_agency(f"agency-{i}") for i in range(3)]
     sender = hub.app[NOTICES]
     before = sender.batches
-    orders = [NoticeOrder("all", f"notice {n}", None, "coordinator:a") for n in range(5)]
-    results = await asyncio.gather(*(sender.send(order) for order in orders))
+    orders = [NoticeOrder("all", f"notice {n}", None, ADMIN.log_name) for n in range(5)]
+    results = await asyncio.gather(*(sender.send(ADMIN, order) for order in orders))
     assert sender.batches == before + 1  # five notices, one commit
     ids = [o.envelope_id for outcomes in results for o in outcomes if isinstance(o, Disclosed)]
     assert len(ids) == len(set(ids)) == 15
@@ -91,12 +94,12 @@ async def test_a_failing_notice_fails_alone(hub: RunningHub, make_agency, http) 
         )
     sender = hub.app[NOTICES]
     orders = [
-        NoticeOrder(good.id, "first", None, "coordinator:a"),
-        NoticeOrder("no-such-agency", "to nobody", None, "coordinator:a"),
-        NoticeOrder(broken.id, "unrenderable", None, "coordinator:a"),
-        NoticeOrder(good.id, "second", "M-2026-0001", "coordinator:b"),
+        NoticeOrder(good.id, "first", None, ADMIN.log_name),
+        NoticeOrder("no-such-agency", "to nobody", None, ADMIN.log_name),
+        NoticeOrder(broken.id, "unrenderable", None, ADMIN.log_name),
+        NoticeOrder(good.id, "second", None, ADMIN.log_name),
     ]
-    results = await asyncio.gather(*(sender.send(o) for o in orders), return_exceptions=True)
+    results = await asyncio.gather(*(sender.send(ADMIN, o) for o in orders), return_exceptions=True)
     assert [o.agency_id for o in results[0]] == [good.id]  # type: ignore[union-attr]
     assert isinstance(results[1], HubError) and results[1].code == "not-found"
     assert isinstance(results[2], DeliveryError) and results[2].code == "unknown-format"
@@ -117,9 +120,9 @@ async def test_a_bad_text_is_refused_before_joining_a_batch(hub: RunningHub) -> 
     sender = hub.app[NOTICES]
     before = sender.batches
     with pytest.raises(ProtocolError):
-        await sender.send(NoticeOrder("all", "", None, "coordinator:a"))
+        await sender.send(ADMIN, NoticeOrder("all", "", None, ADMIN.log_name))
     with pytest.raises(ProtocolError):
-        await sender.send(NoticeOrder("all", "x" * 20_001, None, "coordinator:a"))
+        await sender.send(ADMIN, NoticeOrder("all", "x" * 20_001, None, ADMIN.log_name))
     assert sender.batches == before
 
 
@@ -128,8 +131,12 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_batch(
 ) -> None:  # type: ignore[no-untyped-def]
     agent = await make_agency("agency-a")
     sender = hub.app[NOTICES]
-    gone = asyncio.ensure_future(sender.send(NoticeOrder("all", "left", None, "coordinator:a")))
-    kept = asyncio.ensure_future(sender.send(NoticeOrder("all", "kept", None, "coordinator:b")))
+    gone = asyncio.ensure_future(
+        sender.send(ADMIN, NoticeOrder("all", "left", None, ADMIN.log_name))
+    )
+    kept = asyncio.ensure_future(
+        sender.send(ADMIN, NoticeOrder("all", "kept", None, ADMIN.log_name))
+    )
     await asyncio.sleep(0)
     gone.cancel()  # the request was dropped after joining the queue
     outcomes = await kept

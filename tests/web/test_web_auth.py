@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from webkit import PASSWORD, HubThread, WebClient, enrolled, meeting_date
 
+from hub.cases.areas import add_agency
 from hub.disclosure.review import list_held
 from hub.meetings.tables import meetings
 from hub.service.appkeys import ENGINE
@@ -221,6 +222,8 @@ def test_held_disclosures_are_approved_or_rejected_from_the_dashboard(
             web_hub.seeded.agencies["cafcass-north"] = await enrolled(
                 web_hub.http, hub, web_hub.root / "agencies", "cafcass-north", "cafcass"
             )
+            async with hub.app[ENGINE].begin() as conn:  # an extract goes to its area only
+                await add_agency(conn, "north", "cafcass-north")
         ids = []
         for _ in range(2):
             async with web_hub.http.post(
@@ -242,7 +245,7 @@ def test_held_disclosures_are_approved_or_rejected_from_the_dashboard(
     assert casey.post(f"/held/{first}/approve", {"csrf": "forged"})[0] == 403
     assert casey.post(f"/held/{first}/approve", {})[0] == 303
     assert casey.post(f"/held/{second}/reject", {})[0] == 303
-    assert casey.post(f"/held/{second}/approve", {})[0] == 404  # decided already
+    assert casey.post(f"/held/{second}/approve", {})[0] == 409  # decided already (as the API)
 
     async def decided() -> dict[str, str]:
         async with web_hub.hub.app[ENGINE].connect() as conn:
