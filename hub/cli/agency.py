@@ -1,20 +1,33 @@
-"""``marac-hub agency invite|list|approve|suspend|reinstate|revoke|set-delivery|delivery``."""
+"""``marac-hub agency invite|list|approve|suspend|reinstate|revoke|set-delivery|delivery``.
+
+Each command acts as ``--by USER`` (an active member of staff, whose role and areas
+apply; default: the hub's operator, an admin) and calls one use-case of
+:mod:`hub.app.agencies`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hub import agencies
-from hub.adapters.registry import default_registry
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.delivery.configure import MAX_CONFIG_BYTES, choose_delivery, parse_config, show_delivery
-from hub.hub_keys import load_hub_keys
+from hub.app import agencies as agency_app
+from hub.cli._context import with_runtime
 from hub.protocol.errors import ProtocolError
+
+
+def _by(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--by",
+        "--actor",
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator)",
+    )
 
 
 def register(sub: Any) -> None:
@@ -24,25 +37,37 @@ def register(sub: Any) -> None:
     invite = actions.add_parser("invite", help="record an agency, print its enrolment code")
     invite.add_argument("id", help="short id, e.g. police-north")
     invite.add_argument("--name", required=True)
-    invite.add_argument("--kind", required=True, choices=agencies.KINDS)
+    invite.add_argument("--kind", required=True, choices=agency_app.KINDS)
     invite.add_argument("--isp-version", required=True, help="ISP version it signed")
     invite.add_argument("--isp-signed-by", required=True, help="who signed it")
     invite.add_argument(
         "--isp-signed-on", required=True, type=date.fromisoformat, help="when (YYYY-MM-DD)"
     )
-    invite.set_defaults(handler=run_invite)
-    actions.add_parser("list", help="list agencies and fingerprints").set_defaults(handler=run_list)
+    invite.add_argument(
+        "--area",
+        action="append",
+        default=[],
+        dest="areas",
+        metavar="AREA",
+        help="an area it serves (repeat for several; a coordinator names some of theirs)",
+    )
+    _by(invite, "who invites it")
+    invite.set_defaults(handler=run_invite, use_case="agency.invite")
+    listing = actions.add_parser("list", help="list agencies and fingerprints")
+    _by(listing, "who lists them (a coordinator sees those serving their areas)")
+    listing.set_defaults(handler=run_list, use_case="agency.list")
     approve = actions.add_parser("approve", help="approve after comparing the fingerprint")
     approve.add_argument("id")
     approve.add_argument(
         "--fingerprint", required=True, help="identity fingerprint the agency read out to you"
     )
-    approve.add_argument("--by", default="cli", help="who approves")
-    approve.set_defaults(handler=run_approve)
+    _by(approve, "who approves (recorded in the log)")
+    approve.set_defaults(handler=run_approve, use_case="agency.approve")
     for status, verb in (("suspended", "suspend"), ("active", "reinstate"), ("revoked", "revoke")):
         action = actions.add_parser(verb, help=f"{verb} an agency")
         action.add_argument("id")
-        action.set_defaults(handler=run_status, status=status)
+        _by(action, f"who {verb}s it (recorded in the log)")
+        action.set_defaults(handler=run_status, status=status, use_case=f"agency.{verb}")
     _register_delivery(actions)
 
 
@@ -59,65 +84,67 @@ def _register_delivery(actions: Any) -> None:
         metavar="FILE",
         help="the transport's settings, a JSON object ('-' reads stdin); see docs/adapters.md",
     )
-    choose.add_argument("--by", default="cli", help="who chose it")
-    choose.set_defaults(handler=run_set_delivery)
+    _by(choose, "who chooses it")
+    choose.set_defaults(handler=run_set_delivery, use_case="agency.delivery.set")
     show = actions.add_parser("delivery", help="show an agency's transport and format")
     show.add_argument("id")
-    show.set_defaults(handler=run_show_delivery)
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    settings = settings_from(args)
-    require_initialised(settings)
-    return settings
+    _by(show, "who reads it")
+    show.set_defaults(handler=run_show_delivery, use_case="agency.delivery.show")
 
 
 def run_invite(args: argparse.Namespace) -> int:
     """Invite an agency."""
-    code = with_engine(
-        _settings(args),
-        lambda e: agencies.invite(
-            e,
+    code = with_runtime(
+        args,
+        lambda rt, who: agency_app.invite_agency(
+            rt,
+            who,
             agency_id=args.id,
             name=args.name,
             kind=args.kind,
             isp_version=args.isp_version,
             isp_signed_by=args.isp_signed_by,
             isp_signed_on=args.isp_signed_on,
-            now=datetime.now(UTC),
+            areas=args.areas,
         ),
     )
-    print(f"invited {args.id}; one-time enrolment code (valid 7 days):\n{code}")
+    served = f" serving {', '.join(sorted(set(args.areas)))}" if args.areas else ""
+    print(f"invited {args.id}{served}; one-time enrolment code (valid 7 days):\n{code}")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """List agencies."""
-    found = with_engine(_settings(args), lambda e: agencies.list_agencies(e, datetime.now(UTC)))
-    for a in found:
+    found = with_runtime(args, agency_app.list_agencies)
+    for a in found.agencies:
+        areas = ",".join(found.areas[a.id]) or "-"
         print(
             f"{a.id:<24} {a.kind:<22} {a.status:<10} ISP {a.isp_version:<8} "
-            f"identity {a.identity_fingerprint or '-'}"
+            f"areas {areas:<16} identity {a.identity_fingerprint or '-'}"
         )
     return 0
 
 
 def run_approve(args: argparse.Namespace) -> int:
     """Approve an agency."""
-    with_engine(
-        _settings(args),
-        lambda e: agencies.approve(e, args.id, args.fingerprint, by=args.by, now=datetime.now(UTC)),
+    with_runtime(
+        args, lambda rt, who: agency_app.approve_agency(rt, who, args.id, args.fingerprint)
     )
     print(f"{args.id} approved: it now receives what it is sent")
     return 0
 
 
+_CHANGES = {
+    "suspended": agency_app.suspend_agency,
+    "active": agency_app.reinstate_agency,
+    "revoked": agency_app.revoke_agency,
+}
+
+
 def run_status(args: argparse.Namespace) -> int:
     """Suspend, reinstate or revoke an agency."""
-    with_engine(
-        _settings(args),
-        lambda e: agencies.set_status(e, args.id, args.status, now=datetime.now(UTC)),
-    )
+    change = _CHANGES[args.status]
+    with_runtime(args, lambda rt, who: change(rt, who, args.id))
     print(f"{args.id} is now {args.status}")
     return 0
 
@@ -125,34 +152,25 @@ def run_status(args: argparse.Namespace) -> int:
 def _read_config(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
+    limit = agency_app.MAX_CONFIG_BYTES
     try:
         if str(path) == "-":
-            text = sys.stdin.read(MAX_CONFIG_BYTES + 1)
+            text = sys.stdin.read(limit + 1)
         else:
             with path.open("rb") as handle:
-                text = handle.read(MAX_CONFIG_BYTES + 1).decode("utf-8", "replace")
+                text = handle.read(limit + 1).decode("utf-8", "replace")
     except OSError as exc:
         raise ProtocolError(f"cannot read {path}: {exc.strerror}", code="bad-config") from None
-    return parse_config(text)
+    return agency_app.parse_config(text)
 
 
 def run_set_delivery(args: argparse.Namespace) -> int:
     """Choose an agency's transport and format."""
-    settings = _settings(args)
     config = _read_config(args.transport_config)
-    kek = load_hub_keys(settings).kek
-    chosen = with_engine(
-        settings,
-        lambda e: choose_delivery(
-            e,
-            kek,
-            default_registry(),
-            args.id,
-            transport=args.transport,
-            format=args.format,
-            config=config,
-            by=args.by,
-            now=datetime.now(UTC),
+    chosen = with_runtime(
+        args,
+        lambda rt, who: agency_app.set_delivery(
+            rt, who, args.id, transport=args.transport, format=args.format, config=config
         ),
     )
     print(f"{args.id} now receives by {chosen.transport} in {chosen.format}")
@@ -161,8 +179,6 @@ def run_set_delivery(args: argparse.Namespace) -> int:
 
 def run_show_delivery(args: argparse.Namespace) -> int:
     """Show an agency's transport, format and settings (secrets hidden)."""
-    settings = _settings(args)
-    kek = load_hub_keys(settings).kek
-    chosen = with_engine(settings, lambda e: show_delivery(e, kek, args.id))
+    chosen = with_runtime(args, lambda rt, who: agency_app.show_delivery(rt, who, args.id))
     print(json.dumps(chosen.to_json(), indent=2, sort_keys=True))
     return 0

@@ -8,28 +8,20 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.agencies import KINDS
-from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.app import policy as policy_app
+from hub.cli._context import settings_from, with_engine, with_runtime
 from hub.hub_keys import IDENTITY
 from hub.policy.bases import (
-    Basis,
-    add_basis,
-    basis_history,
     basis_ids,
     current_basis,
-    list_bases,
-    parse_basis_spec,
-    retire_basis,
 )
 from hub.policy.decide import explain
-from hub.policy.fields import PURPOSES
-from hub.policy.isp import isp_status, publish_isp, sign_isp
 from hub.policy.policy import MAX_POLICY_BYTES, check_policy, load_policy
 from hub.protocol.errors import ProtocolError
 from hub.settings import Settings
@@ -45,23 +37,35 @@ def register(sub: Any) -> None:
     _register_policy(sub)
 
 
+def _by(parser: argparse.ArgumentParser, what: str, *flags: str) -> None:
+    parser.add_argument(
+        *(flags or ("--by", "--actor")),
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator)",
+    )
+
+
 def _register_basis(sub: Any) -> None:
     parser = sub.add_parser("basis", help="lawful-basis records: add, list, show, retire")
     actions = parser.add_subparsers(dest="basis_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a basis, or a new version of one, from TOML")
     add.add_argument("--file", type=Path, required=True, help="basis.toml (see docs/policy.md)")
-    add.add_argument("--by", default="cli", help="who records it")
-    add.set_defaults(handler=run_basis_add)
+    _by(add, "who records it (an admin)")
+    add.set_defaults(handler=run_basis_add, use_case="basis.add")
     listing = actions.add_parser("list", help="current lawful bases")
     listing.add_argument("--all", action="store_true", help="include retired ones")
-    listing.set_defaults(handler=run_basis_list)
+    _by(listing, "who lists them")
+    listing.set_defaults(handler=run_basis_list, use_case="basis.list")
     show = actions.add_parser("show", help="every version of one basis")
     show.add_argument("id")
-    show.set_defaults(handler=run_basis_show)
+    _by(show, "who reads it")
+    show.set_defaults(handler=run_basis_show, use_case="basis.show")
     retire = actions.add_parser("retire", help="retire a basis: nothing may rely on it")
     retire.add_argument("id")
-    retire.add_argument("--by", default="cli", help="who retires it")
-    retire.set_defaults(handler=run_basis_retire)
+    _by(retire, "who retires it (an admin)")
+    retire.set_defaults(handler=run_basis_retire, use_case="basis.retire")
 
 
 def _register_isp(sub: Any) -> None:
@@ -71,37 +75,32 @@ def _register_isp(sub: Any) -> None:
     publish.add_argument("version")
     publish.add_argument("--title", required=True)
     publish.add_argument("--file", type=Path, help="the signed document (its SHA-256 is kept)")
-    publish.add_argument("--by", default="cli", help="who publishes it")
-    publish.set_defaults(handler=run_isp_publish)
+    _by(publish, "who publishes it (an admin)")
+    publish.set_defaults(handler=run_isp_publish, use_case="isp.publish")
     sign = actions.add_parser("sign", help="record that an agency signed a version")
     sign.add_argument("agency")
     sign.add_argument("--version", required=True, dest="isp_version")
-    sign.add_argument("--by", required=True, help="who signed for the agency")
+    sign.add_argument("--by", required=True, dest="signed_by", help="who signed for the agency")
     sign.add_argument("--on", type=date.fromisoformat, help="when (YYYY-MM-DD; default today)")
-    sign.set_defaults(handler=run_isp_sign)
-    actions.add_parser("status", help="each agency's signed version").set_defaults(
-        handler=run_isp_status
-    )
+    _by(sign, "who records the signature", "--actor")
+    sign.set_defaults(handler=run_isp_sign, use_case="isp.sign")
+    status = actions.add_parser("status", help="each agency's signed version")
+    _by(status, "who reads it (a coordinator sees the agencies serving their areas)")
+    status.set_defaults(handler=run_isp_status, use_case="isp.status")
 
 
 def _register_policy(sub: Any) -> None:
     parser = sub.add_parser("policy", help="the disclosure policy: explain, check")
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     exp = actions.add_parser("explain", help="what a purpose sends to an agency kind, and why")
-    exp.add_argument("--purpose", required=True, choices=PURPOSES)
-    exp.add_argument("--kind", required=True, choices=KINDS)
+    exp.add_argument("--purpose", required=True, choices=policy_app.PURPOSES)
+    exp.add_argument("--kind", required=True, choices=policy_app.KINDS)
     exp.add_argument("--file", type=Path, help="policy TOML (default: the hub's policy)")
     exp.add_argument("--restricted", action="store_true", help="the perpetrator must not know")
     exp.set_defaults(handler=run_policy_explain)
     check = actions.add_parser("check", help="validate a policy file")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=run_policy_check)
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = settings_from(args)
-    require_initialised(settings)
-    return settings
 
 
 def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -138,22 +137,21 @@ def run_basis_add(args: argparse.Namespace) -> int:
         doc = tomllib.loads(_read(args.file, MAX_BASIS_BYTES).decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProtocolError(f"{args.file} is not valid TOML: {exc}") from None
-    spec = parse_basis_spec(doc)
-    basis = _in_transaction(
-        _settings(args), lambda c: add_basis(c, spec, by=args.by, now=datetime.now(UTC))
-    )
+    basis = with_runtime(args, lambda rt, who: policy_app.add_lawful_basis(rt, who, doc))
     print(f"lawful basis {basis.id} version {basis.version} recorded")
     return 0
 
 
-def _line(b: Basis) -> str:
+def _line(b: policy_app.Basis) -> str:
     retired = f" RETIRED {b.retired_at:%Y-%m-%d} by {b.retired_by}" if b.retired_at else ""
     return f"{b.id:<24} v{b.version:<3} {b.title}{retired}"
 
 
 def run_basis_list(args: argparse.Namespace) -> int:
     """List lawful bases."""
-    found = _in_transaction(_settings(args), lambda c: list_bases(c, include_retired=args.all))
+    found = with_runtime(
+        args, lambda rt, who: policy_app.lawful_bases(rt, who, include_retired=args.all)
+    )
     for b in found:
         print(_line(b))
         print(f"{'':<29}{b.references()}")
@@ -162,9 +160,7 @@ def run_basis_list(args: argparse.Namespace) -> int:
 
 def run_basis_show(args: argparse.Namespace) -> int:
     """Show every version of one basis."""
-    versions = _in_transaction(_settings(args), lambda c: basis_history(c, args.id))
-    if not versions:
-        raise ProtocolError(f"no lawful basis {args.id}", code="not-found")
+    versions = with_runtime(args, lambda rt, who: policy_app.lawful_basis(rt, who, args.id))
     for b in versions:
         print(_line(b))
         print(f"  references:      {b.references()}")
@@ -176,9 +172,7 @@ def run_basis_show(args: argparse.Namespace) -> int:
 
 def run_basis_retire(args: argparse.Namespace) -> int:
     """Retire a basis."""
-    count = _in_transaction(
-        _settings(args), lambda c: retire_basis(c, args.id, by=args.by, now=datetime.now(UTC))
-    )
+    count = with_runtime(args, lambda rt, who: policy_app.retire_lawful_basis(rt, who, args.id))
     print(f"lawful basis {args.id} retired ({count} version(s))")
     return 0
 
@@ -188,16 +182,8 @@ def run_isp_publish(args: argparse.Namespace) -> int:
     digest = None
     if args.file is not None:
         digest = hashlib.sha256(_read(args.file, 64 * 1024 * 1024)).hexdigest()
-    published = _in_transaction(
-        _settings(args),
-        lambda c: publish_isp(
-            c,
-            version=args.version,
-            title=args.title,
-            document_sha256=digest,
-            by=args.by,
-            now=datetime.now(UTC),
-        ),
+    published = with_runtime(
+        args, lambda rt, who: policy_app.publish(rt, who, args.version, args.title, digest)
     )
     print(f"ISP {published.version} published; it is now the current ISP")
     if digest:
@@ -207,17 +193,15 @@ def run_isp_publish(args: argparse.Namespace) -> int:
 
 def run_isp_sign(args: argparse.Namespace) -> int:
     """Record an agency's signature."""
-    now = datetime.now(UTC)
-    _in_transaction(
-        _settings(args),
-        lambda c: sign_isp(
-            c,
+    with_runtime(
+        args,
+        lambda rt, who: policy_app.sign(
+            rt,
+            who,
             args.agency,
             version=args.isp_version,
-            signed_by=args.by,
-            signed_on=args.on or now.date(),
-            recorded_by="cli",
-            now=now,
+            signed_by=args.signed_by,
+            signed_on=args.on,
         ),
     )
     print(f"{args.agency} signed ISP {args.isp_version}")
@@ -226,9 +210,10 @@ def run_isp_sign(args: argparse.Namespace) -> int:
 
 def run_isp_status(args: argparse.Namespace) -> int:
     """Each agency's signed ISP version against the current one."""
-    current, status = _in_transaction(_settings(args), isp_status)
+    found = with_runtime(args, policy_app.isp_overview)
+    current = found.current
     print(f"current ISP: {current.version} ({current.title})" if current else "no ISP published")
-    for s in status:
+    for s in found.agencies:
         mark = "current" if s.current else "NOT CURRENT: receives nothing"
         print(f"{s.agency_id:<24} {s.status:<10} signed {s.signed_version:<10} {mark}")
     return 0

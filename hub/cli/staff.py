@@ -9,10 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub import users
-from hub.cli._context import require_initialised, settings_from, with_engine
+from hub.app import users as user_app
+from hub.cli._context import require_initialised, settings_from, with_engine, with_runtime
 from hub.protocol.errors import HubError, ProtocolError
 from hub.web.passwords import set_password
+
+
+def _by(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--by",
+        "--actor",
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active admin (default: the hub's operator)",
+    )
 
 
 def register(sub: Any) -> None:
@@ -21,12 +31,16 @@ def register(sub: Any) -> None:
     actions = parser.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a user and print their token once")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=users.ROLES)
-    add.set_defaults(handler=run_add)
-    actions.add_parser("list", help="list users").set_defaults(handler=run_list)
+    add.add_argument("--role", required=True, choices=user_app.ROLES)
+    _by(add, "who adds them")
+    add.set_defaults(handler=run_add, use_case="user.add")
+    listing = actions.add_parser("list", help="list users")
+    _by(listing, "who lists them")
+    listing.set_defaults(handler=run_list, use_case="user.list")
     revoke = actions.add_parser("revoke", help="revoke a user's token")
     revoke.add_argument("name")
-    revoke.set_defaults(handler=run_revoke)
+    _by(revoke, "who revokes them")
+    revoke.set_defaults(handler=run_revoke, use_case="user.revoke")
     passwd = actions.add_parser("passwd", help="set a user's web sign-in password")
     passwd.add_argument("name")
     passwd.add_argument(
@@ -37,20 +51,14 @@ def register(sub: Any) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     """Add a user."""
-    settings = settings_from(args)
-    require_initialised(settings)
-    token = with_engine(
-        settings, lambda e: users.add_user(e, args.name, args.role, now=datetime.now(UTC))
-    )
+    token = with_runtime(args, lambda rt, who: user_app.add_user(rt, who, args.name, args.role))
     print(f"{args.role} {args.name} added; token (shown once):\n{token}")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """List users."""
-    settings = settings_from(args)
-    require_initialised(settings)
-    for user in with_engine(settings, users.list_users):
+    for user in with_runtime(args, user_app.list_users):
         state = "revoked" if user.revoked_at else "active"
         print(f"{user.name:<24} {user.role:<12} {state:<8} {user.created_at:%Y-%m-%d}")
     return 0
@@ -58,9 +66,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_revoke(args: argparse.Namespace) -> int:
     """Revoke a user."""
-    settings = settings_from(args)
-    require_initialised(settings)
-    with_engine(settings, lambda e: users.revoke_user(e, args.name, now=datetime.now(UTC)))
+    with_runtime(args, lambda rt, who: user_app.revoke_user(rt, who, args.name))
     print(f"{args.name} revoked")
     return 0
 

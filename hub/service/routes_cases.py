@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.app import Actor, Runtime
+from hub.app import areas as area_app
 from hub.app import cases as cases_app
-from hub.cases import areas as area_ops
 from hub.cases.store import Case
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, RUNTIME
-from hub.service.auth import actor, current_user, staff, staff_for
+from hub.service.appkeys import RUNTIME
+from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -24,18 +23,15 @@ _AREA_FIELDS = {"id", "name", "target_days", "escalation_callouts", "retention_y
 
 
 @routes.get("/api/v1/areas")
-@staff("admin", "coordinator", "dpo")
+@staff_for("area.list")
 async def get_areas(request: web.Request) -> web.Response:
     """Areas: every area for admins and DPOs, a coordinator's own for a coordinator."""
-    user = current_user(request)
-    async with request.app[ENGINE].connect() as conn:
-        only = await area_ops.user_area_ids(conn, user.name) if user.role == "coordinator" else None
-        found = await area_ops.list_areas(conn, only)
+    found = await area_app.list_areas(request.app[RUNTIME], await actor(request))
     return web.json_response({"areas": [a.as_json() for a in found]})
 
 
 @routes.post("/api/v1/areas")
-@staff("admin")
+@staff_for("area.add")
 async def post_area(request: web.Request) -> web.Response:
     """Create an area with its rules (defaults: 42 days, 3 call-outs, 6 years)."""
     body = await json_body(request)
@@ -43,42 +39,40 @@ async def post_area(request: web.Request) -> web.Response:
         raise ProtocolError(f"send id and name, optionally {', '.join(sorted(_AREA_FIELDS))}")
     if not isinstance(body["id"], str) or not isinstance(body["name"], str):
         raise ProtocolError("id and name are strings", code="wrong-type")
-    async with request.app[ENGINE].begin() as conn:
-        area = await area_ops.add_area(
-            conn,
-            body["id"],
-            body["name"],
-            now=datetime.now(UTC),
-            target_days=body.get("target_days"),
-            escalation_callouts=body.get("escalation_callouts"),
-            retention_years=body.get("retention_years"),
-        )
+    area = await area_app.add_area(
+        request.app[RUNTIME],
+        await actor(request),
+        body["id"],
+        body["name"],
+        target_days=body.get("target_days"),
+        escalation_callouts=body.get("escalation_callouts"),
+        retention_years=body.get("retention_years"),
+    )
     return web.json_response(area.as_json(), status=201)
 
 
 @routes.post("/api/v1/areas/{id}/agencies")
-@staff("admin")
+@staff_for("area.add-agency")
 async def post_area_agency(request: web.Request) -> web.Response:
     """Record that an agency serves the area: ``{"agency": ID}``."""
-    return await _member(request, "agency", area_ops.add_agency)
+    return await _member(request, "agency", area_app.add_area_agency)
 
 
 @routes.post("/api/v1/areas/{id}/users")
-@staff("admin")
+@staff_for("area.add-user")
 async def post_area_user(request: web.Request) -> web.Response:
     """Let a coordinator work in the area: ``{"user": NAME}``."""
-    return await _member(request, "user", area_ops.add_user)
+    return await _member(request, "user", area_app.add_area_user)
 
 
 async def _member(
-    request: web.Request, key: str, add: Callable[[AsyncConnection, str, str], Awaitable[None]]
+    request: web.Request, key: str, add: Callable[[Runtime, Actor, str, str], Awaitable[None]]
 ) -> web.Response:
     body = await json_body(request)
     if not isinstance(body, dict) or set(body) != {key} or not isinstance(body[key], str):
         raise ProtocolError(f'send {{"{key}": "..."}}')
     area = request.match_info["id"]
-    async with request.app[ENGINE].begin() as conn:
-        await add(conn, area, body[key])
+    await add(request.app[RUNTIME], await actor(request), area, body[key])
     return web.json_response({"area": area, key: body[key]}, status=201)
 
 

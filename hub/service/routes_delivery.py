@@ -6,17 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from hub.adapters.registry import default_registry
-from hub.delivery.configure import choose_delivery, show_delivery
+from hub.app import agencies as agency_app
 from hub.delivery.push import Dispatcher, PushSettings
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, SETTINGS
-from hub.service.auth import current_user, staff
+from hub.service.appkeys import ENGINE, KEYS, RUNTIME, SETTINGS
+from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
 __all__ = ["DISPATCHER", "push_dispatcher", "routes"]
@@ -42,30 +41,27 @@ def _delivery_body(body: Any) -> tuple[str, str, dict[str, Any]]:
 
 
 @routes.get("/api/v1/agencies/{id}/delivery")
-@staff("admin", "coordinator")
+@staff_for("agency.delivery.show")
 async def get_delivery(request: web.Request) -> web.Response:
     """The agency's transport, format and settings (secrets shown as ``***``)."""
-    chosen = await show_delivery(
-        request.app[ENGINE], request.app[KEYS].kek, request.match_info["id"]
+    chosen = await agency_app.show_delivery(
+        request.app[RUNTIME], await actor(request), request.match_info["id"]
     )
     return web.json_response(chosen.to_json())
 
 
 @routes.put("/api/v1/agencies/{id}/delivery")
-@staff("admin", "coordinator")
+@staff_for("agency.delivery.set")
 async def put_delivery(request: web.Request) -> web.Response:
     """Choose the agency's transport and format; the transport checks its settings."""
     transport, fmt, config = _delivery_body(await json_body(request))
-    chosen = await choose_delivery(
-        request.app[ENGINE],
-        request.app[KEYS].kek,
-        default_registry(),
+    chosen = await agency_app.set_delivery(
+        request.app[RUNTIME],
+        await actor(request),
         request.match_info["id"],
         transport=transport,
         format=fmt,
         config=config,
-        by=current_user(request).name,
-        now=datetime.now(UTC),
     )
     if DISPATCHER in request.app:
         request.app[DISPATCHER].wake()

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 
-from hub.agencies import KINDS
-from hub.policy.bases import (
-    add_basis,
-    basis_history,
-    current_basis,
-    list_bases,
-    parse_basis_spec,
-    retire_basis,
-)
-from hub.policy.decide import explain
-from hub.policy.fields import PURPOSES
-from hub.policy.isp import isp_status, list_isp_versions, publish_isp, sign_isp
-from hub.protocol.errors import HubError, ProtocolError
-from hub.service.appkeys import ENGINE, POLICY
-from hub.service.auth import current_user, staff
+from hub.app import policy as policy_app
+from hub.protocol.errors import ProtocolError
+from hub.service.appkeys import RUNTIME
+from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -45,52 +34,48 @@ def _object(body: Any, required: set[str], optional: set[str]) -> dict[str, Any]
 
 
 @routes.get("/api/v1/bases")
-@staff("admin", "coordinator", "dpo")
+@staff_for("basis.list")
 async def get_bases(request: web.Request) -> web.Response:
     """Current lawful bases (``?all=1``: retired ones too; ``?id=X``: every version of X)."""
-    async with request.app[ENGINE].connect() as conn:
-        if "id" in request.query:
-            found = await basis_history(conn, request.query["id"][:64])
-            if not found:
-                raise HubError("no such lawful basis", code="not-found")
-        else:
-            found = await list_bases(conn, include_retired=request.query.get("all") == "1")
+    rt, who = request.app[RUNTIME], await actor(request)
+    if "id" in request.query:
+        found = await policy_app.lawful_basis(rt, who, request.query["id"][:64])
+    else:
+        found = await policy_app.lawful_bases(
+            rt, who, include_retired=request.query.get("all") == "1"
+        )
     return web.json_response({"bases": [b.to_json() for b in found]})
 
 
 @routes.post("/api/v1/bases")
-@staff("admin", "coordinator")
+@staff_for("basis.add")
 async def post_basis(request: web.Request) -> web.Response:
-    """Add a lawful basis, or a new version of an existing id."""
-    spec = parse_basis_spec(await json_body(request))
-    async with request.app[ENGINE].begin() as conn:
-        basis = await add_basis(conn, spec, by=current_user(request).name, now=datetime.now(UTC))
+    """Add a lawful basis, or a new version of an existing id (admins only)."""
+    body = await json_body(request)
+    basis = await policy_app.add_lawful_basis(request.app[RUNTIME], await actor(request), body)
     return web.json_response(basis.to_json(), status=201)
 
 
 @routes.post("/api/v1/bases/{id}/retire")
-@staff("admin", "coordinator")
+@staff_for("basis.retire")
 async def post_retire(request: web.Request) -> web.Response:
     """Retire every version of a lawful basis: nothing relies on it any more."""
     basis_id = request.match_info["id"]
-    async with request.app[ENGINE].begin() as conn:
-        count = await retire_basis(
-            conn, basis_id, by=current_user(request).name, now=datetime.now(UTC)
-        )
+    count = await policy_app.retire_lawful_basis(
+        request.app[RUNTIME], await actor(request), basis_id
+    )
     return web.json_response({"id": basis_id, "retired_versions": count})
 
 
 @routes.get("/api/v1/isp")
-@staff("admin", "coordinator", "dpo")
+@staff_for("isp.status")
 async def get_isp(request: web.Request) -> web.Response:
     """The current ISP, every published version, and each agency's signature status."""
-    async with request.app[ENGINE].connect() as conn:
-        current, status = await isp_status(conn)
-        versions = await list_isp_versions(conn)
+    found = await policy_app.isp_overview(request.app[RUNTIME], await actor(request))
     return web.json_response(
         {
-            "current": current.to_json() if current else None,
-            "versions": [v.to_json() for v in versions],
+            "current": found.current.to_json() if found.current else None,
+            "versions": [v.to_json() for v in found.versions],
             "agencies": [
                 {
                     "id": s.agency_id,
@@ -100,49 +85,44 @@ async def get_isp(request: web.Request) -> web.Response:
                     "signed_on": s.signed_on.isoformat(),
                     "current": s.current,
                 }
-                for s in status
+                for s in found.agencies
             ],
         }
     )
 
 
 @routes.post("/api/v1/isp")
-@staff("admin", "coordinator")
+@staff_for("isp.publish")
 async def post_isp(request: web.Request) -> web.Response:
-    """Publish a new ISP version; it becomes current at once."""
+    """Publish a new ISP version; it becomes current at once (admins only)."""
     body = _object(await json_body(request), {"version", "title"}, {"document_sha256"})
-    async with request.app[ENGINE].begin() as conn:
-        published = await publish_isp(
-            conn,
-            version=body["version"],
-            title=body["title"],
-            document_sha256=body.get("document_sha256"),
-            by=current_user(request).name,
-            now=datetime.now(UTC),
-        )
+    published = await policy_app.publish(
+        request.app[RUNTIME],
+        await actor(request),
+        body["version"],
+        body["title"],
+        body.get("document_sha256"),
+    )
     return web.json_response(published.to_json(), status=201)
 
 
 @routes.post("/api/v1/agencies/{id}/isp")
-@staff("admin", "coordinator")
+@staff_for("isp.sign")
 async def post_signature(request: web.Request) -> web.Response:
     """Record that an agency signed an ISP version (default: signed today)."""
     body = _object(await json_body(request), {"version", "signed_by"}, {"signed_on"})
-    now = datetime.now(UTC)
     try:
-        signed_on = date.fromisoformat(body["signed_on"]) if body.get("signed_on") else now.date()
+        signed_on = date.fromisoformat(body["signed_on"]) if body.get("signed_on") else None
     except ValueError:
         raise ProtocolError("signed_on must be a date (YYYY-MM-DD)") from None
-    async with request.app[ENGINE].begin() as conn:
-        signature = await sign_isp(
-            conn,
-            request.match_info["id"],
-            version=body["version"],
-            signed_by=body["signed_by"],
-            signed_on=signed_on,
-            recorded_by=current_user(request).name,
-            now=now,
-        )
+    signature = await policy_app.sign(
+        request.app[RUNTIME],
+        await actor(request),
+        request.match_info["id"],
+        version=body["version"],
+        signed_by=body["signed_by"],
+        signed_on=signed_on,
+    )
     return web.json_response(
         {
             "agency_id": signature.agency_id,
@@ -154,29 +134,27 @@ async def post_signature(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/policy")
-@staff("admin", "coordinator", "dpo")
+@staff_for("policy.show")
 async def get_policy(request: web.Request) -> web.Response:
     """The disclosure policy in force: its version and rules."""
-    return web.json_response(request.app[POLICY].to_json())
+    return web.json_response(
+        await policy_app.show_policy(request.app[RUNTIME], await actor(request))
+    )
 
 
 @routes.get("/api/v1/policy/explain")
-@staff("admin", "coordinator", "dpo")
+@staff_for("policy.explain")
 async def get_explain(request: web.Request) -> web.Response:
     """What ``purpose`` would carry to an agency of ``kind``, field by field, and why."""
-    purpose = request.query.get("purpose", "")
-    kind = request.query.get("kind", "")
     restricted = request.query.get("restricted", "0")
-    if purpose not in PURPOSES:
-        raise ProtocolError(f"purpose must be one of {', '.join(PURPOSES)}")
-    if kind not in KINDS:
-        raise ProtocolError(f"kind must be one of {', '.join(KINDS)}")
     if restricted not in ("0", "1", "true", "false"):
         raise ProtocolError("restricted must be 0 or 1")
-    policy = request.app[POLICY]
-    rule = policy.rule(purpose, kind)
-    async with request.app[ENGINE].connect() as conn:
-        basis = await current_basis(conn, rule.basis) if rule else None
     return web.json_response(
-        explain(policy, basis, purpose=purpose, kind=kind, restricted=restricted in ("1", "true"))
+        await policy_app.explain_policy(
+            request.app[RUNTIME],
+            await actor(request),
+            purpose=request.query.get("purpose", ""),
+            kind=request.query.get("kind", ""),
+            restricted=restricted in ("1", "true"),
+        )
     )

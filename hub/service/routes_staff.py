@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select, text
 
-from hub import agencies as agency_ops
-from hub import users as user_ops
+from hub.app import Actor, Runtime
+from hub.app import agencies as agency_app
+from hub.app import users as user_app
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, TOKENS
-from hub.service.auth import current_user, staff
+from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
+from hub.service.auth import actor, staff, staff_for
 from hub.service.problems import json_body
 from hub.storage.tables import alerts
 
@@ -45,12 +47,13 @@ def _fields(
     return body
 
 
-def _agency_json(agency: agency_ops.Agency) -> dict[str, Any]:
+def _agency_json(agency: agency_app.Agency, areas: tuple[str, ...]) -> dict[str, Any]:
     return {
         "id": agency.id,
         "name": agency.name,
         "kind": agency.kind,
         "status": agency.status,
+        "areas": list(areas),
         "isp_version": agency.isp_version,
         "isp_signed_by": agency.isp_signed_by,
         "isp_signed_on": agency.isp_signed_on.isoformat(),
@@ -60,79 +63,83 @@ def _agency_json(agency: agency_ops.Agency) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/agencies")
-@staff("admin", "coordinator", "dpo")
+@staff_for("agency.list")
 async def list_agencies(request: web.Request) -> web.Response:
-    """Every agency with status and fingerprints."""
-    found = await agency_ops.list_agencies(request.app[ENGINE], datetime.now(UTC))
-    return web.json_response({"agencies": [_agency_json(a) for a in found]})
+    """The agencies (a coordinator's: those serving their areas), status and fingerprints."""
+    found = await agency_app.list_agencies(request.app[RUNTIME], await actor(request))
+    return web.json_response(
+        {"agencies": [_agency_json(a, found.areas[a.id]) for a in found.agencies]}
+    )
 
 
 @routes.post("/api/v1/agencies")
-@staff("admin", "coordinator")
+@staff_for("agency.invite")
 async def invite(request: web.Request) -> web.Response:
-    """Invite an agency; the enrolment code is shown once."""
+    """Invite an agency into ``areas`` (a coordinator: some of theirs); the enrolment code
+    is shown once."""
     body = _fields(
         await json_body(request),
         {"id", "name", "kind", "isp_version", "isp_signed_by", "isp_signed_on"},
+        frozenset({"areas"}),
     )
     try:
         signed_on = date.fromisoformat(body["isp_signed_on"])
     except ValueError:
         raise ProtocolError("isp_signed_on must be a date (YYYY-MM-DD)") from None
-    code = await agency_ops.invite(
-        request.app[ENGINE],
+    code = await agency_app.invite_agency(
+        request.app[RUNTIME],
+        await actor(request),
         agency_id=body["id"],
         name=body["name"],
         kind=body["kind"],
         isp_version=body["isp_version"],
         isp_signed_by=body["isp_signed_by"],
         isp_signed_on=signed_on,
-        now=datetime.now(UTC),
+        areas=body.get("areas", []),
     )
     return web.json_response({"agency_id": body["id"], "enrolment_code": code}, status=201)
 
 
 @routes.post("/api/v1/agencies/{id}/approve")
-@staff("admin", "coordinator")
+@staff_for("agency.approve")
 async def approve(request: web.Request) -> web.Response:
     """Approve an enrolled agency after comparing its identity fingerprint."""
     body = _fields(await json_body(request), {"identity_fingerprint"})
-    await agency_ops.approve(
-        request.app[ENGINE],
+    await agency_app.approve_agency(
+        request.app[RUNTIME],
+        await actor(request),
         request.match_info["id"],
         body["identity_fingerprint"],
-        by=current_user(request).name,
-        now=datetime.now(UTC),
     )
     return web.json_response({"agency_id": request.match_info["id"], "status": "active"})
 
 
-async def _set_status(request: web.Request, status: str) -> web.Response:
-    await agency_ops.set_status(
-        request.app[ENGINE], request.match_info["id"], status, now=datetime.now(UTC)
-    )
+async def _set_status(
+    request: web.Request, change: Callable[[Runtime, Actor, str], Awaitable[None]], status: str
+) -> web.Response:
+    await change(request.app[RUNTIME], await actor(request), request.match_info["id"])
     return web.json_response({"agency_id": request.match_info["id"], "status": status})
 
 
 @routes.post("/api/v1/agencies/{id}/suspend")
-@staff("admin", "coordinator")
+@staff_for("agency.suspend")
 async def suspend(request: web.Request) -> web.Response:
-    """Suspend an agency: it receives nothing until reinstated."""
-    return await _set_status(request, "suspended")
+    """Suspend an agency: it receives nothing, from any area, until reinstated."""
+    return await _set_status(request, agency_app.suspend_agency, "suspended")
 
 
 @routes.post("/api/v1/agencies/{id}/reinstate")
-@staff("admin", "coordinator")
+@staff_for("agency.reinstate")
 async def reinstate(request: web.Request) -> web.Response:
-    """Reinstate a suspended agency."""
-    return await _set_status(request, "active")
+    """Reinstate a suspended agency (a coordinator: of every area it serves)."""
+    return await _set_status(request, agency_app.reinstate_agency, "active")
 
 
 @routes.post("/api/v1/agencies/{id}/revoke")
-@staff("admin", "coordinator")
+@staff_for("agency.revoke")
 async def revoke(request: web.Request) -> web.Response:
-    """Revoke an agency and all its keys, for good."""
-    return await _set_status(request, "revoked")
+    """Revoke an agency and all its keys, for good (admins only)."""
+    return await _set_status(request, agency_app.revoke_agency, "revoked")
 
 
 @routes.get("/api/v1/alerts")
@@ -160,10 +167,10 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/users")
-@staff("admin")
+@staff_for("user.list")
 async def list_users(request: web.Request) -> web.Response:
     """Every member of staff."""
-    found = await user_ops.list_users(request.app[ENGINE])
+    found = await user_app.list_users(request.app[RUNTIME], await actor(request))
     return web.json_response(
         {
             "users": [
@@ -180,12 +187,12 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/users")
-@staff("admin")
+@staff_for("user.add")
 async def add_user(request: web.Request) -> web.Response:
     """Add a member of staff; their token is shown once."""
     body = _fields(await json_body(request), {"name", "role"})
-    token = await user_ops.add_user(
-        request.app[ENGINE], body["name"], body["role"], now=datetime.now(UTC)
+    token = await user_app.add_user(
+        request.app[RUNTIME], await actor(request), body["name"], body["role"]
     )
     return web.json_response(
         {"name": body["name"], "role": body["role"], "token": token}, status=201
@@ -193,11 +200,11 @@ async def add_user(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/users/{name}")
-@staff("admin")
+@staff_for("user.revoke")
 async def revoke_user(request: web.Request) -> web.Response:
     """Revoke a member of staff's token."""
-    await user_ops.revoke_user(
-        request.app[ENGINE], request.match_info["name"], now=datetime.now(UTC)
+    await user_app.revoke_user(
+        request.app[RUNTIME], await actor(request), request.match_info["name"]
     )
     request.app[TOKENS].forget()
     return web.json_response({"name": request.match_info["name"], "revoked": True})

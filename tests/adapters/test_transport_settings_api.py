@@ -80,15 +80,28 @@ SMTP = {
 }
 
 
+async def _admin(http: aiohttp.ClientSession, hub: RunningHub, path: str, body: Any) -> None:
+    headers = {"Authorization": f"Bearer {hub.admin_token}"}
+    async with http.post(hub.url + path, json=body, headers=headers) as resp:
+        assert resp.status == 201, await resp.text()
+
+
 async def test_who_may_see_and_choose(hub: RunningHub, http: aiohttp.ClientSession) -> None:
     await invite(http, hub, "refuge-east")
     coordinator = await hub.add_user("casey", "coordinator")
+    elsewhere = await hub.add_user("wes", "coordinator")
     dpo = await hub.add_user("dana", "dpo")
-    for token in (None, "mht_nope_nope", dpo):
+    for area, user in (("east", "casey"), ("west", "wes")):
+        await _admin(http, hub, "/api/v1/areas", {"id": area, "name": f"{area} MARAC"})
+        await _admin(http, hub, f"/api/v1/areas/{area}/users", {"user": user})
+    await _admin(http, hub, "/api/v1/areas/east/agencies", {"agency": "refuge-east"})
+    for token in (None, "mht_nope_nope", dpo, elsewhere):
         status, doc = await call(http, hub, "PUT", "refuge-east", token, SMTP)
         assert status in {401, 403}, doc
         status, doc = await call(http, hub, "GET", "refuge-east", token)
         assert status in {401, 403}, doc
+    status, doc = await call(http, hub, "GET", "refuge-east", elsewhere)
+    assert doc["type"].endswith("/agency-outside-area"), doc
     status, doc = await call(http, hub, "GET", "refuge-east", coordinator)
     assert (status, doc["transport"], doc["format"], doc["config"]) == (200, "mailbox", "json", {})
     status, doc = await call(http, hub, "PUT", "refuge-east", coordinator, SMTP)
@@ -98,7 +111,7 @@ async def test_who_may_see_and_choose(hub: RunningHub, http: aiohttp.ClientSessi
     assert doc["transport"] == "smtp" and doc["config"]["password"] == "***"
     async with hub.app[ENGINE].connect() as conn:
         row = (await conn.execute(select(agency_delivery))).one()
-    assert row.updated_by == "casey"
+    assert row.updated_by == "coordinator:casey"
     assert b"a secret mail password" not in row.config and b"refuge.example" not in row.config
 
 

@@ -50,9 +50,15 @@ def test_basis_add_list_show_retire(
         "lawful basis local-protocol version 1"
     )
     spec.write_text(BASIS_TOML.replace("Borough", "Amended borough"))
+    assert hub(data, capsys, "user", "add", "ann", "--role", "admin")[0] == 0
+    assert hub(data, capsys, "user", "add", "cory", "--role", "coordinator")[0] == 0
+    status, _, err = hub(data, capsys, "basis", "add", "--file", str(spec), "--by", "cory")
+    assert status == 1 and "may not" in err  # lawful bases are hub-wide: admins only
+    status, _, err = hub(data, capsys, "basis", "add", "--file", str(spec), "--by", "nobody")
+    assert status == 1 and "not an active member of staff" in err
     assert "version 2" in hub(data, capsys, "basis", "add", "--file", str(spec), "--by", "ann")[1]
     status, out, _ = hub(data, capsys, "basis", "show", "local-protocol")
-    assert status == 0 and "v2" in out and "v1" in out and "by ann" in out
+    assert status == 0 and "v2" in out and "v1" in out and "by admin:ann" in out
     assert "UK GDPR Art. 6(1)(e); Art. 9(2)(g)" in out
     status, out, _ = hub(data, capsys, "basis", "retire", "local-protocol")
     assert status == 0 and "2 version(s)" in out

@@ -271,12 +271,16 @@ def test_agencies_are_invited_compared_approved_suspended_and_revoked(
             "isp_version": "2026.1",
             "isp_signed_by": "Designated MARAC Officer",
             "isp_signed_on": "2026-11-01",
+            "area": "north",  # a coordinator invites into their own areas
         },
     )
     assert status == 201 and "Enrolment code (shown once)" in body
     assert re.search(r'id="enrolment-code">housing-web:[A-Za-z0-9_-]{40,}<', body)
     assert "Enrolment code (shown once)" not in casey.get("/agencies")[1]
-    assert casey.post("/agencies/housing-web/status", {"change": "revoke"})[0] == 303
+    assert casey.post("/agencies/housing-web/status", {"change": "revoke"})[0] == 403
+    ada: WebClient = client("ada")  # revoking cannot be undone: admins only
+    ada.get("/agencies")
+    assert ada.post("/agencies/housing-web/status", {"change": "revoke"})[0] == 303
 
     pending = web_hub.run(
         enrolled(
@@ -288,6 +292,12 @@ def test_agencies_are_invited_compared_approved_suspended_and_revoked(
             approved=False,
         )
     )
+
+    async def serve_north() -> None:
+        async with web_hub.hub.app[ENGINE].begin() as conn:
+            await add_agency(conn, "north", "probation-web")
+
+    web_hub.run(serve_north())
     status, body, _ = casey.post("/agencies/probation-web/approve", {"fingerprint": "ab" * 32})
     assert status == 409 and "do not approve" in body
     fingerprint = pending.identity.fingerprint
