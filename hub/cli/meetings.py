@@ -1,35 +1,24 @@
 """``marac-hub meeting|action …``: meetings, agendas, research, actions, minutes.
 
-The command line is the operator's, on the hub's own machine: it acts with an admin's
-reach, and ``--by NAME`` says who (recorded in the log as ``admin:NAME``).
+Each command calls one use-case (``hub.app.meetings``, ``hub.app.actions``). Without
+``--by`` it is the hub's operator (an admin, who holds the keys); ``--by USER`` acts as
+that active member of staff, with their role and areas, and the log names them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.hub_keys import HubKeys, load_hub_keys
-from hub.meetings import actions as action_ops
-from hub.meetings import meetings as meeting_ops
-from hub.meetings.agenda import Published, publish
-from hub.meetings.chasing import chase_overdue
-from hub.meetings.context import cli_context
-from hub.meetings.listing import Listed, agenda, candidates
-from hub.meetings.minutes import parse_minutes, send_minutes
-from hub.meetings.research import compile_research
-from hub.meetings.rules import ACTION_STATUSES
-from hub.meetings.sending import Outcome
+from hub.app import actions as action_app
+from hub.app import meetings as meeting_app
+from hub.app.meetings import ACTION_STATUSES, ATTENDANCE, Listed, Outcome
+from hub.cli._context import with_runtime
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
-from hub.users import StaffUser
 
 T = TypeVar("T")
 MAX_MINUTES_BYTES = 1024 * 1024
@@ -49,7 +38,14 @@ def register(sub: Any) -> None:
 
 
 def _by(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--by", default="cli", help="who does it (recorded in the log)")
+    parser.add_argument(
+        "--by",
+        "--actor",
+        dest="by",
+        metavar="USER",
+        help="who does it: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator; recorded in the log)",
+    )
 
 
 def _register_meeting(sub: Any) -> None:
@@ -60,40 +56,47 @@ def _register_meeting(sub: Any) -> None:
     create.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD")
     create.add_argument("--location", help="venue (no personal data)")
     _by(create)
-    create.set_defaults(handler=run_create)
+    create.set_defaults(handler=run_create, use_case="meeting.create")
     listing = verbs.add_parser("list", help="an area's meetings")
     listing.add_argument("--area", required=True)
-    listing.set_defaults(handler=run_list)
-    for name, help_, handler in (
-        ("show", "a meeting, its agenda with clocks, attendance", run_show),
-        ("candidates", "cases waiting to be heard, children's first, with clocks", run_candidates),
-        ("research", "research compiled per case", run_research),
+    _by(listing)
+    listing.set_defaults(handler=run_list, use_case="meeting.list")
+    for name, help_, handler, use_case in (
+        ("show", "a meeting, its agenda with clocks, attendance", run_show, "meeting.show"),
+        (
+            "candidates",
+            "cases waiting to be heard, children's first, with clocks",
+            run_candidates,
+            "meeting.candidates",
+        ),
+        ("research", "research compiled per case", run_research, "meeting.research"),
     ):
         verb = verbs.add_parser(name, help=help_)
         verb.add_argument("meeting")
-        verb.set_defaults(handler=handler)
+        _by(verb)
+        verb.set_defaults(handler=handler, use_case=use_case)
     for name, help_ in (("add", "put a case on the agenda"), ("remove", "take a case off")):
         verb = verbs.add_parser(name, help=help_)
         verb.add_argument("meeting")
         verb.add_argument("case_ref")
         _by(verb)
-        verb.set_defaults(handler=run_agenda_case, verb=name)
+        verb.set_defaults(handler=run_agenda_case, verb=name, use_case=f"meeting.{name}-case")
     attend = verbs.add_parser("attend", help="record attendance or apologies")
     attend.add_argument("meeting")
     attend.add_argument("agency")
-    attend.add_argument("--status", required=True, choices=meeting_ops.ATTENDANCE)
+    attend.add_argument("--status", required=True, choices=ATTENDANCE)
     _by(attend)
-    attend.set_defaults(handler=run_attend)
+    attend.set_defaults(handler=run_attend, use_case="meeting.attendance")
     pub = verbs.add_parser("publish", help="send the agenda and research requests not yet sent")
     pub.add_argument("meeting")
     pub.add_argument("--respond-by", type=_day, help="default: 2 working days before")
     _by(pub)
-    pub.set_defaults(handler=run_publish)
+    pub.set_defaults(handler=run_publish, use_case="meeting.publish")
     minutes = verbs.add_parser("minutes", help="send the minutes to the agencies that attended")
     minutes.add_argument("meeting")
     minutes.add_argument("--file", required=True, type=Path, help="minutes JSON")
     _by(minutes)
-    minutes.set_defaults(handler=run_minutes)
+    minutes.set_defaults(handler=run_minutes, use_case="meeting.minutes")
 
 
 def _register_action(sub: Any) -> None:
@@ -106,50 +109,28 @@ def _register_action(sub: Any) -> None:
     add.add_argument("--description", required=True)
     add.add_argument("--due", required=True, type=_day, help="YYYY-MM-DD")
     _by(add)
-    add.set_defaults(handler=run_action_add)
+    add.set_defaults(handler=run_action_add, use_case="action.add")
     upd = verbs.add_parser("update", help="a coordinator's update of an action")
     upd.add_argument("id")
     upd.add_argument("--status", required=True, choices=ACTION_STATUSES)
     upd.add_argument("--note")
     upd.add_argument("--reason", help="why not completed (required when overdue or cancelled)")
     _by(upd)
-    upd.set_defaults(handler=run_action_update)
+    upd.set_defaults(handler=run_action_update, use_case="action.update")
     listing = verbs.add_parser("list", help="actions, filtered")
     listing.add_argument("--area")
     listing.add_argument("--agency")
     listing.add_argument("--status", choices=ACTION_STATUSES)
     listing.add_argument("--overdue", action="store_true")
-    listing.set_defaults(handler=run_action_list)
+    _by(listing)
+    listing.set_defaults(handler=run_action_list, use_case="action.list")
     hist = verbs.add_parser("history", help="every update of an action")
     hist.add_argument("id")
-    hist.set_defaults(handler=run_action_history)
+    _by(hist)
+    hist.set_defaults(handler=run_action_history, use_case="action.history")
     chase = verbs.add_parser("chase", help="chase overdue actions now (once a day each)")
-    chase.set_defaults(handler=run_action_chase)
-
-
-def _operator(args: argparse.Namespace) -> StaffUser:
-    return StaffUser(getattr(args, "by", "cli"), "admin", datetime.now(UTC))
-
-
-def _run(
-    args: argparse.Namespace,
-    work: Callable[[AsyncConnection, Any, HubKeys, StaffUser], Awaitable[T]],
-    *,
-    write: bool = True,
-) -> T:
-    """Run ``work`` in one transaction with the disclosure context and the hub keys."""
-    settings = settings_from(args)
-    require_initialised(settings)
-    keys = load_hub_keys(settings)
-    user = _operator(args)
-
-    async def run(engine: AsyncEngine) -> T:
-        begin = engine.begin if write else engine.connect
-        async with begin() as conn:
-            ctx = await cli_context(conn, settings, keys)
-            return await work(conn, ctx, keys, user)
-
-    return with_engine(settings, run)
+    _by(chase)
+    chase.set_defaults(handler=run_action_chase, use_case="action.chase")
 
 
 def _listed(entries: list[Listed]) -> None:
@@ -173,24 +154,17 @@ def _outcome(o: Outcome, what: str) -> None:
 
 def run_create(args: argparse.Namespace) -> int:
     """Schedule a meeting."""
-
-    async def work(conn: AsyncConnection, _ctx: Any, _k: HubKeys, user: StaffUser) -> Any:
-        return await meeting_ops.create_meeting(
-            conn, user, args.area, args.date, args.location, now=datetime.now(UTC)
-        )
-
-    meeting = _run(args, work)
+    meeting = with_runtime(
+        args,
+        lambda rt, who: meeting_app.create_meeting(rt, who, args.area, args.date, args.location),
+    )
     print(f"meeting {meeting.id} of {meeting.area.id} on {meeting.meeting_date}")
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
     """List an area's meetings."""
-
-    async def work(conn: AsyncConnection, _c: Any, _k: HubKeys, user: StaffUser) -> Any:
-        return await meeting_ops.list_meetings(conn, user, args.area)
-
-    for m in _run(args, work, write=False):
+    for m in with_runtime(args, lambda rt, who: meeting_app.list_meetings(rt, who, args.area)):
         state = "minuted" if m.minutes_at else "published" if m.published_at else "scheduled"
         print(f"{m.id} {m.meeting_date} {state:<10} {m.location or ''}")
     return 0
@@ -198,70 +172,48 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Show a meeting, its agenda and attendance."""
-
-    async def work(conn: AsyncConnection, _c: Any, _k: HubKeys, user: StaffUser) -> Any:
-        meeting = await meeting_ops.get_meeting(conn, user, args.meeting)
-        return (
-            meeting,
-            await agenda(conn, meeting),
-            await meeting_ops.attendance_of(conn, meeting.id),
-        )
-
-    meeting, entries, present = _run(args, work, write=False)
+    view = with_runtime(args, lambda rt, who: meeting_app.show_meeting(rt, who, args.meeting))
+    meeting = view.meeting
     print(f"meeting {meeting.id} of {meeting.area.id} on {meeting.meeting_date}")
-    _listed(entries)
-    for agency_id, status in sorted(present.items()):
+    _listed(view.agenda)
+    for agency_id, status in sorted(view.attendance.items()):
         print(f"  {agency_id}: {status}")
     return 0
 
 
 def run_candidates(args: argparse.Namespace) -> int:
     """List the cases waiting to be heard (* = on this agenda)."""
-
-    async def work(conn: AsyncConnection, _c: Any, _k: HubKeys, user: StaffUser) -> Any:
-        return await candidates(conn, await meeting_ops.get_meeting(conn, user, args.meeting))
-
-    _listed(_run(args, work, write=False))
+    _listed(
+        with_runtime(args, lambda rt, who: meeting_app.meeting_candidates(rt, who, args.meeting))
+    )
     return 0
 
 
 def run_agenda_case(args: argparse.Namespace) -> int:
     """Add a case to, or remove it from, the agenda."""
-
-    async def work(conn: AsyncConnection, _c: Any, _k: HubKeys, user: StaffUser) -> Any:
-        if args.verb == "add":
-            return await meeting_ops.add_case(
-                conn, user, args.meeting, args.case_ref, now=datetime.now(UTC)
-            )
-        return await meeting_ops.remove_case(conn, user, args.meeting, args.case_ref)
-
-    _run(args, work)
+    change = meeting_app.add_case if args.verb == "add" else meeting_app.remove_case
+    with_runtime(args, lambda rt, who: change(rt, who, args.meeting, args.case_ref))
     print(f"{'added' if args.verb == 'add' else 'removed'} {args.case_ref}")
     return 0
 
 
 def run_attend(args: argparse.Namespace) -> int:
     """Record attendance or apologies."""
-
-    async def work(conn: AsyncConnection, _c: Any, _k: HubKeys, user: StaffUser) -> Any:
-        return await meeting_ops.set_attendance(
-            conn, user, args.meeting, args.agency, args.status, now=datetime.now(UTC)
-        )
-
-    _run(args, work)
+    with_runtime(
+        args,
+        lambda rt, who: meeting_app.record_attendance(
+            rt, who, args.meeting, {args.agency: args.status}
+        ),
+    )
     print(f"{args.agency}: {args.status}")
     return 0
 
 
 def run_publish(args: argparse.Namespace) -> int:
     """Send what is new of the agenda and its research requests."""
-
-    async def work(conn: AsyncConnection, ctx: Any, keys: HubKeys, user: StaffUser) -> Published:
-        return await publish(
-            conn, ctx, keys, user, args.meeting, now=datetime.now(UTC), respond_by=args.respond_by
-        )
-
-    report = _run(args, work)
+    report = with_runtime(
+        args, lambda rt, who: meeting_app.publish_agenda(rt, who, args.meeting, args.respond_by)
+    )
     for outcome, refs in report.agendas:
         _outcome(outcome, f"agenda ({len(refs)} cases)")
     sent = sum(1 for o, _ in report.requests if o.kind != "refused")
@@ -276,11 +228,8 @@ def run_publish(args: argparse.Namespace) -> int:
 
 def run_research(args: argparse.Namespace) -> int:
     """Print the research compiled per case (JSON)."""
-
-    async def work(conn: AsyncConnection, _c: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await compile_research(conn, keys, user, args.meeting)
-
-    print(json.dumps(_run(args, work, write=False), indent=2))
+    doc = with_runtime(args, lambda rt, who: meeting_app.research(rt, who, args.meeting))
+    print(json.dumps(doc, indent=2))
     return 0
 
 
@@ -292,36 +241,23 @@ def run_minutes(args: argparse.Namespace) -> int:
         raise ProtocolError(f"cannot read {args.file}: {exc.strerror}", code="not-found") from None
     if len(raw) > MAX_MINUTES_BYTES:
         raise ProtocolError("the minutes file is larger than 1 MiB", code="payload-too-large")
-    discussions = parse_minutes(loads_strict(raw))
-
-    async def work(conn: AsyncConnection, ctx: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await send_minutes(
-            conn, ctx, keys, user, args.meeting, discussions, now=datetime.now(UTC)
-        )
-
-    for outcome in _run(args, work):
+    discussions = meeting_app.parse_minutes(loads_strict(raw))
+    outcomes = with_runtime(
+        args, lambda rt, who: meeting_app.send_minutes(rt, who, args.meeting, discussions)
+    )
+    for outcome in outcomes:
         _outcome(outcome, "minutes")
     return 0
 
 
 def run_action_add(args: argparse.Namespace) -> int:
     """Record an action and notify its owner."""
-
-    async def work(conn: AsyncConnection, ctx: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await action_ops.add_action(
-            conn,
-            ctx,
-            keys,
-            user,
-            meeting_id=args.meeting,
-            case_ref=args.case_ref,
-            owner=args.owner,
-            description=args.description,
-            due_date=args.due,
-            now=datetime.now(UTC),
-        )
-
-    action, outcome = _run(args, work)
+    action, outcome = with_runtime(
+        args,
+        lambda rt, who: action_app.add_action(
+            rt, who, args.meeting, args.case_ref, args.owner, args.description, args.due
+        ),
+    )
     print(f"action {action.id} for {action.owner}, due {action.due_date}")
     _outcome(outcome, "action notice")
     return 0
@@ -329,41 +265,26 @@ def run_action_add(args: argparse.Namespace) -> int:
 
 def run_action_update(args: argparse.Namespace) -> int:
     """A coordinator's own update."""
-
-    async def work(conn: AsyncConnection, _c: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await action_ops.coordinator_update(
-            conn,
-            keys,
-            user,
-            args.id,
-            status=args.status,
-            note=args.note,
-            reason=args.reason,
-            now=datetime.now(UTC),
-        )
-
-    action = _run(args, work)
+    action = with_runtime(
+        args,
+        lambda rt, who: action_app.update_action(
+            rt, who, args.id, args.status, note=args.note, reason=args.reason
+        ),
+    )
     print(f"action {action.id}: {action.status}")
     return 0
 
 
 def run_action_list(args: argparse.Namespace) -> int:
     """List actions (overdue ones flagged)."""
-    today = datetime.now(UTC).date()
-
-    async def work(conn: AsyncConnection, _c: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await action_ops.list_actions(
-            conn,
-            keys,
-            user,
-            area=args.area,
-            agency=args.agency,
-            status=args.status,
-            overdue=args.overdue,
-            today=today,
-        )
-
-    for a in _run(args, work, write=False):
+    found = with_runtime(
+        args,
+        lambda rt, who: action_app.list_actions(
+            rt, who, area=args.area, agency=args.agency, status=args.status, overdue=args.overdue
+        ),
+    )
+    today = date.today()
+    for a in found:
         late = " OVERDUE" if a.as_json(today)["overdue"] else ""
         print(
             f"{a.id} {a.case_ref:<14} {a.owner:<20} due {a.due_date} {a.status:<11}{late}"
@@ -374,11 +295,7 @@ def run_action_list(args: argparse.Namespace) -> int:
 
 def run_action_history(args: argparse.Namespace) -> int:
     """Every update of an action, oldest first."""
-
-    async def work(conn: AsyncConnection, _c: Any, keys: HubKeys, user: StaffUser) -> Any:
-        return await action_ops.history(conn, keys, user, args.id)
-
-    action, events = _run(args, work, write=False)
+    action, events = with_runtime(args, lambda rt, who: action_app.action_history(rt, who, args.id))
     print(f"action {action.id} on {action.case_ref} for {action.owner}, due {action.due_date}")
     for e in events:
         extra = "".join(
@@ -390,11 +307,7 @@ def run_action_history(args: argparse.Namespace) -> int:
 
 def run_action_chase(args: argparse.Namespace) -> int:
     """Chase overdue actions now."""
-
-    async def work(conn: AsyncConnection, ctx: Any, _k: HubKeys, _u: StaffUser) -> Any:
-        return await chase_overdue(conn, ctx, now=datetime.now(UTC))
-
-    chased = _run(args, work)
+    chased = with_runtime(args, action_app.chase_actions)
     for action_id, outcome in chased:
         _outcome(outcome, f"chase of {action_id}")
     if not chased:

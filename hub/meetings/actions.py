@@ -9,6 +9,7 @@ done and when.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -27,10 +28,11 @@ from hub.cases import (
 )
 from hub.cases.areas import user_area_ids
 from hub.hub_keys import HubKeys
-from hub.meetings.meetings import actor, agenda_refs, check_case_ref, get_meeting
+from hub.meetings.meetings import Meeting, agenda_refs, check_case_ref
 from hub.meetings.rules import ACTION_STATUSES, OPEN, check_update, is_overdue
 from hub.meetings.sending import Outcome, send
 from hub.meetings.tables import action_updates, actions, meetings
+from hub.policy import Decision
 from hub.protocol.errors import HubError, PolicyError, ProtocolError
 from hub.protocol.messages import ActionNotice, ActionSummary, PersonDetails, SafeContact
 from hub.users import StaffUser
@@ -41,6 +43,7 @@ __all__ = [
     "add_action",
     "check_text",
     "find_action",
+    "find_actions",
     "history",
     "incomplete_before",
     "list_actions",
@@ -68,16 +71,23 @@ class Action:
     updated_at: datetime
     last_chased_on: date | None
 
-    def summary(self) -> ActionSummary:
-        """The action as agendas, notices and minutes carry it."""
+    def summary(self, decision: Decision, prefix: str, recipient: str) -> ActionSummary:
+        """The action as an agenda, notice or minutes carries it to ``recipient``: its free
+        text (``<prefix>.description``, ``<prefix>.reason``) only where ``decision`` allows
+        (a rule's owner fields only to the agency owning the action)."""
+
+        def text(name: str, value: str | None) -> str | None:
+            allowed = decision.sends(f"{prefix}.{name}", owner=self.owner, recipient=recipient)
+            return value if allowed else None
+
         return ActionSummary(
             action_id=self.id,
             case_ref=self.case_ref,
             owner_agency=self.owner,
-            description=self.description,
+            description=text("description", self.description),
             due_date=self.due_date,
             status=self.status,
-            reason=self.reason,
+            reason=text("reason", self.reason),
         )
 
     def as_json(self, today: date) -> dict[str, Any]:
@@ -166,9 +176,9 @@ async def add_action(
     conn: AsyncConnection,
     ctx: Any,
     keys: HubKeys,
-    user: StaffUser,
+    meeting: Meeting,
     *,
-    meeting_id: str,
+    actor: str,
     case_ref: str,
     owner: str,
     description: str,
@@ -178,9 +188,10 @@ async def add_action(
     """Record an action agreed for a case on the meeting's agenda and notify its owner.
 
     The owner is sent an ``ActionNotice`` (purpose ``action_notice``) carrying only what
-    the policy allows; a refusal is logged and reported, and the action stays recorded.
+    the policy allows (the description as ``action.description``); a refusal is logged
+    and reported, and the action stays recorded. ``actor`` is the log's name for the
+    member of staff (``role:name``).
     """
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     check_case_ref(case_ref)
     text = check_text(description, "a description")
@@ -202,21 +213,21 @@ async def add_action(
             due_date=due_date,
             status="open",
             created_at=now,
-            created_by=user.name,
+            created_by=actor.partition(":")[2] or actor,
             updated_at=now,
         )
     )
     await conn.execute(
-        action_updates.insert().values(action_id=action_id, status="open", by=actor(user), at=now)
+        action_updates.insert().values(action_id=action_id, status="open", by=actor, at=now)
     )
     action = await find_action(conn, keys, action_id)
     case = await load_case(conn, keys, case_ref)
 
-    def build(projections: list[dict[str, Any]], _decision: Any) -> ActionNotice:
+    def build(projections: list[dict[str, Any]], decision: Decision) -> ActionNotice:
         view = projections[0] if projections else {}
         victim, contact = view.get("victim"), view.get("safe_contact")
         return ActionNotice(
-            action=action.summary(),
+            action=action.summary(decision, "action", agency.id),
             meeting_id=meeting.id,
             victim=PersonDetails.model_validate(victim) if victim else None,
             safe_contact=SafeContact.model_validate(contact) if contact else None,
@@ -230,7 +241,7 @@ async def add_action(
         agency=agency,
         cases=[case],
         build=build,
-        actor=actor(user),
+        actor=actor,
         meeting_id=meeting.id,
     )
     return action, outcome
@@ -287,26 +298,6 @@ async def record_update(
     return await find_action(conn, keys, action.id)
 
 
-async def coordinator_update(
-    conn: AsyncConnection,
-    keys: HubKeys,
-    user: StaffUser,
-    action_id: str,
-    *,
-    status: str,
-    note: str | None,
-    reason: str | None,
-    now: datetime,
-) -> Action:
-    """A coordinator's own update of an action in one of their areas."""
-    action = await find_action(conn, keys, action_id)
-    meeting = await get_meeting(conn, user, action.meeting_id, write=True)
-    del meeting
-    return await record_update(
-        conn, keys, action, status=status, note=note, reason=reason, by=actor(user), now=now
-    )
-
-
 async def agency_update(
     conn: AsyncConnection,
     keys: HubKeys,
@@ -340,12 +331,8 @@ async def agency_update(
     )
 
 
-async def history(
-    conn: AsyncConnection, keys: HubKeys, user: StaffUser, action_id: str
-) -> tuple[Action, list[ActionEvent]]:
-    """The action and every update kept of it, oldest first."""
-    action = await find_action(conn, keys, action_id)
-    await get_meeting(conn, user, action.meeting_id)
+async def history(conn: AsyncConnection, keys: HubKeys, action: Action) -> list[ActionEvent]:
+    """Every update kept of ``action``, oldest first."""
     rows = await conn.execute(
         select(action_updates)
         .where(action_updates.c.action_id == action.id)
@@ -363,7 +350,34 @@ async def history(
                 await _open(conn, keys, action.case_ref, f"update-reason:{field}", r.reason),
             )
         )
-    return action, events
+    return events
+
+
+async def find_actions(
+    conn: AsyncConnection,
+    keys: HubKeys,
+    *,
+    areas: Collection[str] | None = None,
+    agency: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    today: date,
+) -> list[Action]:
+    """Actions of ``areas`` (``None``: every area), filtered; overdue ones are open past
+    their due date."""
+    query: Select[Any] = select(actions)
+    if areas is not None:
+        query = query.where(actions.c.area_id.in_(sorted(areas)))
+    if agency is not None:
+        query = query.where(actions.c.owner_agency == agency)
+    if status is not None:
+        if status not in ACTION_STATUSES:
+            raise ProtocolError(f"status must be one of {', '.join(ACTION_STATUSES)}")
+        query = query.where(actions.c.status == status)
+    if overdue:
+        query = query.where(actions.c.status.in_(sorted(OPEN)), actions.c.due_date < today)
+    rows = await conn.execute(query.order_by(actions.c.due_date, actions.c.id))
+    return [await _action(conn, keys, r) for r in rows.all()]
 
 
 async def list_actions(
@@ -377,26 +391,20 @@ async def list_actions(
     overdue: bool = False,
     today: date,
 ) -> list[Action]:
-    """Actions the user may see, filtered; overdue ones are open past their due date."""
-    query: Select[Any] = select(actions)
+    """Legacy, for callers not yet moved to ``hub.app.meetings`` (which calls
+    :func:`find_actions`): the actions ``user`` may read, in ``area`` or their areas."""
+    areas: Collection[str] | None = None
     if area is not None:
         await require_area(conn, user, area)
-        query = query.where(actions.c.area_id == area)
+        areas = [area]
     elif user.role == "coordinator":
-        query = query.where(actions.c.area_id.in_(sorted(await user_area_ids(conn, user.name))))
-    if agency is not None:
-        query = query.where(actions.c.owner_agency == agency)
-    if status is not None:
-        if status not in ACTION_STATUSES:
-            raise ProtocolError(f"status must be one of {', '.join(ACTION_STATUSES)}")
-        query = query.where(actions.c.status == status)
-    if overdue:
-        query = query.where(actions.c.status.in_(sorted(OPEN)), actions.c.due_date < today)
-    rows = await conn.execute(query.order_by(actions.c.due_date, actions.c.id))
-    return [await _action(conn, keys, r) for r in rows.all()]
+        areas = await user_area_ids(conn, user.name)
+    return await find_actions(
+        conn, keys, areas=areas, agency=agency, status=status, overdue=overdue, today=today
+    )
 
 
-async def incomplete_before(conn: AsyncConnection, keys: HubKeys, meeting: Any) -> list[Action]:
+async def incomplete_before(conn: AsyncConnection, keys: HubKeys, meeting: Meeting) -> list[Action]:
     """Incomplete actions of the area's earlier meetings: they carry forward to this agenda."""
     rows = await conn.execute(
         select(actions)

@@ -3,7 +3,10 @@
 Each serving agency is sent, through ``disclose``:
 
 * one ``Agenda`` (purpose ``agenda``): one projection per case, children's cases first,
-  and the actions carried forward (incomplete actions of the area's earlier meetings);
+  and the actions carried forward (incomplete actions of the area's earlier meetings):
+  each with its id, case, owner, due date and status, and its free text (description,
+  reason) only where the policy's decision allows (``carried_forward.*``; by default to
+  the agency owning the action and to the IDVA);
 * one ``ResearchRequest`` per case (purpose ``research_request``), respond by two
   working days before the meeting unless the coordinator says otherwise.
 
@@ -33,10 +36,11 @@ from hub.disclosure import DisclosureRequest
 from hub.hub_keys import HubKeys
 from hub.meetings.actions import Action, incomplete_before
 from hub.meetings.listing import Listed, agenda
-from hub.meetings.meetings import Meeting, actor, get_meeting
+from hub.meetings.meetings import Meeting
 from hub.meetings.rules import working_days_before
 from hub.meetings.sending import Outcome, send_many
 from hub.meetings.tables import agenda_deliveries, meetings, research_requests
+from hub.policy import Decision
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import (
     Agenda,
@@ -44,7 +48,6 @@ from hub.protocol.messages import (
     PersonDetails,
     ResearchRequest,
 )
-from hub.users import StaffUser
 
 __all__ = ["Published", "publish"]
 
@@ -128,9 +131,9 @@ async def publish(
     conn: AsyncConnection,
     ctx: Any,
     keys: HubKeys,
-    user: StaffUser,
-    meeting_id: str,
+    meeting: Meeting,
     *,
+    actor: str,
     now: datetime,
     respond_by: date | None = None,
 ) -> Published:
@@ -138,8 +141,8 @@ async def publish(
 
     Every disclosure of the publication is one batch (``send_many``): the recipients'
     standing is read once, and the outbox rows and log entries are written together.
+    ``actor`` is the log's name for the member of staff publishing.
     """
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     listed = await agenda(conn, meeting)
     if not listed:
@@ -160,7 +163,7 @@ async def publish(
             plan.agendas.append((len(plan.requests), [e.case.ref for e in new]))
             plan.requests.append(
                 _agenda_request(
-                    user, meeting, agency, new, cases, [] if had else carried, carried_cases
+                    actor, meeting, agency, new, cases, [] if had else carried, carried_cases
                 )
             )
         asked = requested.get(agency.id, set())
@@ -170,7 +173,7 @@ async def publish(
                 plan.research.append((len(plan.requests), entry.case.ref, request_id))
                 plan.requests.append(
                     _research_request(
-                        user, meeting, agency, cases[entry.case.ref], respond_by, request_id
+                        actor, meeting, agency, cases[entry.case.ref], respond_by, request_id
                     )
                 )
     outcomes = await send_many(conn, ctx, plan.requests)
@@ -228,7 +231,7 @@ async def _record(
 
 
 def _agenda_request(
-    user: StaffUser,
+    actor: str,
     meeting: Meeting,
     agency: Agency,
     new: list[Listed],
@@ -239,14 +242,16 @@ def _agenda_request(
     concerned = [cases[e.case.ref] for e in new]
     concerned += [c for ref, c in carried_cases.items() if ref not in cases and carried]
 
-    def build(projections: list[dict[str, Any]], _decision: Any) -> Agenda:
+    def build(projections: list[dict[str, Any]], decision: Decision) -> Agenda:
         return Agenda(
             meeting_id=meeting.id,
             area=meeting.area.id,
             meeting_date=meeting.meeting_date,
             location=meeting.location,
             items=tuple(_item(e, view) for e, view in zip(new, projections, strict=False)),
-            carried_forward=tuple(a.summary() for a in carried),
+            carried_forward=tuple(
+                a.summary(decision, "carried_forward", agency.id) for a in carried
+            ),
         )
 
     return DisclosureRequest(
@@ -254,13 +259,13 @@ def _agenda_request(
         agency=agency,
         cases=concerned,
         build=build,
-        actor=actor(user),
+        actor=actor,
         meeting_id=meeting.id,
     )
 
 
 def _research_request(
-    user: StaffUser,
+    actor: str,
     meeting: Meeting,
     agency: Agency,
     case: Case,
@@ -281,6 +286,6 @@ def _research_request(
         agency=agency,
         cases=[case],
         build=build,
-        actor=actor(user),
+        actor=actor,
         meeting_id=meeting.id,
     )

@@ -7,7 +7,7 @@ is logged like any other disclosure, and a refusal is logged too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -40,9 +40,17 @@ def _notice(text: str) -> Callable[[list[dict[str, Any]], Any], Notice]:
 
 
 async def chase_overdue(
-    conn: AsyncConnection, ctx: Any, *, now: datetime, areas: set[str] | None = None
+    conn: AsyncConnection,
+    ctx: Any,
+    *,
+    now: datetime,
+    areas: Collection[str] | None = None,
+    actor: str = "hub",
 ) -> list[tuple[str, Outcome]]:
-    """Chase every overdue action not chased today (optionally only in ``areas``)."""
+    """Chase every overdue action not chased today (optionally only in ``areas``).
+
+    ``actor``: ``hub`` for the housekeeping loop's daily chase, else the member of staff
+    who asked (``role:name``)."""
     today = now.date()
     query = select(actions).where(actions.c.status.in_(sorted(OPEN)), actions.c.due_date < today)
     if areas is not None:
@@ -63,7 +71,7 @@ async def chase_overdue(
             agency=agency,
             cases=[],
             build=_notice(text),
-            actor="hub",
+            actor=actor,
             meeting_id=row.meeting_id,
             case_ref=row.case_ref,
         )

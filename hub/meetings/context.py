@@ -1,30 +1,35 @@
-"""The disclosure context for the API (from the running application) and for the CLI."""
+"""Legacy: a disclosure context read off a running hub's mapping of parts, without HTTP.
+
+Use-cases build theirs with ``Runtime.context()``; this remains for pages not yet moved
+to ``hub.app`` (``hub.web.views_dashboard``). It imports nothing from the doors: it finds
+the hub's keys, settings and policy among ``parts``' values by their types.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-
-from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any, TypeVar
 
 from hub.disclosure import DisclosureContext
 from hub.hub_keys import HubKeys
-from hub.policy.bases import basis_ids
-from hub.policy.policy import load_policy
-from hub.service.appkeys import KEYS, POLICY, SETTINGS
+from hub.policy.policy import Policy
 from hub.settings import Settings
 
-__all__ = ["cli_context", "disclosure_context"]
+__all__ = ["disclosure_context"]
+
+T = TypeVar("T")
 
 
-def disclosure_context(app: web.Application, now: datetime | None = None) -> DisclosureContext:
-    """The running hub's keys, settings and policy, at ``now``."""
-    return DisclosureContext(app[KEYS], app[SETTINGS], app[POLICY], now or datetime.now(UTC))
+def _one(parts: Mapping[Any, Any], kind: type[T]) -> T:
+    for value in parts.values():
+        if isinstance(value, kind):
+            return value
+    raise LookupError(f"the running hub holds no {kind.__name__}")
 
 
-async def cli_context(
-    conn: AsyncConnection, settings: Settings, keys: HubKeys, now: datetime | None = None
-) -> DisclosureContext:
-    """The same for a command: the policy file is loaded and checked against the bases."""
-    policy = load_policy(settings.policy_file, basis_ids=await basis_ids(conn))
-    return DisclosureContext(keys, settings, policy, now or datetime.now(UTC))
+def disclosure_context(parts: Mapping[Any, Any], now: datetime | None = None) -> DisclosureContext:
+    """The running hub's keys, settings and policy (``parts``: the application), at ``now``."""
+    return DisclosureContext(
+        _one(parts, HubKeys), _one(parts, Settings), _one(parts, Policy), now or datetime.now(UTC)
+    )

@@ -1,7 +1,7 @@
 """Meetings: create, find, list; a meeting's agenda cases and its attendance.
 
-Every function takes the member of staff acting, and checks through
-:func:`hub.cases.require_area` that they may read (or, ``write=True``, change) the area.
+The functions take plain ids and the name to record (``by``); who may call them (role,
+area) is decided by the use-cases in ``hub.app.meetings``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
 from hub.cases import Area, require_area
+from hub.cases.areas import get_area
 from hub.cases.refs import CASE_REF
 from hub.cases.store import case_area
 from hub.meetings.tables import attendance, meeting_cases, meetings
@@ -26,7 +27,6 @@ from hub.users import StaffUser
 __all__ = [
     "ATTENDANCE",
     "Meeting",
-    "actor",
     "add_case",
     "agenda_refs",
     "attendance_of",
@@ -34,6 +34,7 @@ __all__ = [
     "create_meeting",
     "get_meeting",
     "list_meetings",
+    "meetings_of",
     "remove_case",
     "set_attendance",
 ]
@@ -71,11 +72,6 @@ class Meeting:
             raise HubError("the meeting's minutes were sent: it is closed", code="meeting-closed")
 
 
-def actor(user: StaffUser) -> str:
-    """How the log and the updates name a member of staff: ``coordinator:<name>``."""
-    return f"{user.role}:{user.name}"
-
-
 def check_case_ref(ref: object) -> str:
     """A well-formed case ref, or ``malformed``."""
     if not isinstance(ref, str) or not CASE_REF.match(ref):
@@ -93,45 +89,44 @@ def _check_location(location: str | None) -> str | None:
 
 async def create_meeting(
     conn: AsyncConnection,
-    user: StaffUser,
-    area_id: str,
+    area: Area,
     meeting_date: date,
     location: str | None,
     *,
+    by: str,
     now: datetime,
 ) -> Meeting:
-    """Schedule a meeting of ``area_id`` on ``meeting_date``."""
-    area = await require_area(conn, user, area_id, write=True)
+    """Schedule a meeting of ``area`` on ``meeting_date`` (``by``: the staff name)."""
     meeting_id = str(ULID.from_datetime(now))
+    place = _check_location(location)
     await conn.execute(
         meetings.insert().values(
             id=meeting_id,
             area_id=area.id,
             meeting_date=meeting_date,
-            location=_check_location(location),
+            location=place,
             created_at=now,
-            created_by=user.name,
+            created_by=by,
         )
     )
-    return Meeting(meeting_id, area, meeting_date, _check_location(location), None, None)
+    return Meeting(meeting_id, area, meeting_date, place, None, None)
 
 
-async def get_meeting(
-    conn: AsyncConnection, user: StaffUser, meeting_id: str, *, write: bool = False
-) -> Meeting:
-    """The meeting, if ``user`` may read (or change) its area; ``not-found`` otherwise."""
+async def get_meeting(conn: AsyncConnection, meeting_id: str) -> Meeting:
+    """The meeting (``not-found`` for a malformed or unknown id)."""
     if not isinstance(meeting_id, str) or not _ULID.match(meeting_id):
         raise HubError("no such meeting", code="not-found")
     row = (await conn.execute(select(meetings).where(meetings.c.id == meeting_id))).first()
     if row is None:
         raise HubError("no such meeting", code="not-found")
-    area = await require_area(conn, user, row.area_id, write=write)
+    area = await get_area(conn, row.area_id)
+    if area is None:  # a meeting's area is never deleted
+        raise HubError("no such meeting", code="not-found")
     return Meeting(row.id, area, row.meeting_date, row.location, row.published_at, row.minutes_at)
 
 
-async def list_meetings(conn: AsyncConnection, user: StaffUser, area_id: str) -> list[Meeting]:
+async def meetings_of(conn: AsyncConnection, area: Area) -> list[Meeting]:
     """The area's meetings, newest first."""
-    area = await require_area(conn, user, area_id)
     rows = await conn.execute(
         select(meetings)
         .where(meetings.c.area_id == area.id)
@@ -142,11 +137,16 @@ async def list_meetings(conn: AsyncConnection, user: StaffUser, area_id: str) ->
     ]
 
 
+async def list_meetings(conn: AsyncConnection, user: StaffUser, area_id: str) -> list[Meeting]:
+    """Legacy, for pages not yet calling ``hub.app.meetings``: the area's meetings, if
+    ``user`` may read the area. Use-cases call :func:`meetings_of`."""
+    return await meetings_of(conn, await require_area(conn, user, area_id))
+
+
 async def add_case(
-    conn: AsyncConnection, user: StaffUser, meeting_id: str, case_ref: str, *, now: datetime
+    conn: AsyncConnection, meeting: Meeting, case_ref: str, *, by: str, now: datetime
 ) -> Meeting:
     """Put a referred, not yet heard case of the meeting's area on its agenda."""
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     check_case_ref(case_ref)
     if await case_area(conn, case_ref) != meeting.area.id:
@@ -160,17 +160,14 @@ async def add_case(
         raise HubError("the case is already on this agenda", code="conflict")
     await conn.execute(
         meeting_cases.insert().values(
-            meeting_id=meeting.id, case_ref=case_ref, added_at=now, added_by=user.name
+            meeting_id=meeting.id, case_ref=case_ref, added_at=now, added_by=by
         )
     )
     return meeting
 
 
-async def remove_case(
-    conn: AsyncConnection, user: StaffUser, meeting_id: str, case_ref: str
-) -> Meeting:
+async def remove_case(conn: AsyncConnection, meeting: Meeting, case_ref: str) -> Meeting:
     """Take a case off the agenda (agencies already sent it keep what they were sent)."""
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     check_case_ref(case_ref)
     done = await conn.execute(
@@ -193,15 +190,14 @@ async def agenda_refs(conn: AsyncConnection, meeting_id: str) -> list[str]:
 
 async def set_attendance(
     conn: AsyncConnection,
-    user: StaffUser,
-    meeting_id: str,
+    meeting: Meeting,
     agency_id: str,
     status: str,
     *,
+    by: str,
     now: datetime,
 ) -> Meeting:
     """Record that an agency attended or sent apologies (a later record replaces it)."""
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     if status not in ATTENDANCE:
         raise ProtocolError(f"status must be one of {', '.join(ATTENDANCE)}")
@@ -209,7 +205,7 @@ async def set_attendance(
         select(agencies.c.id).where(agencies.c.id == agency_id)
     ):
         raise HubError("no such agency", code="not-found")
-    values = {"status": status, "recorded_at": now, "recorded_by": user.name}
+    values = {"status": status, "recorded_at": now, "recorded_by": by}
     done = await conn.execute(
         update(attendance)
         .where(attendance.c.meeting_id == meeting.id, attendance.c.agency_id == agency_id)

@@ -1,7 +1,8 @@
 """Minutes: restricted, sealed only to the agencies recorded as attending; cases heard.
 
 The coordinator gives, per case, the discussion text; the actions agreed are taken
-from the tables. Each attending agency is sent one ``Minutes`` (purpose ``minutes``)
+from the tables. Both are free text, sent only as the policy's decision allows
+(``discussion``, ``actions.*``). Each attending agency is sent one ``Minutes`` (purpose ``minutes``)
 projected by its policy; agencies that sent apologies, or did not attend, get nothing.
 Sending closes the meeting: the discussion is kept under each case key and every case
 on the agenda is marked heard on the meeting date.
@@ -18,14 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.agencies import get_agency
 from hub.cases import encrypt_for_case, load_case, mark_heard
 from hub.hub_keys import HubKeys
-from hub.meetings.actions import check_text, find_action
+from hub.meetings.actions import Action, check_text, find_action
 from hub.meetings.listing import agenda
-from hub.meetings.meetings import actor, attendance_of, get_meeting
+from hub.meetings.meetings import Meeting, attendance_of
 from hub.meetings.sending import Outcome, send
 from hub.meetings.tables import actions, meeting_cases, meetings
+from hub.policy import Decision
 from hub.protocol.errors import ProtocolError
-from hub.protocol.messages import ActionSummary, Minutes, MinutesItem, PersonDetails
-from hub.users import StaffUser
+from hub.protocol.messages import Minutes, MinutesItem, PersonDetails
 
 __all__ = ["parse_minutes", "send_minutes"]
 
@@ -55,14 +56,13 @@ async def send_minutes(
     conn: AsyncConnection,
     ctx: Any,
     keys: HubKeys,
-    user: StaffUser,
-    meeting_id: str,
+    meeting: Meeting,
     discussions: dict[str, str],
     *,
+    actor: str,
     now: datetime,
 ) -> list[Outcome]:
     """Seal the minutes to each attending agency, keep them, mark the cases heard."""
-    meeting = await get_meeting(conn, user, meeting_id, write=True)
     meeting.require_open()
     listed = await agenda(conn, meeting)
     refs = [entry.case.ref for entry in listed]
@@ -76,35 +76,34 @@ async def send_minutes(
     apologies = sorted(a for a, s in present.items() if s == "apologies")
     if not attended:
         raise ProtocolError("record attendance first: minutes go only to agencies that attended")
-    agreed: dict[str, list[ActionSummary]] = {}
+    agreed: dict[str, list[Action]] = {}
     ids = await conn.execute(
         select(actions.c.id).where(actions.c.meeting_id == meeting.id).order_by(actions.c.id)
     )
     for (action_id,) in ids.all():
         action = await find_action(conn, keys, action_id)
-        agreed.setdefault(action.case_ref, []).append(action.summary())
+        agreed.setdefault(action.case_ref, []).append(action)
     cases = [await load_case(conn, keys, ref) for ref in refs]
 
-    def build(projections: list[dict[str, Any]], _decision: Any) -> Minutes:
-        items = []
-        for ref, view in zip(refs, projections, strict=False):
-            victim = view.get("victim")
-            items.append(
-                MinutesItem(
-                    case_ref=ref,
-                    victim=PersonDetails.model_validate(victim) if victim else None,
-                    discussion=discussions.get(ref),
-                    actions=tuple(agreed.get(ref, ())),
+    def builder(recipient: str) -> Any:
+        def build(projections: list[dict[str, Any]], decision: Decision) -> Minutes:
+            items = []
+            for ref, view in zip(refs, projections, strict=False):
+                victim = view.get("victim")
+                said = discussions.get(ref) if decision.sends("discussion") else None
+                items.append(
+                    MinutesItem(
+                        case_ref=ref,
+                        victim=PersonDetails.model_validate(victim) if victim else None,
+                        discussion=said,
+                        actions=tuple(
+                            a.summary(decision, "actions", recipient) for a in agreed.get(ref, ())
+                        ),
+                    )
                 )
-            )
-        return Minutes(
-            meeting_id=meeting.id,
-            area=meeting.area.id,
-            meeting_date=meeting.meeting_date,
-            attended=tuple(attended),
-            apologies=tuple(apologies),
-            items=tuple(items),
-        )
+            return _minutes(meeting, attended, apologies, items)
+
+        return build
 
     outcomes = []
     for agency_id in attended:
@@ -117,8 +116,8 @@ async def send_minutes(
                 purpose="minutes",
                 agency=agency,
                 cases=cases,
-                build=build,
-                actor=actor(user),
+                build=builder(agency.id),
+                actor=actor,
                 meeting_id=meeting.id,
             )
         )
@@ -134,3 +133,16 @@ async def send_minutes(
         await mark_heard(conn, ref, meeting.meeting_date)
     await conn.execute(update(meetings).where(meetings.c.id == meeting.id).values(minutes_at=now))
     return outcomes
+
+
+def _minutes(
+    meeting: Meeting, attended: list[str], apologies: list[str], items: list[MinutesItem]
+) -> Minutes:
+    return Minutes(
+        meeting_id=meeting.id,
+        area=meeting.area.id,
+        meeting_date=meeting.meeting_date,
+        attended=tuple(attended),
+        apologies=tuple(apologies),
+        items=tuple(items),
+    )

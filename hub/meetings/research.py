@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.cases import decrypt_for_case, encrypt_for_case
 from hub.hub_keys import HubKeys
 from hub.meetings.listing import agenda
-from hub.meetings.meetings import get_meeting
+from hub.meetings.meetings import Meeting
 from hub.meetings.tables import research_requests, research_responses
 from hub.protocol.errors import PolicyError
 from hub.protocol.messages import ResearchResponse, payload_of
-from hub.users import StaffUser
 
 __all__ = ["compile_research", "store_response"]
 
@@ -73,10 +72,12 @@ async def store_response(
 
 
 async def compile_research(
-    conn: AsyncConnection, keys: HubKeys, user: StaffUser, meeting_id: str
+    conn: AsyncConnection, keys: HubKeys, meeting: Meeting
 ) -> dict[str, Any]:
-    """Per agenda case: who was asked, what each said (fact or opinion), withheld, missing."""
-    meeting = await get_meeting(conn, user, meeting_id)
+    """Per agenda case: who was asked, what each said (fact or opinion), withheld, missing.
+
+    For staff of the meeting's area only: research answers never leave the hub.
+    """
     rows = (
         await conn.execute(
             select(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import Agency
 from hub.policy.bases import Basis
-from hub.policy.fields import FIELDS, PURPOSE_FIELDS, PURPOSES, categories_of
+from hub.policy.fields import ALL_FIELDS, FIELDS, PURPOSE_FIELDS, PURPOSES, categories_of
 from hub.policy.policy import Policy
 from hub.policy.standing import Standing
 from hub.protocol.errors import ProtocolError
@@ -47,6 +47,14 @@ class Decision:
     reason: str | None = None
     extra_fields: tuple[str, ...] = ()
     restricted: bool = False
+    owner_only: frozenset[str] = frozenset()
+
+    def sends(self, path: str, *, owner: str | None = None, recipient: str | None = None) -> bool:
+        """True if ``path`` may go to this recipient: a field of the decision, and, for a
+        free text the rule sends only to an action's owner, the recipient owns it."""
+        if path not in self.fields:
+            return False
+        return path not in self.owner_only or (owner is not None and owner == recipient)
 
 
 def basis_gap(
@@ -121,6 +129,7 @@ async def decide(
         outcome=Outcome(rule.decision),
         code=None,
         basis=BasisRef(id=basis.id, version=basis.version),
+        owner_only=rule.owner_only(restricted) - extra_fields,
     )
 
 
@@ -151,14 +160,16 @@ def explain(
         "restricted": restricted,
         "policy_version": policy.version,
         "rule": rule.number if rule else None,
-        "sent": [{"field": p, "category": FIELDS[p]} for p in sorted(sent)],
-        "not_sent": [{"field": p, "category": FIELDS[p]} for p in sorted(carried - sent)],
+        "sent": [{"field": p, "category": ALL_FIELDS[p]} for p in sorted(sent)],
+        "not_sent": [{"field": p, "category": ALL_FIELDS[p]} for p in sorted(carried - sent)],
         "basis": basis.to_json() | {"references": basis.references()} if basis else None,
     }
     if rule is None:
         reason: str | None = f"policy {policy.version} has no rule for {purpose} to {kind}"
     else:
         reason = basis_gap(basis, rule.basis, purpose, categories_of(sent))
+    if rule is not None and rule.owner_only(restricted):
+        doc["owner_only"] = sorted(rule.owner_only(restricted))
     doc["decision"] = "deny" if rule is None or reason else rule.decision
     doc["reason"] = reason
     return doc

@@ -1,8 +1,10 @@
 """The disclosure policy: a versioned TOML file of rules per purpose and agency kind.
 
 Each rule says which fields a purpose may carry to some agency kinds, the narrower
-``restricted_fields`` used when the case says the perpetrator must not know, the lawful
-basis relied on and whether the disclosure is permitted outright or held for review.
+``restricted_fields`` used when the case says the perpetrator must not know, the
+``owner_fields`` (free text about an action) sent only to the agency owning the action,
+the lawful basis relied on and whether the disclosure is permitted outright or held for
+review.
 :func:`check_policy` lists every error; :func:`load_policy` refuses a file with any.
 """
 
@@ -18,7 +20,14 @@ from typing import Any, Final, Literal
 
 from hub.agencies import KINDS
 from hub.policy.bases import DEFAULT_BASIS_IDS
-from hub.policy.fields import FIELDS, GROUPS, PURPOSE_FIELDS, PURPOSES, REQUIRED_IN_GROUP
+from hub.policy.fields import (
+    ALL_FIELDS,
+    GROUPS,
+    OWNED,
+    PURPOSE_FIELDS,
+    PURPOSES,
+    REQUIRED_IN_GROUP,
+)
 from hub.protocol.errors import PolicyError
 
 __all__ = ["ANY_KIND", "MAX_POLICY_BYTES", "Policy", "Rule", "check_policy", "load_policy"]
@@ -28,7 +37,15 @@ MAX_POLICY_BYTES: Final = 256 * 1024
 BUNDLED: Final = "default_policy.toml"
 _VERSION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 _TOP_KEYS: Final = {"version", "description", "rule"}
-_RULE_KEYS: Final = {"purpose", "kinds", "fields", "restricted_fields", "basis", "decision"}
+_RULE_KEYS: Final = {
+    "purpose",
+    "kinds",
+    "fields",
+    "restricted_fields",
+    "owner_fields",
+    "basis",
+    "decision",
+}
 _REQUIRED_RULE_KEYS: Final = {"purpose", "kinds", "fields", "basis", "decision"}
 
 
@@ -43,14 +60,21 @@ class Rule:
     restricted_fields: frozenset[str]
     basis: str
     decision: Literal["permit", "review"]
+    owner_fields: frozenset[str] = frozenset()
 
     def fields_for(self, restricted: bool) -> frozenset[str]:
-        """The fields to send: the restricted set when the perpetrator must not know."""
-        return self.restricted_fields if restricted else self.fields
+        """The fields to send: the restricted set when the perpetrator must not know,
+        with the owner fields (which the message sends only about the agency's own
+        actions: see :attr:`owner_only`)."""
+        return (self.restricted_fields if restricted else self.fields) | self.owner_fields
+
+    def owner_only(self, restricted: bool) -> frozenset[str]:
+        """Owner fields this rule does not send outright: only about the agency's actions."""
+        return self.owner_fields - (self.restricted_fields if restricted else self.fields)
 
     def to_json(self) -> dict[str, Any]:
-        """The rule as JSON (fields sorted)."""
-        return {
+        """The rule as JSON (fields sorted; ``owner_fields`` when the rule has some)."""
+        doc: dict[str, Any] = {
             "number": self.number,
             "purpose": self.purpose,
             "kinds": list(self.kinds),
@@ -59,6 +83,9 @@ class Rule:
             "basis": self.basis,
             "decision": self.decision,
         }
+        if self.owner_fields:
+            doc["owner_fields"] = sorted(self.owner_fields)
+        return doc
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +206,7 @@ def _rule(number: int, raw: object, basis_ids: frozenset[str], errors: list[str]
     errors.extend(f"{where}: unknown key {_show(k)}" for k in sorted(set(raw) - _RULE_KEYS))
     errors.extend(f"{where}: missing {k}" for k in sorted(_REQUIRED_RULE_KEYS - set(raw)))
     kinds = _kinds(where, raw.get("kinds", []), errors)
-    carried = PURPOSE_FIELDS.get(str(purpose), frozenset(FIELDS))
+    carried = PURPOSE_FIELDS.get(str(purpose), frozenset(ALL_FIELDS))
     fields = _fields(where, "fields", raw.get("fields", []), carried, errors)
     restricted = fields
     if "restricted_fields" in raw:
@@ -190,6 +217,10 @@ def _rule(number: int, raw: object, basis_ids: frozenset[str], errors: list[str]
             f"{where}: restricted field {p} is not in fields (restricting only narrows)"
             for p in sorted(restricted - fields)
         )
+    owner: frozenset[str] = frozenset()
+    if "owner_fields" in raw:
+        owned = OWNED.get(str(purpose), frozenset())
+        owner = _fields(where, "owner_fields", raw["owner_fields"], owned, errors, allow_empty=True)
     basis = raw.get("basis")
     if "basis" in raw and (not isinstance(basis, str) or basis not in basis_ids):
         errors.append(f"{where}: unknown lawful basis {_show(basis)}")
@@ -206,6 +237,7 @@ def _rule(number: int, raw: object, basis_ids: frozenset[str], errors: list[str]
         restricted,
         str(basis),
         "review" if decision == "review" else "permit",
+        owner,
     )
 
 
@@ -245,7 +277,7 @@ def _fields(
             out.update(p for p in carried if p.startswith(group + "."))
             if not any(p.startswith(group + ".") for p in carried):
                 errors.append(f"{where}: this purpose cannot carry {item}")
-        elif item not in FIELDS:
+        elif item not in ALL_FIELDS:
             errors.append(f"{where}: unknown field {_show(item)} in {key}")
         elif item not in carried:
             errors.append(f"{where}: this purpose cannot carry {item}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hub.policy.fields import FIELDS, PERSON_GROUPS
+from hub.policy.fields import FIELDS, FREE_TEXT, PERSON_GROUPS
 
 __all__ = ["project"]
 
@@ -50,11 +50,14 @@ def project(view: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     """A new dict holding only ``fields`` of ``view`` (persons keep ``subject_id`` and ``role``).
 
     A person (or a group such as ``risk``) none of whose fields is allowed is left out;
-    children are projected one by one. Unknown paths raise ``ValueError``.
+    children are projected one by one. Free-text paths are not case fields: the message's
+    builder sends them (as the decision allows). Unknown paths raise ``ValueError``.
     """
     by_group: dict[str, set[str]] = {}
     scalars: list[str] = []
     for path in fields:
+        if path in FREE_TEXT:
+            continue
         if path not in FIELDS:
             raise ValueError(f"unknown field path {path!r}")
         group, _, attr = path.partition(".")

@@ -156,12 +156,16 @@ class ReferralInfo(_Model):
 
 
 class ActionSummary(_Model):
-    """An action as it appears on an agenda (carried forward) or in an extract."""
+    """An action as it appears on an agenda (carried forward) or in an extract.
+
+    ``description`` and ``reason`` are free text: sent only where the policy allows (by
+    default a carried-forward action's text goes to its owner and the IDVA alone).
+    """
 
     action_id: Ulid
     case_ref: Ref
     owner_agency: AgencyId
-    description: Text
+    description: Text | None = None
     due_date: date
     status: ActionStatus
     reason: Text | None = None  # why it is not completed (carried forward) or was cancelled

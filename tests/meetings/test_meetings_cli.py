@@ -57,6 +57,9 @@ def test_a_meeting_by_command_line(
     assert run(data, capsys, *invite)[0] == 0
     assert run(data, capsys, "area", "add", "north", "--name", "Northtown MARAC")[0] == 0
     assert run(data, capsys, "area", "add-agency", "north", "police-north")[0] == 0
+    # --by names an active member of staff, whose role and areas apply.
+    assert run(data, capsys, "user", "add", "nora", "--role", "coordinator")[0] == 0
+    assert run(data, capsys, "area", "add-user", "north", "nora")[0] == 0
     refs = []
     for name, ago, kids in (("Ann Adult", 50, 0), ("Bea Parent", 5, 1)):
         file = tmp_path / f"{ago}.json"
@@ -119,7 +122,7 @@ def test_a_meeting_by_command_line(
     status, out, _ = run(data, capsys, "action", "list", "--overdue")
     assert action in out and "OVERDUE" in out and "waiting for court" in out
     status, out, _ = run(data, capsys, "action", "history", action)
-    assert "admin:cli" in out and "admin:nora" in out and "waiting for court" in out
+    assert "admin:cli" in out and "coordinator:nora" in out and "waiting for court" in out
     status, out, _ = run(data, capsys, "action", "chase")
     assert f"chase of {action} to police-north: refused" in out
     status, out, _ = run(data, capsys, "action", "chase")

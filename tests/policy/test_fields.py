@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hub.policy import CATEGORIES, FIELDS, PURPOSE_FIELDS, PURPOSES
+from hub.policy.fields import FREE_TEXT
 from hub.policy.fields import REQUIRED_IN_GROUP
 from hub.protocol.messages import (
     ActionNotice,
@@ -68,13 +69,25 @@ def test_every_field_has_a_known_category_and_special_data_is_marked() -> None:
 def test_what_each_purpose_can_carry() -> None:
     assert set(PURPOSE_FIELDS) == set(PURPOSES)
     persons = {p for p in FIELDS if p.split(".")[0] in ("victim", "perpetrator", "children")}
-    for purpose in ("agenda", "research_request", "minutes"):
-        assert PURPOSE_FIELDS[purpose] == persons
+    assert PURPOSE_FIELDS["research_request"] == persons
+    # Free text has paths of its own, per message type.
+    assert PURPOSE_FIELDS["agenda"] == persons | {
+        "carried_forward.description",
+        "carried_forward.reason",
+    }
+    assert PURPOSE_FIELDS["minutes"] == persons | {
+        "discussion",
+        "actions.description",
+        "actions.reason",
+    }
     notice = PURPOSE_FIELDS["action_notice"]
     assert {p.split(".")[0] for p in notice} == {
         "victim",
         "safe_contact",
         "perpetrator_must_not_know",
+        "action",
     }
     assert set(ActionNotice.model_fields) >= {"victim", "safe_contact", "perpetrator_must_not_know"}
+    assert not set(FREE_TEXT) & set(FIELDS)
+    assert set(FREE_TEXT.values()) <= set(CATEGORIES)
     assert PURPOSE_FIELDS["case_extract"] == set(FIELDS)

@@ -97,7 +97,12 @@ def test_restricted_fields_narrow_and_default_to_fields() -> None:
     assert "victim.address" in research.fields
     assert "victim.address" not in research.fields_for(restricted=True)
     agenda = policy.rule("agenda", "police")
-    assert agenda is not None and agenda.fields_for(True) == agenda.fields
+    assert agenda is not None and agenda.fields_for(True) == agenda.fields_for(False)
+    # A carried-forward action's free text: to its owner (any kind) and to the IDVA.
+    assert agenda.owner_only(False) == {"carried_forward.description", "carried_forward.reason"}
+    idva = policy.rule("agenda", "idva")
+    assert idva is not None and idva.owner_only(False) == frozenset()
+    assert "carried_forward.description" in idva.fields
 
 
 def test_a_named_kind_wins_over_the_catch_all() -> None:

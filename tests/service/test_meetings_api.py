@@ -223,7 +223,14 @@ async def test_a_meeting_from_agenda_to_minutes(hub, http, make_agency) -> None:
     idva = agents["idva-north"]
     forged = answer.model_copy(update={"agency_id": "idva-north"})
     assert_problem(*await inbound(hub, idva, forged, refs[0]), 403, "not-requested")
-    status, research = await staff_call(hub, http, "GET", f"/api/v1/meetings/{mid}/research", dpo)
+    # Research answers are decrypted case data: the area's coordinator reads them (logged as
+    # an access entry), a DPO does not.
+    assert_problem(
+        *await staff_call(hub, http, "GET", f"/api/v1/meetings/{mid}/research", dpo),
+        403,
+        "forbidden",
+    )
+    status, research = await staff_call(hub, http, "GET", f"/api/v1/meetings/{mid}/research", nora)
     assert status == 200, research
     case0 = next(c for c in research["cases"] if c["case_ref"] == refs[0])
     assert [r["agency"] for r in case0["responses"]] == ["police-north"]
@@ -321,7 +328,14 @@ async def test_a_meeting_from_agenda_to_minutes(hub, http, make_agency) -> None:
         hub, http, "POST", f"/api/v1/actions/{action_id}/updates", nora, {"status": "open"}
     )
     assert_problem(status, doc, 409, "conflict")
-    status, doc = await staff_call(hub, http, "GET", f"/api/v1/actions/{action_id}", dpo)
+    # An action's free text is case data: a DPO lists actions without it, reads no history.
+    status, doc = await staff_call(hub, http, "GET", "/api/v1/actions", dpo)
+    assert status == 200 and [a["id"] for a in doc["actions"]] == [action_id]
+    assert doc["actions"][0]["description"] == "" and doc["actions"][0]["reason"] is None
+    assert_problem(
+        *await staff_call(hub, http, "GET", f"/api/v1/actions/{action_id}", dpo), 403, "forbidden"
+    )
+    status, doc = await staff_call(hub, http, "GET", f"/api/v1/actions/{action_id}", nora)
     assert [(h["status"], h["by"]) for h in doc["history"]] == [
         ("open", "coordinator:nora"),
         ("in_progress", "agency:housing-north"),
