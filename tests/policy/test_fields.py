@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from hub.policy import CATEGORIES, FIELDS, PURPOSE_FIELDS, PURPOSES
-from hub.policy.fields import FREE_TEXT
-from hub.policy.fields import REQUIRED_IN_GROUP
+from hub.policy.fields import FREE_TEXT, REQUIRED_IN_GROUP
 from hub.protocol.messages import (
     ActionNotice,
     CaseExtract,
