@@ -32,6 +32,7 @@ from hub.cases.areas import get_area
 from hub.cases.store import case_area
 from hub.cases.tables import areas, cases
 from hub.disclosure import Disclosed, Held, Outcome, Refused, refuse_unless_disclosed
+from hub.disclosure.extracts import check_extract
 from hub.disclosure.extracts import send_extract as seal_extract
 from hub.disclosure.review import HeldDisclosure, approve, get_held, list_held, reject
 from hub.log import LogEntry, append
@@ -80,6 +81,7 @@ async def send_extract(
     refusal is logged, then raised as its problem."""
     if not isinstance(agency_id, str):
         raise ProtocolError("agency_id must be a string", code="wrong-type")
+    check_extract(widen, justification, summary)
     async with rt.engine.begin() as conn:
         area = await case_area(conn, ref)
         await require_area(conn, actor, area, write=True)

@@ -23,7 +23,14 @@ from hub.policy import Decision
 from hub.protocol.errors import HubError, ProtocolError
 from hub.protocol.messages import CaseExtract, Message, Notice
 
-__all__ = ["MAX_NOTICE", "NoticeOrder", "NoticePlan", "send_extract", "send_notice_batch"]
+__all__ = [
+    "MAX_NOTICE",
+    "check_extract",
+    "NoticeOrder",
+    "NoticePlan",
+    "send_extract",
+    "send_notice_batch",
+]
 
 MAX_NOTICE = 20_000
 
@@ -33,6 +40,14 @@ async def _agency(conn: AsyncConnection, agency_id: str) -> Agency:
     if agency is None:
         raise HubError("no such agency", code="not-found")
     return agency
+
+
+def check_extract(widen: frozenset[str], justification: str | None, summary: str | None) -> None:
+    """Refuse a bad summary, or an override without its justification, before anything
+    is read."""
+    if summary is not None and not 0 < len(summary) <= MAX_NOTICE:
+        raise ProtocolError(f"a summary is 1 to {MAX_NOTICE} characters", code="field-too-large")
+    check_override(widen, justification, 1)
 
 
 async def send_extract(
@@ -49,9 +64,7 @@ async def send_extract(
 ) -> Outcome:
     """Disclose a proportionate extract of one case to one agency (optionally widened;
     ``hold``: held for a second person's approval instead of sent)."""
-    if summary is not None and not 0 < len(summary) <= MAX_NOTICE:
-        raise ProtocolError(f"a summary is 1 to {MAX_NOTICE} characters", code="field-too-large")
-    check_override(widen, justification, 1)
+    check_extract(widen, justification, summary)
     case = await load_case(conn, ctx.keys, case_ref)
     agency = await _agency(conn, agency_id)
 
