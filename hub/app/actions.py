@@ -86,8 +86,8 @@ async def update_action(
 ) -> Action:
     """A coordinator's own update of an action of their area (kept with who and when)."""
     async with rt.engine.begin() as conn:
+        await require_area(conn, actor, await action_ops.action_area(conn, action_id), write=True)
         action = await action_ops.find_action(conn, rt.keys, action_id)
-        await require_area(conn, actor, action.area, write=True)
         return await action_ops.record_update(
             conn,
             rt.keys,
@@ -171,8 +171,8 @@ async def _history(
     rt: Runtime, actor: Actor, action_id: str, what: str
 ) -> tuple[Action, list[ActionEvent]]:
     async with rt.engine.begin() as conn:
+        await require_area(conn, actor, await action_ops.action_area(conn, action_id), write=True)
         action = await action_ops.find_action(conn, rt.keys, action_id)
-        await require_area(conn, actor, action.area, write=True)
         events = await action_ops.history(conn, rt.keys, action)
         await record_access(
             conn, actor, [action.case_ref], purpose="view", what=[what], now=rt.clock()

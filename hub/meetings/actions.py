@@ -40,6 +40,7 @@ from hub.users import StaffUser
 __all__ = [
     "Action",
     "ActionEvent",
+    "action_area",
     "add_action",
     "check_text",
     "find_action",
@@ -245,6 +246,16 @@ async def add_action(
         meeting_id=meeting.id,
     )
     return action, outcome
+
+
+async def action_area(conn: AsyncConnection, action_id: str) -> str:
+    """The area of an action, read without decrypting it (``not-found`` if none)."""
+    if not isinstance(action_id, str) or not _ULID.match(action_id):
+        raise HubError("no such action", code="not-found")
+    area = await conn.scalar(select(actions.c.area_id).where(actions.c.id == action_id))
+    if area is None:
+        raise HubError("no such action", code="not-found")
+    return str(area)
 
 
 async def find_action(conn: AsyncConnection, keys: HubKeys, action_id: str) -> Action:
