@@ -12,8 +12,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from hub.agencies import Agency
 from hub.app import log as log_app
+from hub.app.agencies import Agency
 from hub.app.catalogue import roles_of
 from hub.protocol.canonical import b64encode
 from hub.protocol.envelope import loads_strict

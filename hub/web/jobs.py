@@ -19,7 +19,7 @@ from aiohttp import web
 
 from hub.app import log as log_app
 from hub.app.actor import Actor
-from hub.service.appkeys import RUNTIME
+from hub.http.appkeys import RUNTIME
 
 __all__ = ["JOBS", "VerifyJob", "setup", "start_verify"]
 

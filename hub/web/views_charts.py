@@ -12,7 +12,7 @@ from aiohttp import web
 from hub.app import log as log_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
-from hub.service.appkeys import RUNTIME
+from hub.http.appkeys import RUNTIME
 from hub.web.charts import bar_chart
 from hub.web.pages import page_for, render, web_actor
 from hub.web.sessions import aware

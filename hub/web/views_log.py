@@ -15,8 +15,8 @@ from aiohttp import web
 
 from hub.app import log as log_app
 from hub.app import retention as retention_app
+from hub.http.appkeys import RUNTIME
 from hub.protocol.errors import HubError, ProtocolError
-from hub.service.appkeys import RUNTIME
 from hub.web.jobs import JOBS, start_verify
 from hub.web.pages import field, page_for, render, see_other, web_actor
 
