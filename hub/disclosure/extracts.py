@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 MAX_NOTICE = 20_000
+CASE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,39}")  # as an envelope header's case_ref
 
 
 async def _agency(conn: AsyncConnection, agency_id: str) -> Agency:
@@ -105,9 +107,12 @@ class NoticeOrder:
     actor: str
 
     def check(self) -> None:
-        """Refuse an empty or oversized text before anything is read or written."""
+        """Refuse an empty or oversized text, or a case ref that is none, before anything
+        is read or written."""
         if not self.text or len(self.text) > MAX_NOTICE:
             raise ProtocolError(f"a notice is 1 to {MAX_NOTICE:,} characters".replace(",", " "))
+        if self.case_ref is not None and not CASE_REF.fullmatch(self.case_ref):
+            raise ProtocolError("case_ref is not a case reference")
 
 
 def _always(notice: Notice) -> Callable[[list[dict[str, Any]], Decision], Message]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from agency_helpers import FAST, PASS, Agency, enrolled, notice
+from agency_helpers import FAST, PASS, Agency, enrolled, notice, staff
 
 from agency_client.hub_client import HubResponseError
 from agency_client.rotation import KeyRotation
@@ -66,6 +66,11 @@ async def test_a_broadcast_reaches_each_agency_once_sealed_to_it_alone(
     hub: RunningHub, http: aiohttp.ClientSession, agencies: list[Agency], tmp_path: Path
 ) -> None:
     coordinator = await hub.add_user("coordinator", "coordinator")
+    # A coordinator's broadcast reaches the agencies serving their area.
+    await staff(http, hub, "POST", "/api/v1/areas", {"id": "north", "name": "North MARAC"})
+    await staff(http, hub, "POST", "/api/v1/areas/north/users", {"user": "coordinator"})
+    for agency in agencies:
+        await staff(http, hub, "POST", "/api/v1/areas/north/agencies", {"agency": agency.id})
     sent = await notice(http, hub, "Agenda for 3 December published.", token=coordinator)
     assert sorted(e["to"] for e in sent) == sorted(a.id for a in agencies)
     sent_to = {e["to"]: e["id"] for e in sent}
