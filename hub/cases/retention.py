@@ -55,12 +55,13 @@ async def _candidates(conn: AsyncConnection, today: date) -> tuple[list[str], li
 
 
 async def run_retention(
-    conn: AsyncConnection, *, now: datetime, actor: str = "hub", dry_run: bool = False
+    conn: AsyncConnection, *, now: datetime, actor: str, dry_run: bool = False
 ) -> RetentionRun:
     """Destroy the keys of every case due (in the caller's transaction), or just list them.
 
     Each destroyed case gets a ``retention`` entry in the disclosure log (its ref and
-    subject ids, no names), written in the same transaction.
+    subject ids, no names) naming ``actor`` (``role:name`` of whoever ran it: the use-case
+    ``retention.run`` passes it), written in the same transaction.
     """
     due, held = await _candidates(conn, now.date())
     by_case: dict[str, list[str]] = {ref: [] for ref in due}

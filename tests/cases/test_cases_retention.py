@@ -18,6 +18,8 @@ from hub.log import parse_entry
 from hub.log import store as log_store
 from hub.protocol.errors import HubError
 
+ADMIN = "admin:ada"  # whoever runs retention is named in the log
+
 
 def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=12, tzinfo=UTC)
@@ -29,13 +31,13 @@ async def test_keys_are_destroyed_after_six_years_unless_held(db: Db) -> None:
     async with db.engine.begin() as conn:
         note = await encrypt_for_case(conn, db.keys, old.case_ref, "action:1", b"note")
         await set_hold(conn, db.keys, held.case_ref, "domestic homicide review")
-        early = await run_retention(conn, now=at("2032-08-31"))
+        early = await run_retention(conn, now=at("2032-08-31"), actor=ADMIN)
         assert early.destroyed == [] and early.held == []
-        dry = await run_retention(conn, now=at("2032-09-01"), dry_run=True)
+        dry = await run_retention(conn, now=at("2032-09-01"), actor=ADMIN, dry_run=True)
         assert (dry.destroyed, dry.held) == ([old.case_ref], [held.case_ref])
         assert len(dry.subject_ids) == 3
         await load_case(conn, db.keys, old.case_ref)  # a dry run destroys nothing
-        done = await run_retention(conn, now=at("2032-09-01"))
+        done = await run_retention(conn, now=at("2032-09-01"), actor=ADMIN)
         assert done.destroyed == [old.case_ref]
     async with db.engine.connect() as conn:
         for attempt in (
@@ -60,17 +62,19 @@ async def test_keys_are_destroyed_after_six_years_unless_held(db: Db) -> None:
         entries = [await log_store.entry(conn, i) for i in range(count)]
         assert count == 1 and entries[0] is not None
         logged = parse_entry(entries[0])
-        assert (logged.kind, logged.case_refs, logged.status) == (
+        assert (logged.kind, logged.case_refs, logged.status, logged.actor) == (
             "retention",
             (old.case_ref,),
             "key_destroyed",
+            ADMIN,
         )
         assert list(logged.subject_ids or ()) == dry.subject_ids and b"Alice" not in entries[0]
         assert await log_store.root(conn, count) == merkle.root([e for e in entries if e])
     async with db.engine.begin() as conn:
         await set_hold(conn, db.keys, held.case_ref, None)
-        assert (await run_retention(conn, now=at("2032-09-01"))).destroyed == [held.case_ref]
-        assert (await run_retention(conn, now=at("2040-01-01"))).destroyed == []
+        done = await run_retention(conn, now=at("2032-09-01"), actor=ADMIN)
+        assert done.destroyed == [held.case_ref]
+        assert (await run_retention(conn, now=at("2040-01-01"), actor=ADMIN)).destroyed == []
         with pytest.raises(HubError) as gone:
             await set_hold(conn, db.keys, held.case_ref, "too late")
         assert gone.value.code == "key-destroyed"
@@ -80,9 +84,9 @@ async def test_a_repeat_keeps_the_earlier_case_and_areas_set_the_period(db: Db) 
     first = await submit(db, pair("Alice Smith", "Bob Smith", "2026-01-10"))
     await submit(db, pair("Alice Smith", "Bob Smith", "2026-09-01"))
     async with db.engine.begin() as conn:
-        assert (await run_retention(conn, now=at("2032-06-01"))).destroyed == []
+        assert (await run_retention(conn, now=at("2032-06-01"), actor=ADMIN)).destroyed == []
         await set_area(conn, "north", retention_years=2)
-        destroyed = (await run_retention(conn, now=at("2028-09-01"))).destroyed
+        destroyed = (await run_retention(conn, now=at("2028-09-01"), actor=ADMIN)).destroyed
         assert first.case_ref in destroyed and len(destroyed) == 2
 
 
