@@ -10,11 +10,23 @@ entry through every door, differing only in the door and the time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from agencykit import ISP, HubThread, Kit, same_entries
+from sqlalchemy import select
+
+from hub.crypto.announce import announce_key
+from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.log.entries import parse_entry
+from hub.log.store import entry, size
+from hub.service.appkeys import ENGINE
+from hub.storage.tables import agencies
+from hub.testing import RunningHub, postgres_database, running_hub
 
 DOORS = ("api", "web", "cli")
 
@@ -501,3 +513,92 @@ def test_staff_users_are_managed_by_admins_only(
     assert "temp-cli" in out and "revoked" in out
     code, _, err = kit.cli(capsys, "user", "list", by="temp-cli")
     assert code == 1 and "not an active member of staff" in err
+
+
+# -- on each storage engine ----------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def engine_hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """A running hub on each storage engine (PostgreSQL skipped if no server answers)."""
+    if request.param == "sqlite":
+        async with running_hub(tmp_path) as running:
+            yield running
+        return
+    try:
+        database = postgres_database()
+        url = await database.__aenter__()
+    except OSError as exc:
+        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
+    try:
+        async with running_hub(tmp_path, database_url=url) as running:
+            yield running
+    finally:
+        await database.__aexit__(None, None, None)
+
+
+async def test_coordinator_of_south_cannot_suspend_or_revoke_north_agency_on_each_engine(
+    engine_hub: RunningHub,
+) -> None:
+    hub = engine_hub
+    tokens = {"ada": hub.admin_token}
+    tokens["nora"] = await hub.add_user("nora", "coordinator")
+    tokens["sam"] = await hub.add_user("sam", "coordinator")
+    async with aiohttp.ClientSession() as http:
+
+        async def call(method: str, path: str, who: str, body: Any = None) -> tuple[int, Any]:
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            async with http.request(method, hub.url + path, json=body, headers=headers) as resp:
+                return resp.status, await resp.json(content_type=None)
+
+        for area, user in (("north", "nora"), ("south", "sam")):
+            status, _ = await call("POST", "/api/v1/areas", "ada", {"id": area, "name": area})
+            assert status == 201
+            status, _ = await call("POST", f"/api/v1/areas/{area}/users", "ada", {"user": user})
+            assert status == 201
+        invitation = {"id": "police-north", "name": "Police", "kind": "police", **ISP}
+        status, doc = await call(
+            "POST", "/api/v1/agencies", "nora", {**invitation, "areas": ["north"]}
+        )
+        assert status == 201, doc
+        identity = IdentityKeyPair.generate()
+        signed = announce_key(
+            identity, "police-north", EncryptionKeyPair.generate().public, now=datetime.now(UTC)
+        )
+        async with http.post(
+            hub.url + "/api/v1/enrol",
+            json={"code": doc["enrolment_code"], "announcement": signed.to_json()},
+        ) as resp:
+            assert resp.status == 201
+        approve = {"identity_fingerprint": identity.fingerprint}
+        path = "/api/v1/agencies/police-north"
+
+        async def log_size() -> int:
+            async with hub.app[ENGINE].connect() as conn:
+                return await size(conn)
+
+        before = await log_size()
+        for verb, body, code in (
+            ("approve", approve, "agency-outside-area"),
+            ("revoke", None, "forbidden"),
+        ):
+            status, doc = await call("POST", f"{path}/{verb}", "sam", body)
+            assert status == 403 and doc["type"].endswith(f"/{code}"), doc
+        assert await log_size() == before
+        assert (await call("POST", f"{path}/approve", "nora", approve))[0] == 200
+        for verb, code in (("suspend", "agency-outside-area"), ("revoke", "forbidden")):
+            status, doc = await call("POST", f"{path}/{verb}", "sam")
+            assert status == 403 and doc["type"].endswith(f"/{code}"), doc
+        assert await log_size() == before + 1
+        async with hub.app[ENGINE].connect() as conn:
+            logged = parse_entry(await entry(conn, before) or b"")
+            state = await conn.scalar(
+                select(agencies.c.status).where(agencies.c.id == "police-north")
+            )
+        assert (logged.kind, logged.status, logged.actor, logged.door) == (
+            "agency_status",
+            "active",
+            "coordinator:nora",
+            "api",
+        )
+        assert state == "active"
