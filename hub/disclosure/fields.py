@@ -2,13 +2,16 @@
 
 The policy decides which field paths may go; these functions read them back off the
 payload that was built, so the pipeline can refuse (as a bug) anything that slipped past
-the projection and can log exactly what left the hub.
+the projection and can log exactly what left the hub, free text (an action's description,
+the minutes' discussion) included.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
+
+from hub.policy.fields import free_text_paths
 
 __all__ = ["disclosed_paths", "subject_ids_in"]
 
@@ -37,7 +40,8 @@ def _people(node: Any) -> Iterator[Mapping[str, Any]]:
 
 
 def disclosed_paths(payload: Mapping[str, Any]) -> frozenset[str]:
-    """The case field paths present in ``payload`` (``victim.name``, ``risk.level``, ...)."""
+    """The case field paths present in ``payload`` (``victim.name``, ``risk.level``, ...)
+    and its free-text paths (``carried_forward.description``, ``discussion``, ...)."""
     paths: set[str] = set()
     for person in _people(payload):
         prefix = _ROLE_PREFIX.get(str(person["role"]), "other")
@@ -47,6 +51,7 @@ def disclosed_paths(payload: Mapping[str, Any]) -> frozenset[str]:
         if isinstance(value, Mapping):
             paths.update(f"{section}.{key}" for key in value)
     paths.update(flag for flag in _FLAGS if flag in payload)
+    paths.update(free_text_paths(payload))
     return frozenset(paths)
 
 
