@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -45,6 +45,7 @@ from hub.delivery.configure import (
 from hub.delivery.settings import DeliverySettings, delivery_of
 from hub.policy.isp import IspStatus, IspVersion, isp_status
 from hub.protocol.errors import HubError, ProtocolError
+from hub.storage.tables import alerts
 
 __all__ = [
     "KINDS",
@@ -52,11 +53,13 @@ __all__ = [
     "Agency",
     "AgencyListing",
     "AgencyPage",
+    "Alert",
     "ChosenDelivery",
     "agency_page",
     "approve_agency",
     "invite_agency",
     "list_agencies",
+    "open_alerts",
     "parse_config",
     "reinstate_agency",
     "revoke_agency",
@@ -261,3 +264,28 @@ async def set_delivery(
         )
     rt.wake([agency_id])
     return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something a coordinator must look at (an envelope that expired undelivered)."""
+
+    id: int
+    kind: str
+    agency_id: str | None
+    envelope_id: str | None
+    created_at: datetime
+
+
+@use_case("alert.list", *WRITERS)
+async def open_alerts(rt: Runtime, actor: Actor) -> list[Alert]:
+    """Open alerts, oldest first: an admin's, all; a coordinator's, those about the
+    agencies serving their areas."""
+    query = select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
+    if actor.role != "admin":
+        mine = sorted(actor.areas or ())
+        theirs = select(agency_areas.c.agency_id).where(agency_areas.c.area_id.in_(mine))
+        query = query.where(alerts.c.agency_id.in_(theirs))
+    async with rt.engine.connect() as conn:
+        rows = await conn.execute(query)
+        return [Alert(r.id, r.kind, r.agency_id, r.envelope_id, r.created_at) for r in rows]

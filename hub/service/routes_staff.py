@@ -7,16 +7,15 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from hub.app import Actor, Runtime
 from hub.app import agencies as agency_app
 from hub.app import users as user_app
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
-from hub.service.auth import actor, staff, staff_for
+from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
-from hub.storage.tables import alerts
 
 __all__ = ["routes"]
 
@@ -143,27 +142,25 @@ async def revoke(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/alerts")
-@staff("admin", "coordinator")
+@staff_for("alert.list")
 async def list_alerts(request: web.Request) -> web.Response:
-    """Open alerts for coordinators (expired envelopes, for now)."""
-    async with request.app[ENGINE].connect() as conn:
-        rows = await conn.execute(
-            select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
-        )
-        return web.json_response(
-            {
-                "alerts": [
-                    {
-                        "id": r.id,
-                        "kind": r.kind,
-                        "agency_id": r.agency_id,
-                        "envelope_id": r.envelope_id,
-                        "created_at": r.created_at.isoformat(),
-                    }
-                    for r in rows
-                ]
-            }
-        )
+    """Open alerts (expired envelopes, for now): a coordinator's, about the agencies
+    serving their areas."""
+    found = await agency_app.open_alerts(request.app[RUNTIME], await actor(request))
+    return web.json_response(
+        {
+            "alerts": [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "agency_id": a.agency_id,
+                    "envelope_id": a.envelope_id,
+                    "created_at": a.created_at.isoformat(),
+                }
+                for a in found
+            ]
+        }
+    )
 
 
 @routes.get("/api/v1/users")

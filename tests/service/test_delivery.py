@@ -209,11 +209,19 @@ async def test_unacknowledged_envelopes_expire_and_coordinators_are_alerted(tmp_
         await asyncio.sleep(1.6)
         assert await agent.poll() == []
         coordinator = await hub.add_user("coord", "coordinator")
+        elsewhere = await hub.add_user("south-coord", "coordinator")
+        for area, user in (("north", "coord"), ("south", "south-coord")):
+            await staff_call(hub, http, "POST", "/api/v1/areas", body={"id": area, "name": area})
+            await staff_call(hub, http, "POST", f"/api/v1/areas/{area}/users", body={"user": user})
+        path = "/api/v1/areas/north/agencies"
+        await staff_call(hub, http, "POST", path, body={"agency": "police-north"})
         status, doc = await staff_call(hub, http, "GET", "/api/v1/alerts", token=coordinator)
         assert status == 200
         assert [(a["kind"], a["envelope_id"], a["agency_id"]) for a in doc["alerts"]] == [
             ("envelope-expired", sent["id"], "police-north")
         ]
+        status, doc = await staff_call(hub, http, "GET", "/api/v1/alerts", token=elsewhere)
+        assert status == 200 and doc["alerts"] == []  # only their areas' agencies
         async with hub.app[ENGINE].connect() as conn:
             assert await conn.scalar(select(outbox.c.status)) == "expired"
 
