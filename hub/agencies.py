@@ -441,10 +441,10 @@ _TRANSITIONS: Final = {
 
 
 async def set_status(
-    engine: AsyncEngine, agency_id: str, status: str, *, now: datetime, actor: str = "hub"
+    engine: AsyncEngine, agency_id: str, status: str, *, now: datetime, actor: str
 ) -> None:
     """Suspend, reinstate or revoke an agency (its own transaction; see
-    :func:`change_status`)."""
+    :func:`change_status`); ``actor`` names who did it (``role:name``)."""
     async with engine.begin() as conn:
         await change_status(conn, agency_id, status, now=now, actor=actor)
 

@@ -104,7 +104,9 @@ async def _agencies(engine: AsyncEngine) -> dict[str, EncryptionKeyPair]:
         )
     found = {f"{kind}-a": await _agency(engine, f"{kind}-a", kind, "2026.1") for kind in KINDS}
     found["police-suspended"] = await _agency(engine, "police-suspended", "police", "2026.1")
-    await agency_ops.set_status(engine, "police-suspended", "suspended", now=NOW)
+    await agency_ops.set_status(
+        engine, "police-suspended", "suspended", now=NOW, actor="admin:test"
+    )
     found["idva-old-isp"] = await _agency(engine, "idva-old-isp", "idva", "2025.9")
     return found
 

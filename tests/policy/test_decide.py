@@ -104,7 +104,7 @@ async def _build(engine: AsyncEngine) -> dict[str, Agency]:
     for kind in KINDS:
         found[kind] = await _agency(engine, f"a-{kind.replace('_', '-')}", kind, timedelta(days=14))
     found["suspended"] = await _agency(engine, "suspended", "police", timedelta(days=14))
-    await agencies.set_status(engine, "suspended", "suspended", now=NOW)
+    await agencies.set_status(engine, "suspended", "suspended", now=NOW, actor="admin:test")
     found["old-isp"] = await _agency(engine, "old-isp", "police", timedelta(days=14))
     async with engine.begin() as conn:
         await sign_isp(
