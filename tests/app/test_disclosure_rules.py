@@ -144,7 +144,7 @@ async def test_held_list_shows_a_coordinator_only_their_areas_holds(world: World
 
     sam = await world.web("sam")
     _, page = await sam.request("GET", "/dashboard")
-    assert f"/held/{south}/approve" in page and north not in page
+    assert f"/held/{south}/reject" in page and north not in page  # his own: no approve
     nick = await world.web("nick")
     _, page = await nick.request("GET", "/dashboard")
     assert f"/held/{north}/approve" in page and south not in page
@@ -163,6 +163,9 @@ async def test_coordinator_cannot_approve_the_hold_they_asked_for(world: World) 
     status, doc = await world.call("POST", f"/api/v1/held/{by_api}/approve", "nora")
     problem(status, doc, "self-approval")
     nora = await world.web("nora")
+    _, page = await nora.request("GET", "/dashboard")  # her own: reject, no approve
+    assert f"/held/{by_web}/reject" in page and f"/held/{by_web}/approve" not in page
+    assert "another coordinator of the area approves it" in page
     status, page = await nora.post(f"/held/{by_web}/approve")
     assert status == 403 and "second person" in page
     code, _, err = await world.cli("held", "approve", by_cli, "--by", "nora")
