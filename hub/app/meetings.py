@@ -19,7 +19,7 @@ from hub.agencies import Agency, get_agency
 from hub.app.access import record_access
 from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
-from hub.app.rules import require_area
+from hub.app.rules import require_area, require_serves
 from hub.app.runtime import Runtime
 from hub.cases import agencies_serving, load_case
 from hub.cases.areas import Area, list_areas
@@ -157,10 +157,16 @@ async def remove_case(rt: Runtime, actor: Actor, meeting_id: str, case_ref: str)
 async def record_attendance(
     rt: Runtime, actor: Actor, meeting_id: str, marks: Mapping[str, str]
 ) -> MeetingView:
-    """Record ``{agency: attended | apologies}`` for the meeting, in one transaction."""
+    """Record ``{agency: attended | apologies}`` for the meeting, in one transaction.
+
+    Only agencies serving the meeting's area (``recipient-outside-area``): the minutes go
+    to those recorded as attending.
+    """
     now = rt.clock()
     async with rt.engine.begin() as conn:
         meeting = await _meeting(conn, actor, meeting_id, write=True)
+        known = [a for a in marks if isinstance(a, str) and await get_agency(conn, a) is not None]
+        await require_serves(conn, known, meeting.area.id)
         for agency_id, status in marks.items():
             await meeting_ops.set_attendance(
                 conn, meeting, agency_id, status, by=actor.name, now=now

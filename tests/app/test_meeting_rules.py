@@ -261,3 +261,36 @@ def test_the_meetings_coordinator_acts_and_the_log_names_them_whatever_the_door(
     assert access.kind == "access" and access.actor == "coordinator:nell"
     assert access.door == "api" and access.case_refs == (world.ref,)
     assert "Check" not in access.model_dump_json()
+
+
+def test_attendance_names_only_agencies_serving_the_meetings_area(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = {
+        "id": "police-south",
+        "name": "Police South",
+        "kind": "police",
+        "isp_version": "2026.1",
+        "isp_signed_by": "Designated MARAC Officer",
+        "isp_signed_on": "2026-11-01",
+        "areas": ["south"],
+    }
+    status, doc = world.api("POST", "/api/v1/agencies", "admin", body)
+    assert status == 201, doc
+    before = world.state()
+    path = f"/api/v1/meetings/{world.meeting}/attendance"
+    status, doc = world.api("POST", path, "nell", {"agency": "police-south", "status": "attended"})
+    assert status == 403 and doc["type"].endswith("/recipient-outside-area"), doc
+    web = world.web("casey")
+    try:
+        web.get(f"/meetings/{world.meeting}")
+        form = {"attend:police-south": "attended", "attend:police-north": "attended"}
+        assert web.post(f"/meetings/{world.meeting}/attendance", form)[0] == 403
+    finally:
+        web.close()
+    argv = ["meeting", "attend", world.meeting, "police-south", "--status", "attended"]
+    status, _, err = world.cli(capsys, *argv, "--by", "casey")
+    assert status == 1 and "does not serve area north" in err
+    after = world.state()
+    assert after == {**before, "log": after["log"]}
+    assert [e.kind for e in world.entries(before["log"])] == ["access"]  # the page view
