@@ -12,10 +12,11 @@ from collections.abc import Collection
 from dataclasses import replace
 from datetime import date, datetime
 
+from hub.agencies import get_agency
 from hub.app.access import record_access
 from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
-from hub.app.rules import require_area
+from hub.app.rules import require_area, require_serves
 from hub.app.runtime import Runtime
 from hub.cases.areas import Area, list_areas
 from hub.meetings import actions as action_ops
@@ -58,6 +59,8 @@ async def add_action(
     async with rt.engine.begin() as conn:
         meeting = await meeting_ops.get_meeting(conn, meeting_id)
         await require_area(conn, actor, meeting.area.id, write=True)
+        if isinstance(owner, str) and await get_agency(conn, owner) is not None:
+            await require_serves(conn, [owner], meeting.area.id)  # the notice goes to it
         action, outcome = await action_ops.add_action(
             conn,
             rt.context(now),

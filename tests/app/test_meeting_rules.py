@@ -291,6 +291,16 @@ def test_attendance_names_only_agencies_serving_the_meetings_area(
     argv = ["meeting", "attend", world.meeting, "police-south", "--status", "attended"]
     status, _, err = world.cli(capsys, *argv, "--by", "casey")
     assert status == 1 and "does not serve area north" in err
+    # Nor may an action (and its notice) be given to an agency of another area.
+    action = {
+        "meeting": world.meeting,
+        "case_ref": world.ref,
+        "owner": "police-south",
+        "description": "x",
+        "due_date": MEETING_DAY,
+    }
+    status, doc = world.api("POST", "/api/v1/actions", "nell", action)
+    assert status == 403 and doc["type"].endswith("/recipient-outside-area"), doc
     after = world.state()
     assert after == {**before, "log": after["log"]}
     assert [e.kind for e in world.entries(before["log"])] == ["access"]  # the page view
