@@ -4,6 +4,7 @@ changes nothing, and a refusal stores, sends and logs nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from hub.log.store import entry, size
 from hub.meetings.tables import action_updates, actions, attendance, meeting_cases, meetings
 from hub.service.appkeys import ENGINE
 from hub.storage.tables import outbox
+from hub.testing import postgres_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import HubThread, WebClient
@@ -32,8 +34,11 @@ class World:
     and IDVA serving north; a case in each area), with API tokens for nell (north), stu
     (south) and dee (DPO), and a north meeting with the north case on its agenda."""
 
-    def __init__(self, hub: HubThread) -> None:
+    def __init__(self, hub: HubThread, database_url: str | None = None) -> None:
         self.hub = hub
+        self.flags = ["--data-dir", str(hub.hub.settings.data_dir)]
+        if database_url is not None:
+            self.flags += ["--database-url", database_url]
         hub.run(hub.seed(), timeout=120)
         self.tokens = {"admin": hub.hub.admin_token}
         for name, role in (("nell", "coordinator"), ("stu", "coordinator"), ("dee", "dpo")):
@@ -78,7 +83,7 @@ class World:
 
     def cli(self, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         capsys.readouterr()
-        status = main(["--data-dir", str(self.hub.hub.settings.data_dir), *argv])
+        status = main([*self.flags, *argv])
         out, err = capsys.readouterr()
         return status, out, err
 
@@ -109,13 +114,43 @@ class World:
         return self.hub.run(go())
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    hub = HubThread(tmp_path_factory.mktemp("meeting-rules"))
+class _Postgres:
+    """A fresh PostgreSQL database, held open by a loop of its own until ``close``."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._db = postgres_database()
+        try:
+            self.url = self._loop.run_until_complete(self._db.__aenter__())
+        except OSError as exc:
+            self._loop.close()
+            pytest.skip(f"no PostgreSQL server ({exc})")
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._db.__aexit__(None, None, None))
+        self._loop.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    database = _Postgres() if request.param == "postgresql" else None
+    url = database.url if database is not None else None
+    hub = HubThread(
+        tmp_path_factory.mktemp("meeting-rules"), **({"database_url": url} if url else {})
+    )
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("MARAC_HUB_KEY_FILE_STRENGTH", "interactive")
+    monkeypatch.delenv("MARAC_HUB_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MARAC_HUB_KEY_PASSPHRASE", raising=False)
     try:
-        yield World(hub)
+        yield World(hub, url)
     finally:
+        monkeypatch.undo()
         hub.stop()
+        if database is not None:
+            database.close()
 
 
 def _refused_by_api(world: World, who: str, code: str = "forbidden") -> None:
