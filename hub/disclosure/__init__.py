@@ -2,7 +2,9 @@
 
 decide (policy) → project (each case onto the allowed fields) → build the message →
 seal to the agency's newest key → queue in the outbox → append the disclosure entry,
-all in the caller's transaction. See docs/internals.md.
+all in the caller's transaction (``pipeline``, each step in a module of its own). Staff
+send extracts and notices (``extracts``) and decide held disclosures (``review``) through
+``hub.app``. See docs/internals.md.
 """
 
 from hub.disclosure.pipeline import (

@@ -11,14 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import Agency, get_agency
 from hub.cases import load_case
-from hub.disclosure.pipeline import (
+from hub.disclosure.pipeline import disclose, disclose_many
+from hub.disclosure.request import (
     NOTICE,
     DisclosureContext,
     DisclosureRequest,
     Outcome,
     check_override,
-    disclose,
-    disclose_many,
 )
 from hub.policy import Decision
 from hub.protocol.errors import HubError, ProtocolError

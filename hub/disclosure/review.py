@@ -13,14 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.agencies import get_agency, newest_key
 from hub.cases import load_case
 from hub.crypto.sealing import open_envelope
+from hub.disclosure.decision import decide_for
 from hub.disclosure.fields import disclosed_paths
-from hub.disclosure.pipeline import (
-    Disclosed,
-    DisclosureContext,
-    Refused,
-    decide_for,
-    seal_and_log,
-)
+from hub.disclosure.request import Disclosed, DisclosureContext, Refused
+from hub.disclosure.sealing import seal_and_log
 from hub.disclosure.tables import held_disclosures, overrides
 from hub.log import LogEntry, append
 from hub.protocol.envelope import parse_envelope
