@@ -67,6 +67,7 @@ async def add_action(
             rt.keys,
             meeting,
             actor=actor.log_name,
+            by=actor.name,
             case_ref=case_ref,
             owner=owner,
             description=description,

@@ -180,6 +180,7 @@ async def add_action(
     meeting: Meeting,
     *,
     actor: str,
+    by: str,
     case_ref: str,
     owner: str,
     description: str,
@@ -191,7 +192,7 @@ async def add_action(
     The owner is sent an ``ActionNotice`` (purpose ``action_notice``) carrying only what
     the policy allows (the description as ``action.description``); a refusal is logged
     and reported, and the action stays recorded. ``actor`` is the log's name for the
-    member of staff (``role:name``).
+    member of staff (``role:name``), ``by`` their name.
     """
     meeting.require_open()
     check_case_ref(case_ref)
@@ -214,7 +215,7 @@ async def add_action(
             due_date=due_date,
             status="open",
             created_at=now,
-            created_by=actor.partition(":")[2] or actor,
+            created_by=by,
             updated_at=now,
         )
     )
