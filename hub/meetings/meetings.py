@@ -15,14 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
-from hub.cases import Area, require_area
+from hub.cases import Area
 from hub.cases.areas import get_area
 from hub.cases.refs import CASE_REF
 from hub.cases.store import case_area
 from hub.meetings.tables import attendance, meeting_cases, meetings
 from hub.protocol.errors import HubError, ProtocolError
 from hub.storage.tables import agencies
-from hub.users import StaffUser
 
 __all__ = [
     "ATTENDANCE",
@@ -33,7 +32,6 @@ __all__ = [
     "check_case_ref",
     "create_meeting",
     "get_meeting",
-    "list_meetings",
     "meetings_of",
     "remove_case",
     "set_attendance",
@@ -135,12 +133,6 @@ async def meetings_of(conn: AsyncConnection, area: Area) -> list[Meeting]:
     return [
         Meeting(r.id, area, r.meeting_date, r.location, r.published_at, r.minutes_at) for r in rows
     ]
-
-
-async def list_meetings(conn: AsyncConnection, user: StaffUser, area_id: str) -> list[Meeting]:
-    """Legacy, for pages not yet calling ``hub.app.meetings``: the area's meetings, if
-    ``user`` may read the area. Use-cases call :func:`meetings_of`."""
-    return await meetings_of(conn, await require_area(conn, user, area_id))
 
 
 async def add_case(
