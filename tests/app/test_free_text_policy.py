@@ -317,22 +317,7 @@ def _renders_without_description(name: str) -> bool:
     return "null" not in json.dumps(document)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                not _renders_without_description(name),
-                reason=f"hub/adapters/formats ({name}) still requires an action's description "
-                "(POLE's schema) or writes it as null (FHIR's Task): an agenda to an agency of "
-                "this format fails once a carried-forward description is withheld",
-                strict=True,
-            ),
-        )
-        for name in ("fhir-r4", "pole")
-    ],
-)
+@pytest.mark.parametrize("name", ["fhir-r4", "pole"])
 def test_an_agenda_whose_carried_forward_text_is_withheld_renders_in_each_format(
     name: str,
 ) -> None:

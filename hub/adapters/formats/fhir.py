@@ -262,7 +262,6 @@ def _task(bundle: _Bundle, action: ActionSummary, refs: dict[str, tuple[str | No
         "status": _TASK_STATUS[action.status],
         "intent": "order",
         "code": {"text": "MARAC action"},
-        "description": action.description,
         "owner": {"type": "Organization", "identifier": _ident(AGENCY_SYSTEM, action.owner_agency)},
         "restriction": {"period": {"end": action.due_date.isoformat()}},
         "extension": [_ext("case-ref", valueString=action.case_ref)],
@@ -271,6 +270,8 @@ def _task(bundle: _Bundle, action: ActionSummary, refs: dict[str, tuple[str | No
         resource["for"] = {"reference": victim_ref}
     if flag_ref:
         resource["focus"] = {"reference": flag_ref}
+    if action.description is not None:  # withheld from agencies the policy keeps it from
+        resource["description"] = action.description
     if action.reason is not None:
         resource["statusReason"] = {"text": action.reason}
     return bundle.add(f"{action.case_ref}/action/{action.action_id}", resource)
