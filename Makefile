@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest bench clean browser
+.PHONY: run test lint typecheck pytest bench clean browser screenshots
 
 $(BIN)/python:
 	$(shell command -v $(PYTHON) || echo python3) -m venv $(VENV)
@@ -36,6 +36,10 @@ browser:
 	  npm ci --prefix tests/web --no-audit --no-fund || echo "npm is missing: the browser tests skip without axe-core"; }
 
 test: lint typecheck pytest
+
+# The README's screenshots (docs/screenshots), made by the browser tests on demand only.
+screenshots: $(STAMP) browser
+	MARAC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/web/test_web_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -3,6 +3,7 @@ per session; a fresh browser context per test."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -93,8 +94,11 @@ def browse(browser: Any, web_hub: HubThread) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    """Where the tests save the README's screenshots."""
-    path = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: a temporary directory, so that
+    ``make test`` leaves the tree as it found it; ``make screenshots`` sets
+    ``MARAC_SCREENSHOTS`` to the README's ``docs/screenshots``."""
+    chosen = os.environ.get("MARAC_SCREENSHOTS")
+    path = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
