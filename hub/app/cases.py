@@ -9,7 +9,6 @@ from typing import Any
 from hub.app.access import record_access
 from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
-from hub.app.identity import staff_user
 from hub.app.rules import require_area
 from hub.app.runtime import Runtime
 from hub.cases.areas import Area
@@ -84,20 +83,19 @@ async def case_page(rt: Runtime, actor: Actor, ref: str) -> CasePage:
     """The case page's data (see :class:`CasePage`), logged as one ``access`` entry."""
     now = rt.clock()
     today = now.date()
-    user = staff_user(actor)
     read = ["case", "actions"]
     async with rt.engine.begin() as conn:
         area = await require_area(conn, actor, await case_area(conn, ref), write=True)
         case = await load_case(conn, rt.keys, ref)
-        found = await action_ops.list_actions(conn, rt.keys, user, area=area.id, today=today)
+        found = await action_ops.find_actions(conn, rt.keys, areas=[area.id], today=today)
         mine = [a for a in found if a.case_ref == ref]
         previous: list[action_ops.Action] | None = None
         previous_area = None
         if case.previous_ref:
             previous_area = await case_area(conn, case.previous_ref)
             if actor.works_in(previous_area):
-                earlier = await action_ops.list_actions(
-                    conn, rt.keys, user, area=previous_area, today=today
+                earlier = await action_ops.find_actions(
+                    conn, rt.keys, areas=[previous_area], today=today
                 )
                 previous = [a for a in earlier if a.case_ref == case.previous_ref]
                 read.append("previous-actions")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import select
 
 from hub.app.actor import Actor, Door, operator
@@ -13,7 +11,7 @@ from hub.protocol.errors import HubError
 from hub.storage.tables import users
 from hub.users import StaffUser
 
-__all__ = ["actor_for", "cli_actor", "staff_user"]
+__all__ = ["actor_for", "cli_actor"]
 
 
 async def actor_for(rt: Runtime, user: StaffUser, door: Door) -> Actor:
@@ -36,7 +34,3 @@ async def cli_actor(rt: Runtime, by: str | None) -> Actor:
         raise HubError(f"--by {by[:64]!r} is not an active member of staff", code="unauthorized")
     return await actor_for(rt, StaffUser(row.name, row.role, row.created_at), "cli")
 
-
-def staff_user(actor: Actor) -> StaffUser:
-    """The domain's view of an actor (for functions that still take a ``StaffUser``)."""
-    return StaffUser(actor.name, actor.role, datetime.fromtimestamp(0, UTC))

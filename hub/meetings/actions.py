@@ -24,9 +24,7 @@ from hub.cases import (
     decrypt_for_case,
     encrypt_for_case,
     load_case,
-    require_area,
 )
-from hub.cases.areas import user_area_ids
 from hub.hub_keys import HubKeys
 from hub.meetings.meetings import Meeting, agenda_refs, check_case_ref
 from hub.meetings.rules import ACTION_STATUSES, OPEN, check_update, is_overdue
@@ -35,7 +33,6 @@ from hub.meetings.tables import action_updates, actions, meetings
 from hub.policy import Decision
 from hub.protocol.errors import HubError, PolicyError, ProtocolError
 from hub.protocol.messages import ActionNotice, ActionSummary, PersonDetails, SafeContact
-from hub.users import StaffUser
 
 __all__ = [
     "Action",
@@ -47,7 +44,6 @@ __all__ = [
     "find_actions",
     "history",
     "incomplete_before",
-    "list_actions",
     "record_update",
 ]
 
@@ -390,30 +386,6 @@ async def find_actions(
         query = query.where(actions.c.status.in_(sorted(OPEN)), actions.c.due_date < today)
     rows = await conn.execute(query.order_by(actions.c.due_date, actions.c.id))
     return [await _action(conn, keys, r) for r in rows.all()]
-
-
-async def list_actions(
-    conn: AsyncConnection,
-    keys: HubKeys,
-    user: StaffUser,
-    *,
-    area: str | None = None,
-    agency: str | None = None,
-    status: str | None = None,
-    overdue: bool = False,
-    today: date,
-) -> list[Action]:
-    """Legacy, for callers not yet moved to ``hub.app.meetings`` (which calls
-    :func:`find_actions`): the actions ``user`` may read, in ``area`` or their areas."""
-    areas: Collection[str] | None = None
-    if area is not None:
-        await require_area(conn, user, area)
-        areas = [area]
-    elif user.role == "coordinator":
-        areas = await user_area_ids(conn, user.name)
-    return await find_actions(
-        conn, keys, areas=areas, agency=agency, status=status, overdue=overdue, today=today
-    )
 
 
 async def incomplete_before(conn: AsyncConnection, keys: HubKeys, meeting: Meeting) -> list[Action]:
