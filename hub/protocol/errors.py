@@ -9,6 +9,7 @@ to a response with the matching status.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar, Final
 
 PROBLEM_BASE: Final = "https://marac-hub.org/problems/"
@@ -21,10 +22,10 @@ class HubError(Exception):
     default_code: ClassVar[str] = "hub-error"
     status: ClassVar[int] = 500
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.code = code or self.default_code
+        self.code = str(code or self.default_code)
 
     def diagnostics(self) -> str:
         """One line for a person: the code and the message."""
@@ -73,6 +74,101 @@ class LogIntegrityError(HubError):
 
     default_code = "log-integrity"
     status = 500
+
+
+class ErrorCode(StrEnum):
+    """Every error code marac-hub and its client raise: one member a problem type.
+
+    ``tests/protocol/test_error_codes.py`` checks that the members and the problem table
+    below name the same codes, and that every code the source raises is a member.
+    """
+
+    MALFORMED = "malformed"
+    MALFORMED_JSON = "malformed-json"
+    UNSUPPORTED_VERSION = "unsupported-version"
+    UNKNOWN_TYPE = "unknown-type"
+    UNKNOWN_SUITE = "unknown-suite"
+    BAD_ULID = "bad-ulid"
+    BAD_TIMESTAMP = "bad-timestamp"
+    NAIVE_TIMESTAMP = "naive-timestamp"
+    BAD_BASE64 = "bad-base64"
+    BAD_FINGERPRINT = "bad-fingerprint"
+    MISSING_FIELD = "missing-field"
+    UNKNOWN_FIELD = "unknown-field"
+    WRONG_TYPE = "wrong-type"
+    FIELD_TOO_LARGE = "field-too-large"
+    INVALID_MESSAGE = "invalid-message"
+    PAYLOAD_TOO_LARGE = "payload-too-large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type"
+    INVALID_ENVELOPE = "invalid-envelope"
+    BAD_SIGNATURE = "bad-signature"
+    CRYPTO_ERROR = "crypto-error"
+    BAD_KEY_FILE = "bad-key-file"
+    WRONG_PASSPHRASE = "wrong-passphrase"  # noqa: S105 - an error code, not a secret
+    KEY_DESTROYED = "key-destroyed"
+    INVALID_REFERRAL = "invalid-referral"
+    KEY_EXPIRED = "key-expired"
+    UNKNOWN_AGENCY = "unknown-agency"
+    KEY_REVOKED = "key-revoked"
+    REPLAYED_REQUEST = "replayed-request"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not-found"
+    METHOD_NOT_ALLOWED = "method-not-allowed"
+    CONFLICT = "conflict"
+    AGENCY_NOT_APPROVED = "agency-not-approved"
+    AGENCY_SUSPENDED = "agency-suspended"
+    AGENCY_NOT_ACTIVE = "agency-not-active"
+    BAD_ENROLMENT_CODE = "bad-enrolment-code"
+    FINGERPRINT_MISMATCH = "fingerprint-mismatch"
+    UNKNOWN_ENVELOPE = "unknown-envelope"
+    BAD_RECEIPT = "bad-receipt"
+    BAD_TREE_HEAD = "bad-tree-head"
+    NO_LAWFUL_BASIS = "no-lawful-basis"
+    ISP_NOT_SIGNED = "isp-not-signed"
+    POLICY_REFUSED = "policy-refused"
+    INVALID_POLICY = "invalid-policy"
+    DELIVERY_FAILED = "delivery-failed"
+    LOG_INTEGRITY = "log-integrity"
+    SENDER_MISMATCH = "sender-mismatch"
+    WRONG_RECIPIENT = "wrong-recipient"
+    UNHANDLED_TYPE = "unhandled-type"
+    CASE_MISMATCH = "case-mismatch"
+    DUPLICATE_ENVELOPE = "duplicate-envelope"
+    REASON_REQUIRED = "reason-required"
+    MEETING_CLOSED = "meeting-closed"
+    NOT_REQUESTED = "not-requested"
+    NOT_ACTION_OWNER = "not-action-owner"
+    RECIPIENT_OUTSIDE_AREA = "recipient-outside-area"
+    CASE_OUTSIDE_AREA = "case-outside-area"
+    AGENCY_OUTSIDE_AREA = "agency-outside-area"
+    SELF_APPROVAL = "self-approval"
+    ALREADY_ENROLLED = "already-enrolled"
+    BAD_ARGUMENT = "bad-argument"
+    BAD_CONFIG = "bad-config"
+    BAD_FILE = "bad-file"
+    BAD_PROXY = "bad-proxy"
+    BAD_SINK = "bad-sink"
+    BAD_URL = "bad-url"
+    BUSY = "busy"
+    ENROLMENT_MISMATCH = "enrolment-mismatch"
+    HUB_KEY_CHANGED = "hub-key-changed"
+    HUB_REFUSED = "hub-refused"
+    HUB_UNREACHABLE = "hub-unreachable"
+    INSECURE_URL = "insecure-url"
+    KEY_MISMATCH = "key-mismatch"
+    STORE_DAMAGED = "store-damaged"
+    STORE_ERROR = "store-error"
+    TLS_ERROR = "tls-error"
+    UNAVAILABLE = "unavailable"
+    UNKNOWN_ACTION = "unknown-action"
+    UNKNOWN_ADAPTER = "unknown-adapter"
+    UNKNOWN_CASE = "unknown-case"
+    UNKNOWN_FORMAT = "unknown-format"
+    UNKNOWN_MESSAGE = "unknown-message"
+    UNREADABLE_MESSAGE = "unreadable-message"
+    WRONG_STORE_KEY = "wrong-store-key"
+    HUB_ERROR = "hub-error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +246,33 @@ _TYPES: Final = (
     ProblemType("case-outside-area", 403, "The case belongs to an area you do not work in"),
     ProblemType("agency-outside-area", 403, "The agency does not serve your areas"),
     ProblemType("self-approval", 403, "A second person must approve this"),
+    ProblemType("already-enrolled", 409, "This client is already enrolled"),
+    ProblemType("bad-argument", 400, "A command-line argument is wrong"),
+    ProblemType("bad-config", 400, "Adapter or delivery settings are invalid"),
+    ProblemType("bad-file", 400, "A file could not be read or parsed"),
+    ProblemType("bad-proxy", 400, "The proxy setting is not an http(s) URL"),
+    ProblemType("bad-sink", 400, "The sink setting is invalid"),
+    ProblemType("bad-url", 400, "The hub's URL is invalid"),
+    ProblemType("busy", 409, "The data directory is in use by another process"),
+    ProblemType("enrolment-mismatch", 409, "The hub answered for another agency or key"),
+    ProblemType(
+        "hub-key-changed", 409, "The hub's identity key differs from the one pinned at enrolment"
+    ),
+    ProblemType("hub-refused", 502, "The hub refused the request"),
+    ProblemType("hub-unreachable", 503, "The hub could not be reached"),
+    ProblemType("insecure-url", 400, "The hub's URL is not HTTPS"),
+    ProblemType("key-mismatch", 409, "The key does not match the one expected"),
+    ProblemType("store-damaged", 500, "The local store is damaged"),
+    ProblemType("store-error", 500, "The local store failed"),
+    ProblemType("tls-error", 502, "TLS handshake or certificate check failed"),
+    ProblemType("unavailable", 503, "The hub is stopping or unavailable"),
+    ProblemType("unknown-action", 404, "No such action"),
+    ProblemType("unknown-adapter", 400, "No such adapter is installed"),
+    ProblemType("unknown-case", 404, "No such case"),
+    ProblemType("unknown-format", 400, "No such format is installed"),
+    ProblemType("unknown-message", 404, "No such message"),
+    ProblemType("unreadable-message", 400, "The message could not be read"),
+    ProblemType("wrong-store-key", 400, "Wrong passphrase for the local store"),
     ProblemType("hub-error", 500, "Internal error"),
 )
 
