@@ -1,6 +1,6 @@
 """Areas, referrals and cases (encrypted at rest), repeats, the SafeLives return, retention."""
 
-from hub.cases.areas import Area, agencies_serving, require_area
+from hub.cases.areas import Area, agencies_serving
 from hub.cases.casekeys import decrypt_for_case, encrypt_for_case
 from hub.cases.referral import Referral, parse_referral
 from hub.cases.store import (
@@ -29,5 +29,4 @@ __all__ = [
     "mark_heard",
     "parse_referral",
     "refer",
-    "require_area",
 ]

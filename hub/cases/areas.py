@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.cases.tables import agency_areas, areas, user_areas
 from hub.protocol.errors import HubError, ProtocolError
 from hub.storage.tables import agencies, users
-from hub.users import StaffUser
 
 __all__ = [
     "Area",
@@ -23,7 +22,6 @@ __all__ = [
     "agencies_serving",
     "get_area",
     "list_areas",
-    "require_area",
     "set_area",
     "user_area_ids",
 ]
@@ -203,21 +201,3 @@ async def user_area_ids(conn: AsyncConnection, user_name: str) -> set[str]:
         select(user_areas.c.area_id).where(user_areas.c.user_name == user_name)
     )
     return {r.area_id for r in rows}
-
-
-async def require_area(
-    conn: AsyncConnection, user: StaffUser, area_id: str, *, write: bool = False
-) -> Area:
-    """The area, if ``user`` may work in it; else ``not-found`` or ``forbidden``.
-
-    An admin may work in any area; a coordinator only in their own; a DPO may read
-    (``write=False``: list areas and pseudonymous case lists) in every area, never write.
-    """
-    area = await _existing(conn, area_id)
-    if user.role == "admin":
-        return area
-    if user.role == "dpo" and not write:
-        return area
-    if user.role == "coordinator" and area_id in await user_area_ids(conn, user.name):
-        return area
-    raise HubError("you do not work in this area", code="forbidden")

@@ -5,32 +5,27 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from hub.cli._context import require_initialised, settings_from, with_engine
-from hub.storage.tables import alerts
+from hub.app import agencies as agency_app
+from hub.cli._context import with_runtime
 
 
 def register(sub: Any) -> None:
     """Add ``alerts``."""
-    parser = sub.add_parser("alerts", help="list open alerts (envelopes that expired undelivered)")
-    parser.set_defaults(handler=run)
+    parser = sub.add_parser(
+        "alerts",
+        help="list open alerts (envelopes that expired undelivered)",
+        description="Open alerts, oldest first: every alert for an admin (the operator by "
+        "default), those about the agencies serving a coordinator's areas for a coordinator.",
+    )
+    parser.add_argument(
+        "--by", metavar="USER", help="an active member of staff (default: the hub's operator)"
+    )
+    parser.set_defaults(handler=run, use_case="alert.list")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print open alerts, oldest first."""
-    settings = settings_from(args)
-    require_initialised(settings)
-
-    async def fetch(engine: AsyncEngine) -> list[Any]:
-        async with engine.connect() as conn:
-            rows = await conn.execute(
-                select(alerts).where(alerts.c.resolved_at.is_(None)).order_by(alerts.c.id)
-            )
-            return list(rows)
-
-    rows = with_engine(settings, fetch)
+    rows = with_runtime(args, agency_app.open_alerts)
     for row in rows:
         print(
             f"{row.created_at:%Y-%m-%d %H:%M} {row.kind:<18} {row.agency_id or '-':<24} "
