@@ -12,17 +12,22 @@ from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
 from hub.app.rules import require_area
 from hub.app.runtime import Runtime
 from hub.cases.areas import Area
-from hub.cases.referral import parse_referral
+from hub.cases.referral import ANSWERS, MAX_CHILDREN, parse_referral
 from hub.cases.store import Case, CaseSummary, Referred, case_area, list_cases, load_case, refer
 from hub.cases.store import set_hold as store_hold
 from hub.meetings import actions as action_ops
+from hub.meetings.rules import referral_clock
 from hub.protocol.errors import HubError, ProtocolError
 
 __all__ = [
+    "ANSWERS",
+    "MAX_CHILDREN",
     "STATUSES",
+    "Case",
     "CasePage",
     "case_page",
     "list_area_cases",
+    "referral_clock",
     "refer_case",
     "set_legal_hold",
     "show_case",

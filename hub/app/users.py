@@ -6,12 +6,13 @@ from hub.app.actor import Actor
 from hub.app.catalogue import use_case
 from hub.app.runtime import Runtime
 from hub.protocol.errors import ProtocolError
+from hub.signin.passwords import set_password as store_password
 from hub.users import ROLES, StaffUser
 from hub.users import add_user as store_user
 from hub.users import list_users as stored_users
 from hub.users import revoke_user as store_revocation
 
-__all__ = ["ROLES", "StaffUser", "add_user", "list_users", "revoke_user"]
+__all__ = ["ROLES", "StaffUser", "add_user", "list_users", "revoke_user", "set_password"]
 
 
 def _text(value: object, what: str) -> str:
@@ -36,3 +37,15 @@ async def list_users(rt: Runtime, actor: Actor) -> list[StaffUser]:
 async def revoke_user(rt: Runtime, actor: Actor, name: str) -> None:
     """Revoke a member of staff's token: their requests are refused from now on."""
     await store_revocation(rt.engine, _text(name, "name"), now=rt.clock())
+
+
+@use_case("user.passwd", "admin")
+async def set_password(rt: Runtime, actor: Actor, name: str, password: str) -> None:
+    """Set a member of staff's web password (Argon2id); their open web sessions end."""
+    await store_password(
+        rt.engine,
+        _text(name, "name"),
+        _text(password, "password"),
+        now=rt.clock(),
+        strength=rt.settings.password_strength,
+    )

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from hub.app import users as user_app
-from hub.cli._context import require_initialised, settings_from, with_engine, with_runtime
+from hub.cli._context import require_initialised, settings_from, with_runtime
 from hub.protocol.errors import HubError, ProtocolError
-from hub.web.passwords import set_password
 
 
 def _by(parser: argparse.ArgumentParser, what: str) -> None:
@@ -46,7 +44,8 @@ def register(sub: Any) -> None:
     passwd.add_argument(
         "--password-file", type=Path, help="read the password from the first line of this file"
     )
-    passwd.set_defaults(handler=run_passwd)
+    _by(passwd, "who sets it")
+    passwd.set_defaults(handler=run_passwd, use_case="user.passwd")
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -89,14 +88,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def run_passwd(args: argparse.Namespace) -> int:
     """Set a user's web password (Argon2id); their open web sessions end."""
-    settings = settings_from(args)
-    require_initialised(settings)
+    require_initialised(settings_from(args))
     password = _read_password(args)
-    with_engine(
-        settings,
-        lambda e: set_password(
-            e, args.name, password, now=datetime.now(UTC), strength=settings.password_strength
-        ),
-    )
+    with_runtime(args, lambda rt, who: user_app.set_password(rt, who, args.name, password))
     print(f"web password set for {args.name}")
     return 0

@@ -10,7 +10,7 @@ from aiohttp import web
 from hub.app import Actor, Runtime
 from hub.app import areas as area_app
 from hub.app import cases as cases_app
-from hub.cases.store import Case
+from hub.app.cases import Case
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Final
 
 from aiohttp import web
 
-from hub.service.appkeys import ENGINE, SETTINGS
+from hub.app.signin import same_token, sign_in, sign_out
+from hub.http.appkeys import RUNTIME, SETTINGS
 from hub.web.pages import COOKIE, current, form, page, render, see_other, set_cookie
-from hub.web.passwords import check_password
-from hub.web.sessions import end_session, new_session, same_token
 
 __all__ = ["routes"]
 
@@ -63,7 +61,7 @@ def form_next(request: web.Request) -> str | None:
 async def login_form(request: web.Request) -> web.StreamResponse:
     """The sign-in form; arriving here after inactivity ends any session left open."""
     if request.query.get("expired") == "1" and request.cookies.get(COOKIE):
-        await end_session(request.app[ENGINE], request.cookies[COOKIE])
+        await sign_out(request.app[RUNTIME], request.cookies[COOKIE])
     return _login_page(request, message=None)
 
 
@@ -77,16 +75,15 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, message="The sign-in form was out of date. Please try again.", status=403
         )
     name, password = _text(submitted.get("username")), _text(submitted.get("password"))
-    now = datetime.now(UTC)
-    user = await check_password(request.app[ENGINE], name or "", password or "", now=now)
-    if user is None:
+    signed_in = await sign_in(request.app[RUNTIME], name or "", password or "")
+    if signed_in is None:
         return _login_page(
             request,
             message="That user name and password do not match, or sign-in is locked for a "
             "few minutes after repeated failures.",
             status=401,
         )
-    token = await new_session(request.app[ENGINE], user, now=now)
+    user, token = signed_in
     response = web.HTTPSeeOther(_safe_next(form_next(request)) or HOME[user.role])
     set_cookie(request, response, COOKIE, token)
     response.del_cookie(LOGIN_COOKIE, path="/")
@@ -101,7 +98,7 @@ def _text(value: object) -> str | None:
 @page(*STAFF)
 async def logout(request: web.Request) -> web.StreamResponse:
     """Sign this browser out."""
-    await end_session(request.app[ENGINE], request.cookies.get(COOKIE, ""))
+    await sign_out(request.app[RUNTIME], request.cookies.get(COOKIE, ""))
     response = web.HTTPSeeOther("/login?signed_out=1")
     response.del_cookie(COOKIE, path="/")
     raise response

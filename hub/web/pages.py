@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, Final
 from urllib.parse import quote
@@ -22,10 +21,9 @@ from multidict import MultiDictProxy
 from hub.app.actor import Actor
 from hub.app.catalogue import roles_of
 from hub.app.identity import actor_for
+from hub.app.signin import Session, StaffUser, same_token, session_of
+from hub.http.appkeys import RUNTIME, SETTINGS
 from hub.protocol.errors import PROBLEM_TYPES, HubError, ProtocolError
-from hub.service.appkeys import ENGINE, RUNTIME, SETTINGS
-from hub.users import StaffUser
-from hub.web.sessions import Session, load_session, same_token
 
 __all__ = [
     "COOKIE",
@@ -160,14 +158,7 @@ async def _session(request: web.Request) -> tuple[Session | None, bool]:
     token = request.cookies.get(COOKIE)
     if not token:
         return None, False
-    settings = request.app[SETTINGS]
-    found = await load_session(
-        request.app[ENGINE],
-        token,
-        now=datetime.now(UTC),
-        idle=timedelta(minutes=settings.web_idle_minutes),
-        lifetime=timedelta(hours=settings.web_session_hours),
-    )
+    found = await session_of(request.app[RUNTIME], token)
     return found, found is None
 
 

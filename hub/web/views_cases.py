@@ -9,14 +9,13 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from hub.app import areas as area_app
 from hub.app import cases as cases_app
-from hub.cases.referral import ANSWERS, MAX_CHILDREN
-from hub.meetings.rules import referral_clock
+from hub.app.cases import ANSWERS, MAX_CHILDREN, referral_clock
+from hub.http.appkeys import RUNTIME
 from hub.protocol.errors import HubError, ProtocolError
-from hub.service.appkeys import ENGINE, RUNTIME
 from hub.web.checklist import QUESTIONS
-from hub.web.pages import current, form, page, page_for, render, see_other, web_actor
-from hub.web.scope import my_areas
+from hub.web.pages import form, page, page_for, render, see_other, web_actor
 
 __all__ = ["routes"]
 
@@ -92,8 +91,7 @@ def referral_from_form(values: dict[str, str]) -> dict[str, Any]:
 async def _form_page(
     request: web.Request, values: dict[str, str], error: str | None, status: int = 200
 ) -> web.Response:
-    async with request.app[ENGINE].connect() as conn:
-        areas = await my_areas(conn, current(request))
+    areas = await area_app.list_areas(request.app[RUNTIME], await web_actor(request))
     return render(
         request,
         "referral.html",

@@ -13,9 +13,9 @@ from hub.app import log as log_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
 from hub.http.appkeys import RUNTIME
+from hub.signin.sessions import aware
 from hub.web.charts import bar_chart
 from hub.web.pages import page_for, render, web_actor
-from hub.web.sessions import aware
 
 __all__ = ["routes"]
 

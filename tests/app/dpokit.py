@@ -33,7 +33,7 @@ from hub.log.store import size
 from hub.log.tables import log_entries
 from hub.service.appkeys import ENGINE, KEYS
 from hub.testing import postgres_database
-from hub.web.passwords import set_password
+from hub.signin.passwords import set_password
 
 __all__ = ["PASSWORD", "DoorsHub", "WebClient", "doors_hub", "referral"]
 

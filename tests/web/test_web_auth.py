@@ -14,7 +14,7 @@ from hub.cases.areas import add_agency
 from hub.disclosure.review import list_held
 from hub.meetings.tables import meetings
 from hub.service.appkeys import ENGINE
-from hub.web.tables import web_sessions
+from hub.signin.tables import web_sessions
 
 COORDINATOR_PAGES = ["/dashboard", "/referrals/new", "/meetings", "/actions", "/agencies"]
 DPO_PAGES = [

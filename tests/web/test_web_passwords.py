@@ -19,9 +19,9 @@ from hub.protocol.errors import HubError, ProtocolError
 from hub.service.appkeys import ENGINE
 from hub.testing import postgres_database, running_hub
 from hub.web.charts import bar_chart
-from hub.web.passwords import LOCK_AFTER, check_password, set_password
-from hub.web.sessions import load_session, new_session
-from hub.web.tables import user_passwords
+from hub.signin.passwords import LOCK_AFTER, check_password, set_password
+from hub.signin.sessions import load_session, new_session
+from hub.signin.tables import user_passwords
 from hub.web.views_charts import latency_bucket, month_starts, week_starts
 
 BIN = Path(sys.executable).parent

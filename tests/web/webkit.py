@@ -21,7 +21,7 @@ from hub.cases.referral import parse_referral
 from hub.cases.store import refer
 from hub.service.appkeys import ENGINE, KEYS
 from hub.testing import RunningHub, running_hub
-from hub.web.passwords import set_password
+from hub.signin.passwords import set_password
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agency_client"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))

@@ -5,7 +5,7 @@ Revision ID: 0010
 
 from alembic import op
 
-from hub.web.tables import user_passwords, web_sessions
+from hub.signin.tables import user_passwords, web_sessions
 
 revision = "0010"
 down_revision = "0009"
@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``user_passwords`` and ``web_sessions`` exactly as ``hub.web.tables`` defines them."""
+    """Create ``user_passwords`` and ``web_sessions`` exactly as ``hub.signin.tables`` defines them."""
     user_passwords.metadata.create_all(op.get_bind(), tables=[user_passwords, web_sessions])
 
 

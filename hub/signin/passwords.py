@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.crypto.keyfile import STRENGTHS
 from hub.protocol.errors import HubError, ProtocolError
 from hub.secrets import hash_secret, verify_secret
+from hub.signin.sessions import aware, end_sessions
+from hub.signin.tables import user_passwords
 from hub.storage.tables import users
 from hub.users import StaffUser
-from hub.web.sessions import aware, end_sessions
-from hub.web.tables import user_passwords
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_password", "set_password"]
 

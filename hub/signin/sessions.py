@@ -13,9 +13,9 @@ from typing import Final
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.signin.tables import web_sessions
 from hub.storage.tables import users
 from hub.users import StaffUser
-from hub.web.tables import web_sessions
 
 __all__ = [
     "Session",

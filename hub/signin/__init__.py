@@ -1,0 +1,1 @@
+"""Staff sign-in: web passwords (Argon2id, lock-out) and sessions (their tables too)."""
