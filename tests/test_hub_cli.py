@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from hub.cli.setup import _freeze_startup_objects
+from hub.serving import _freeze_startup_objects
 
 BIN = Path(sys.executable).parent
 

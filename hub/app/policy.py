@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from hub.policy.bases import (
     Basis,
     add_basis,
     basis_history,
+    basis_ids,
     current_basis,
     list_bases,
     parse_basis_spec,
@@ -40,17 +42,21 @@ from hub.policy.isp import (
     publish_isp,
     sign_isp,
 )
+from hub.policy.policy import MAX_POLICY_BYTES, check_policy, load_policy
 from hub.protocol.errors import HubError, ProtocolError
 
 __all__ = [
     "KINDS",
+    "MAX_POLICY_BYTES",
     "PURPOSES",
     "Basis",
     "IspOverview",
     "IspSignature",
     "IspVersion",
     "add_lawful_basis",
+    "check_policy_file",
     "explain_policy",
+    "explain_policy_file",
     "isp_overview",
     "lawful_basis",
     "lawful_bases",
@@ -187,3 +193,22 @@ async def explain_policy(
     async with rt.engine.connect() as conn:
         basis = await current_basis(conn, rule.basis) if rule else None
     return explain(policy, basis, purpose=purpose, kind=kind, restricted=restricted)
+
+
+async def explain_policy_file(
+    rt: Runtime, path: Path | None, *, purpose: str, kind: str, restricted: bool
+) -> dict[str, Any]:
+    """``policy.explain`` for a policy file not yet in force (``path``; None: the hub's),
+    checked against ``rt``'s lawful bases. An offline tool: it reads no case data."""
+    async with rt.engine.connect() as conn:
+        policy = load_policy(path, basis_ids=await basis_ids(conn))
+        rule = policy.rule(purpose, kind)
+        basis = await current_basis(conn, rule.basis) if rule else None
+    return explain(policy, basis, purpose=purpose, kind=kind, restricted=restricted)
+
+
+async def check_policy_file(rt: Runtime, data: bytes, *, source: str) -> list[str]:
+    """The errors of a policy file (none: valid), checked against ``rt``'s current bases."""
+    async with rt.engine.connect() as conn:
+        known = await basis_ids(conn, current_only=True)
+    return check_policy(data, source=source, basis_ids=known)

@@ -12,17 +12,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from hub.app import policy as policy_app
-from hub.cli._context import settings_from, with_engine, with_runtime
-from hub.hub_keys import IDENTITY
-from hub.policy.bases import (
-    basis_ids,
-    current_basis,
-)
-from hub.policy.decide import explain
-from hub.policy.policy import MAX_POLICY_BYTES, check_policy, load_policy
+from hub.app.bootstrap import is_initialised
+from hub.app.runtime import Runtime
+from hub.cli._context import settings_from, with_runtime, with_settings_runtime
 from hub.protocol.errors import ProtocolError
 from hub.settings import Settings
 
@@ -103,21 +96,13 @@ def _register_policy(sub: Any) -> None:
     check.set_defaults(handler=run_policy_check)
 
 
-def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    async def run(engine: Any) -> T:
-        async with engine.begin() as conn:
-            return await work(conn)
-
-    return with_engine(settings, run)
-
-
-def _with_bases(args: argparse.Namespace, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+def _with_bases(args: argparse.Namespace, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` on the hub's database, or on the bundled defaults if there is no hub."""
     settings = settings_from(args)
-    if (settings.data_dir / IDENTITY).exists():
-        return _in_transaction(settings, work)
+    if is_initialised(settings):
+        return with_settings_runtime(settings, work)
     with tempfile.TemporaryDirectory() as scratch:
-        return _in_transaction(Settings(data_dir=Path(scratch)), work)
+        return with_settings_runtime(Settings(data_dir=Path(scratch)), work)
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -224,12 +209,9 @@ def run_policy_explain(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     path = args.file or settings.policy_file
 
-    async def work(conn: AsyncConnection) -> dict[str, Any]:
-        policy = load_policy(path, basis_ids=await basis_ids(conn))
-        rule = policy.rule(args.purpose, args.kind)
-        basis = await current_basis(conn, rule.basis) if rule else None
-        return explain(
-            policy, basis, purpose=args.purpose, kind=args.kind, restricted=args.restricted
+    async def work(rt: Runtime) -> dict[str, Any]:
+        return await policy_app.explain_policy_file(
+            rt, path, purpose=args.purpose, kind=args.kind, restricted=args.restricted
         )
 
     doc = _with_bases(args, work)
@@ -252,12 +234,10 @@ def run_policy_explain(args: argparse.Namespace) -> int:
 
 def run_policy_check(args: argparse.Namespace) -> int:
     """Validate a policy file: exit 1 with one line per error."""
-    data = _read(args.file, MAX_POLICY_BYTES + 1)
+    data = _read(args.file, policy_app.MAX_POLICY_BYTES + 1)
 
-    async def work(conn: AsyncConnection) -> list[str]:
-        return check_policy(
-            data, source=str(args.file), basis_ids=await basis_ids(conn, current_only=True)
-        )
+    async def work(rt: Runtime) -> list[str]:
+        return await policy_app.check_policy_file(rt, data, source=str(args.file))
 
     errors = _with_bases(args, work)
     for error in errors:

@@ -1,0 +1,217 @@
+"""The demo behind ``marac-hub demo``: the real hub on loopback with demo agencies enrolled.
+
+The first run initialises ``data/`` and enrols three demo agencies with the real
+``agency-client enrol``; later runs reuse them. ``--seal-only`` instead seals and opens
+one envelope between two fresh identities, with no server and nothing stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from hub import agencies
+from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.crypto.sealing import open_envelope, seal
+from hub.hub_keys import IDENTITY, create_hub_keys
+from hub.policy.isp import current_isp, publish_isp
+from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519, parse_envelope
+from hub.protocol.errors import HubError
+from hub.protocol.messages import ActionNotice, ActionSummary
+from hub.server import create_app
+from hub.settings import Settings
+from hub.storage.database import create_engine, migrate
+from hub.users import add_user
+
+HELP = "run the hub on loopback with demo agencies enrolled (--seal-only: no server)"
+DEMO_AGENCIES = (
+    ("police-demo", "Demo Police", "police"),
+    ("idva-demo", "Demo IDVA Service", "idva"),
+    ("housing-demo", "Demo Housing", "housing"),
+)
+DEMO_PASSPHRASE = "demo passphrase - not for real use"  # noqa: S105 - documented demo value
+ADMIN_TOKEN_FILE = "demo-admin-token"  # noqa: S105 - a file name
+DEMO_ISP = "2026.1"
+
+
+def run_demo(settings: Settings) -> int:
+    """Serve the demo hub on ``settings``' data directory and port until interrupted."""
+    return asyncio.run(_serve_demo(settings))
+
+
+async def _serve_demo(settings: Settings) -> int:
+    fresh = not (settings.data_dir / IDENTITY).exists()
+    engine = create_engine(settings.db_url)
+    try:
+        if fresh:
+            create_hub_keys(settings)
+        await migrate(engine)
+        if fresh:
+            token = await add_user(engine, "admin", "admin", now=datetime.now(UTC))
+            _write_private(settings.data_dir / ADMIN_TOKEN_FILE, token)
+        codes = await _invite_demo_agencies(engine)
+        app = create_app(settings)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        url = f"http://{settings.host}:{settings.port}"
+        try:
+            await _enrol_demo_agencies(engine, settings.data_dir, url, codes)
+            _print_instructions(settings, url)
+            while True:
+                await asyncio.sleep(3600)
+        finally:
+            await runner.cleanup()
+    finally:
+        await engine.dispose()
+
+
+def _write_private(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text + "\n")
+
+
+async def _invite_demo_agencies(engine: Any) -> dict[str, str]:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        if await current_isp(conn) is None:
+            await publish_isp(
+                conn,
+                version=DEMO_ISP,
+                title="Demo information sharing protocol",
+                document_sha256=None,
+                by="demo",
+                now=now,
+            )
+    known = {a.id for a in await agencies.list_agencies(engine, now)}
+    codes = {}
+    for agency_id, name, kind in DEMO_AGENCIES:
+        if agency_id not in known:
+            codes[agency_id] = await agencies.invite(
+                engine,
+                agency_id=agency_id,
+                name=name,
+                kind=kind,
+                isp_version=DEMO_ISP,
+                isp_signed_by="Demo Designated MARAC Officer",
+                isp_signed_on=date.today(),
+                now=now,
+            )
+    return codes
+
+
+async def _enrol_demo_agencies(
+    engine: Any, data_dir: Path, url: str, codes: dict[str, str]
+) -> None:
+    client = shutil.which("agency-client", path=str(Path(sys.executable).parent)) or shutil.which(
+        "agency-client"
+    )
+    if codes and client is None:
+        raise HubError("agency-client is not installed next to marac-hub", code="not-found")
+    for agency_id, code in codes.items():
+        proc = await asyncio.create_subprocess_exec(
+            str(client),
+            "enrol",
+            "--hub",
+            url,
+            "--code",
+            code,
+            "--dir",
+            str(data_dir / "demo-clients" / agency_id),
+            env={**os.environ, "AGENCY_CLIENT_PASSPHRASE": DEMO_PASSPHRASE},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        found = re.search(rb"agency identity\s+ed25519\s+([0-9a-f]{64})", out)
+        if proc.returncode != 0 or found is None:
+            raise HubError(
+                f"demo enrolment of {agency_id} failed: {err.decode(errors='replace').strip()}",
+                code="hub-error",
+            )
+        # In real use the coordinator compares this fingerprint out of band first.
+        await agencies.approve(
+            engine, agency_id, found.group(1).decode(), by="demo", now=datetime.now(UTC)
+        )
+        print(f"enrolled and approved demo agency {agency_id}", flush=True)
+
+
+def _print_instructions(settings: Settings, url: str) -> None:
+    data = settings.data_dir
+    print(
+        f"""
+marac-hub is serving on {url} (data in {data}/)
+
+Receive as a demo agency, in another terminal:
+  AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\
+    .venv/bin/agency-client run --dir {data}/demo-clients/police-demo --sink stdout
+
+Send a sealed notice to every demo agency, in a third terminal:
+  .venv/bin/marac-hub --data-dir {data} send --all --text "Agenda for 3 December is out."
+
+The admin API token is in {data}/{ADMIN_TOKEN_FILE}. Stop with Ctrl-C.""",
+        flush=True,
+    )
+
+
+def seal_demo() -> int:
+    """Make a hub and an agency identity, seal an action notice, open it, report."""
+    now = datetime.now(UTC)
+    hub_identity = IdentityKeyPair.generate()
+    agency_identity = IdentityKeyPair.generate()
+    print("marac-hub demo: the wire protocol, with no server and no stored data")
+    print(f"  hub identity     Ed25519  {hub_identity.fingerprint}")
+    print(f"  agency identity  Ed25519  {agency_identity.fingerprint}")
+    notice = ActionNotice(
+        action=ActionSummary(
+            action_id="01KAQZ7Y3M8V4J9W2E6R5T1Q0P",
+            case_ref="M-2026-0001",
+            owner_agency="housing-demo",
+            description="Fit additional locks at the victim's address (demo data).",
+            due_date=date(2026, 12, 7),
+            status="open",
+        ),
+        perpetrator_must_not_know=True,
+    )
+    for suite in (SUITE_X25519, SUITE_HYBRID):
+        agency_key = EncryptionKeyPair.generate(suite)
+        started = time.perf_counter()
+        envelope = seal(
+            notice,
+            sender=hub_identity,
+            sender_id="hub",
+            recipient_id="housing-demo",
+            recipient_key=agency_key.public,
+            now=now,
+            case_ref="M-2026-0001",
+        )
+        wire = envelope.to_bytes()
+        sealed = time.perf_counter()
+        opened = open_envelope(
+            parse_envelope(wire), recipient=agency_key, sender=hub_identity.public
+        )
+        done = time.perf_counter()
+        assert opened.message() == notice
+        print(f"\n  suite {suite}")
+        print(f"    agency encryption key  {agency_key.fingerprint}")
+        print(
+            f"    sealed envelope {envelope.header.id}: {len(wire)} bytes on the wire, "
+            f"signed by the hub, encrypted to the agency ({(sealed - started) * 1e3:.2f} ms)"
+        )
+        print(
+            f"    opened by the agency: signature and header verified, "
+            f"{opened.header.type} for {opened.header.case_ref} "
+            f"({(done - sealed) * 1e3:.2f} ms)"
+        )
+        print(f"    action: {notice.action.description}")
+    return 0
