@@ -12,13 +12,16 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from hub.adapters.registry import default_registry
 from hub.app.runtime import Runtime
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
+from hub.delivery.push import Dispatcher, PushSettings
 from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
 from hub.delivery.waiters import Waiters
 from hub.http.appkeys import (
     CHECKER,
+    DISPATCHER,
     ENGINE,
     KEYS,
     POLICY,
@@ -81,7 +84,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_mailbox_notifications)
     app.cleanup_ctx.append(_housekeeping)
     app.cleanup_ctx.append(_head_signer)
-    app.cleanup_ctx.append(routes_delivery.push_dispatcher)
+    app.cleanup_ctx.append(_push_dispatcher)
     app.cleanup_ctx.append(routes_disclosure.notice_sender)
     return app
 
@@ -170,6 +173,24 @@ async def _head_signer(app: web.Application) -> AsyncIterator[None]:
     """Sign a tree head soon after entries are appended (see ``hub.log.heads``)."""
     signer = HeadSigner(app[ENGINE], app[KEYS].identity, app[SETTINGS].hub_id)
     task = asyncio.create_task(signer.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _push_dispatcher(app: web.Application) -> AsyncIterator[None]:
+    """Run the push dispatcher (:mod:`hub.delivery.push`) while the application runs."""
+    settings = app[SETTINGS]
+    dispatcher = Dispatcher(
+        app[ENGINE],
+        app[KEYS],
+        settings.hub_id,
+        default_registry(),
+        PushSettings.from_settings(settings),
+    )
+    app[DISPATCHER] = dispatcher
+    task = asyncio.create_task(dispatcher.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):

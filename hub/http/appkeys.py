@@ -5,17 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.app.notices import NoticeSender
 from hub.app.runtime import Runtime
 from hub.crypto.signature_checker import SignatureChecker
+from hub.delivery.push import Dispatcher
 from hub.delivery.waiters import Waiters
 from hub.hub_keys import HubKeys
 from hub.policy.policy import Policy
-from hub.service.notice_sender import NoticeSender
 from hub.settings import Settings
 from hub.users import TokenCache
 
 __all__ = [
     "CHECKER",
+    "DISPATCHER",
     "ENGINE",
     "KEYS",
     "NOTICES",
@@ -35,3 +37,4 @@ POLICY = web.AppKey("policy", Policy)
 NOTICES = web.AppKey("notices", NoticeSender)
 CHECKER = web.AppKey("signature_checker", SignatureChecker)
 RUNTIME = web.AppKey("runtime", Runtime)
+DISPATCHER = web.AppKey("push_dispatcher", Dispatcher)

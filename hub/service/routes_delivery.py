@@ -1,27 +1,21 @@
-"""Each agency's transport and format (``/api/v1/agencies/{id}/delivery``), and the push
-dispatcher's place in the application's lifecycle."""
+"""Each agency's transport and format (``/api/v1/agencies/{id}/delivery``); a change wakes
+the push dispatcher (``hub.server`` runs it)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-from hub.adapters.registry import default_registry
 from hub.app import agencies as agency_app
-from hub.delivery.push import Dispatcher, PushSettings
+from hub.http.appkeys import DISPATCHER, RUNTIME
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, KEYS, RUNTIME, SETTINGS
 from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
-__all__ = ["DISPATCHER", "push_dispatcher", "routes"]
+__all__ = ["routes"]
 
 routes = web.RouteTableDef()
-DISPATCHER = web.AppKey("push_dispatcher", Dispatcher)
 _NAME_LIMIT = 64
 
 
@@ -66,21 +60,3 @@ async def put_delivery(request: web.Request) -> web.Response:
     if DISPATCHER in request.app:
         request.app[DISPATCHER].wake()
     return web.json_response(chosen.to_json())
-
-
-async def push_dispatcher(app: web.Application) -> AsyncIterator[None]:
-    """Run the push dispatcher (:mod:`hub.delivery.push`) while the application runs."""
-    settings = app[SETTINGS]
-    dispatcher = Dispatcher(
-        app[ENGINE],
-        app[KEYS],
-        settings.hub_id,
-        default_registry(),
-        PushSettings.from_settings(settings),
-    )
-    app[DISPATCHER] = dispatcher
-    task = asyncio.create_task(dispatcher.run())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

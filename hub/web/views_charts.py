@@ -13,11 +13,16 @@ from hub.app import log as log_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
 from hub.http.appkeys import RUNTIME
-from hub.signin.sessions import aware
 from hub.web.charts import bar_chart
 from hub.web.pages import page_for, render, web_actor
 
 __all__ = ["routes"]
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC times."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 routes = web.RouteTableDef()
 WEEKS: Final = 12
