@@ -7,13 +7,13 @@ from datetime import date
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import text
 
 from hub.app import Actor, Runtime
 from hub.app import agencies as agency_app
 from hub.app import users as user_app
+from hub.app.health import database_answers
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
+from hub.service.appkeys import RUNTIME, TOKENS
 from hub.service.auth import actor, staff_for
 from hub.service.problems import json_body
 
@@ -31,8 +31,7 @@ async def healthz(_request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """The database answers."""
-    async with request.app[ENGINE].connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await database_answers(request.app[RUNTIME])
     return web.json_response({"status": "ready"})
 
 

@@ -13,8 +13,8 @@ from aiohttp import web
 from hub.app import actions as action_app
 from hub.app import meetings as meeting_app
 from hub.app.meetings import flatten
+from hub.http.appkeys import RUNTIME
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import RUNTIME
 from hub.web.pages import field, form, page_for, render, see_other, web_actor
 
 __all__ = ["flatten", "routes"]
