@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.agencies import Agency, get_agency
+from hub.app import mailbox
 from hub.app.actor import Actor
 from hub.app.catalogue import roles_of
 from hub.app.identity import actor_for
-from hub.crypto.keys import IdentityPublicKey
-from hub.crypto.request_signing import HEADER_AGENCY, WINDOW, read_claims, verify_request
-from hub.delivery.outbox import keep_nonce
-from hub.delivery.postgres_mailbox import postgres_mailbox
-from hub.delivery.sqlite_mailbox import sqlite_mailbox
-from hub.protocol.errors import HubError, PolicyError
+from hub.app.mailbox import Agency, calling_agency, check_caller, remember_nonce
+from hub.app.tokens import StaffUser, bearer_user
+from hub.crypto.request_signing import HEADER_AGENCY, read_claims
+from hub.protocol.errors import HubError
 from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
 from hub.service.problems import read_body
-from hub.storage.tables import nonces
-from hub.users import StaffUser, TokenCache
 
 __all__ = [
     "NONCE",
@@ -32,7 +26,7 @@ __all__ = [
     "agency_or_staff",
     "agency_request",
     "keeps_nonce",
-    "record_nonce",
+    "prune_nonces",
     "staff",
     "staff_for",
 ]
@@ -48,12 +42,7 @@ def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
     def decorate(handler: RouteHandler) -> RouteHandler:
         @wraps(handler)
         async def guarded(request: web.Request) -> web.StreamResponse:
-            header = request.headers.get("Authorization", "")
-            scheme, _, token = header.partition(" ")
-            user = None
-            if scheme.lower() == "bearer" and token:
-                cache: TokenCache = request.app[TOKENS]
-                user = await cache.authenticate(token.strip())
+            user = await bearer_user(request.app[TOKENS], request.headers.get("Authorization", ""))
             if user is None:
                 raise HubError("a valid bearer token is required", code="unauthorized")
             if user.role not in roles:
@@ -91,14 +80,6 @@ async def actor(request: web.Request) -> Actor:
     return await actor_for(request.app[RUNTIME], current_user(request), "api")
 
 
-_REFUSED = {
-    "pending": ("agency enrolled; awaiting approval", "agency-not-approved"),
-    "invited": ("agency has not enrolled", "agency-not-approved"),
-    "suspended": ("agency suspended", "agency-suspended"),
-    "revoked": ("agency revoked", "key-revoked"),
-}
-
-
 def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any]]) -> RouteHandler:
     """Allow only a correctly signed, fresh, unreplayed request from an active agency."""
 
@@ -108,15 +89,9 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         now = datetime.now(UTC)
         body = await read_body(request)
         agency_id, fingerprint = read_claims(request.headers)
-        agency = await _calling_agency(app[ENGINE], agency_id)
-        if (
-            agency is None
-            or agency.identity_key is None
-            or agency.identity_fingerprint != fingerprint
-        ):
-            raise PolicyError("unknown agency or key", code="unknown-agency")
-        verified = verify_request(
-            IdentityPublicKey.from_bytes(agency.identity_key),
+        agency, nonce = check_caller(
+            await calling_agency(app[ENGINE], agency_id),
+            fingerprint,
             request.headers,
             request.method,
             request.path,
@@ -124,30 +99,15 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
             body,
             now=now,
         )
-        if agency.status in _REFUSED:
-            message, code = _REFUSED[agency.status]
-            raise PolicyError(message, code=code)
         if getattr(handler, "keeps_nonce", False):  # kept in the handler's own transaction
-            request[NONCE] = (agency.id, verified.nonce, now)
+            request[NONCE] = (agency.id, nonce, now)
         else:
-            await _remember_nonce(app, agency.id, verified.nonce, now)
+            await remember_nonce(app[ENGINE], agency.id, nonce, now)
         result: web.StreamResponse = await handler(request, agency, body)
         return result
 
     guarded.roles = ("agency",)  # type: ignore[attr-defined]
     return guarded
-
-
-async def _calling_agency(engine: AsyncEngine, agency_id: str) -> Agency | None:
-    """The agency a signed request names, read now (on SQLite files, on the driver)."""
-    fast = sqlite_mailbox(engine)
-    if fast is not None:
-        return fast.agency(agency_id)
-    driver = postgres_mailbox(engine)
-    if driver is not None:
-        return await driver.agency(agency_id)
-    async with engine.connect() as conn:
-        return await get_agency(conn, agency_id)
 
 
 def keeps_nonce(handler: Any) -> Any:
@@ -157,22 +117,9 @@ def keeps_nonce(handler: Any) -> Any:
     return handler
 
 
-async def record_nonce(conn: Any, agency_id: str, nonce: str, now: datetime) -> None:
-    """Remember a request's nonce in ``conn``'s transaction; a nonce seen before is refused."""
-    await keep_nonce(conn, agency_id, nonce, now)
-
-
-async def _remember_nonce(app: web.Application, agency_id: str, nonce: str, now: datetime) -> None:
-    async with app[ENGINE].begin() as conn:
-        await record_nonce(conn, agency_id, nonce, now)
-
-
 async def prune_nonces(app: web.Application, now: datetime) -> None:
-    """Forget nonces older than twice the window (they fail the time check anyway)."""
-    async with app[ENGINE].begin() as conn:
-        await conn.execute(
-            delete(nonces).where(nonces.c.seen_at < now - 2 * WINDOW - timedelta(seconds=1))
-        )
+    """Forget nonces too old to matter (housekeeping: ``hub.app.mailbox.prune_nonces``)."""
+    await mailbox.prune_nonces(app[ENGINE], now)
 
 
 def agency_or_staff(

@@ -7,16 +7,20 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from hub import __version__
-from hub.agencies import Agency, enrol, register_key
-from hub.crypto.announce import SignedKeyAnnouncement, announce_key
-from hub.crypto.receipts import parse_signed_receipt
-from hub.delivery.outbox import acknowledge, look
-from hub.delivery.waiters import wait_for_event
-from hub.protocol.canonical import b64encode
+from hub.app.mailbox import (
+    Agency,
+    Nonce,
+    acknowledge,
+    enrol,
+    look,
+    parse_receipts,
+    public_info,
+    register_key,
+    wait_for_event,
+)
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import CHECKER, ENGINE, KEYS, SETTINGS, WAITERS
+from hub.service.appkeys import CHECKER, ENGINE, RUNTIME, SETTINGS, WAITERS
 from hub.service.auth import NONCE, agency_request, keeps_nonce
 from hub.service.problems import json_body
 
@@ -31,23 +35,7 @@ MAX_LEASE_SECONDS = 600
 async def hub_info(request: web.Request) -> web.Response:
     """The hub's identity key, which clients pin at enrolment, and its encryption key,
     announced (signed) by the identity key: what agencies seal their messages to."""
-    keys, hub_id = request.app[KEYS], request.app[SETTINGS].hub_id
-    encryption = keys.encryption.public
-    announcement = announce_key(keys.identity, hub_id, encryption, now=datetime.now(UTC))
-    return web.json_response(
-        {
-            "identity_key": b64encode(keys.identity.public.raw),
-            "fingerprint": keys.identity.fingerprint,
-            "version": __version__,
-            "hub_id": hub_id,
-            "encryption": {
-                "suite": encryption.suite,
-                "key": b64encode(encryption.raw),
-                "fingerprint": encryption.fingerprint,
-                "announcement": announcement.to_json(),
-            },
-        }
-    )
+    return web.json_response(public_info(request.app[RUNTIME]))
 
 
 @routes.post("/api/v1/enrol")
@@ -61,22 +49,8 @@ async def enrol_agency(request: web.Request) -> web.Response:
         or len(body["code"]) > 200
     ):
         raise ProtocolError("send code and announcement")
-    signed = SignedKeyAnnouncement.from_json(body["announcement"])
-    agency = await enrol(request.app[ENGINE], body["code"], signed, now=datetime.now(UTC))
-    identity = request.app[KEYS].identity
-    return web.json_response(
-        status=201,
-        data={
-            "agency_id": agency.id,
-            "status": agency.status,
-            "identity_fingerprint": agency.identity_fingerprint,
-            "encryption_fingerprint": agency.encryption_fingerprint,
-            "hub": {
-                "identity_key": b64encode(identity.public.raw),
-                "fingerprint": identity.fingerprint,
-            },
-        },
-    )
+    enrolled = await enrol(request.app[RUNTIME], body["code"], body["announcement"])
+    return web.json_response(status=201, data=enrolled)
 
 
 def _number(request: web.Request, name: str, default: float, low: float, high: float) -> float:
@@ -109,7 +83,7 @@ async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Res
     lease = _number(request, "lease", 0, 0, MAX_LEASE_SECONDS)
     engine, waiters = request.app[ENGINE], request.app[WAITERS]
     deadline = time.monotonic() + wait
-    nonce: tuple[str, str, datetime] | None = request[NONCE]
+    nonce: Nonce | None = request[NONCE]
     with waiters.subscription(agency.id) as woken:
         while True:
             woken.clear()  # before looking: a notification during the look is kept
@@ -139,11 +113,10 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
         raise ProtocolError('send {"receipts": [...]}', code="bad-receipt")
     if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
-    signed = [parse_signed_receipt(item) for item in doc["receipts"]]
     result = await acknowledge(
         request.app[ENGINE],
         agency,
-        signed,
+        parse_receipts(doc["receipts"]),
         now=datetime.now(UTC),
         nonce=request[NONCE],
         checker=request.app.get(CHECKER),
@@ -157,6 +130,5 @@ async def keys(request: web.Request, agency: Agency, body: bytes) -> web.Respons
     """Register a rotated encryption key, signed by the agency's identity key."""
     if request.content_type != "application/json":
         raise ProtocolError("send application/json", code="unsupported-media-type")
-    signed = SignedKeyAnnouncement.from_json(loads_strict(body))
-    key = await register_key(request.app[ENGINE], agency, signed, now=datetime.now(UTC))
-    return web.json_response({"fingerprint": key.fingerprint}, status=201)
+    fingerprint = await register_key(request.app[RUNTIME], agency, loads_strict(body))
+    return web.json_response({"fingerprint": fingerprint}, status=201)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.adapters.formats.pole import schema_bytes
+from hub.app.mailbox import pole_schema_bytes
 
 __all__ = ["routes"]
 
@@ -19,7 +19,7 @@ routes = web.RouteTableDef()
 async def pole_schema(_request: web.Request) -> web.Response:
     """The POLE document schema (JSON Schema draft 2020-12), as shipped with the hub."""
     return web.Response(
-        body=schema_bytes(),
+        body=pole_schema_bytes(),
         content_type="application/schema+json",
         headers={"Cache-Control": "public, max-age=3600"},
     )
