@@ -18,7 +18,7 @@ from hub.delivery.settings import DeliverySettings, set_delivery
 from hub.disclosure import Disclosed
 from hub.disclosure.extracts import NoticeOrder
 from hub.log.tables import log_index
-from hub.protocol.errors import DeliveryError, HubError, ProtocolError
+from hub.protocol.errors import PROBLEM_TYPES, DeliveryError, HubError, ProtocolError
 from hub.service.appkeys import ENGINE, NOTICES
 from hub.storage.tables import outbox
 from hub.testing import RunningHub
@@ -112,7 +112,7 @@ async def test_a_failing_notice_fails_alone(hub: RunningHub, make_agency, http) 
     status, doc = await staff_call(  # over HTTP, the same error as a problem
         hub, http, "POST", "/api/v1/notices", body={"to": broken.id, "text": "again"}
     )
-    assert_problem(status, doc, 502, "unknown-format")
+    assert_problem(status, doc, PROBLEM_TYPES["unknown-format"].status, "unknown-format")
     assert await _rows(hub, broken.id) == (0, 0)
 
 
