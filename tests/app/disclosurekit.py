@@ -32,9 +32,9 @@ from hub.log import parse_entry
 from hub.log.store import size
 from hub.log.tables import log_entries
 from hub.protocol import Envelope, parse_envelope
+from hub.signin.passwords import set_password
 from hub.storage.tables import outbox
 from hub.testing import RunningHub, postgres_database, running_hub
-from hub.signin.passwords import set_password
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 from casekit import referral
