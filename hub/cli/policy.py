@@ -73,9 +73,11 @@ def _register_isp(sub: Any) -> None:
     sign = actions.add_parser("sign", help="record that an agency signed a version")
     sign.add_argument("agency")
     sign.add_argument("--version", required=True, dest="isp_version")
-    sign.add_argument("--by", required=True, dest="signed_by", help="who signed for the agency")
+    sign.add_argument(
+        "--signed-by", required=True, dest="signed_by", help="who signed for the agency"
+    )
     sign.add_argument("--on", type=date.fromisoformat, help="when (YYYY-MM-DD; default today)")
-    _by(sign, "who records the signature", "--actor")
+    _by(sign, "who records the signature")
     sign.set_defaults(handler=run_isp_sign, use_case="isp.sign")
     status = actions.add_parser("status", help="each agency's signed version")
     _by(status, "who reads it (a coordinator sees the agencies serving their areas)")

@@ -37,7 +37,11 @@ def register(sub: Any) -> None:
     )
     run.add_argument("--now", type=_day, help="take this date (YYYY-MM-DD) as today")
     _by(run, "who runs it (recorded in the log)")
-    run.set_defaults(handler=run_retention_command, use_case="retention.run")
+    run.set_defaults(
+        handler=run_retention_command,
+        use_case="retention.run",
+        also_use_cases=("retention.due",),  # with --dry-run
+    )
 
 
 def _by(parser: argparse.ArgumentParser, what: str) -> None:

@@ -467,7 +467,7 @@ def test_isp_signature_is_recorded_by_admins_and_coordinators_of_a_served_area(
             body = {"version": "2026.1", "signed_by": "DMO", "signed_on": "2026-11-02"}
             status, doc = kit.api("POST", f"/api/v1/agencies/{agency_id}/isp", who, body)
             return "ok" if status == 201 else str(doc["type"]).rsplit("/", 1)[1]
-        argv = ["isp", "sign", agency_id, "--version", "2026.1", "--by", "DMO"]
+        argv = ["isp", "sign", agency_id, "--version", "2026.1", "--signed-by", "DMO"]
         code, _, err = kit.cli(capsys, *argv, "--actor", who, by=None)
         return "ok" if code == 0 else err.split(":")[1].strip()
 
