@@ -24,7 +24,7 @@ from hub.meetings import meetings as meeting_ops
 from hub.meetings.actions import Action, ActionEvent
 from hub.meetings.chasing import chase_overdue
 from hub.meetings.rules import ACTION_STATUSES
-from hub.meetings.sending import Outcome
+from hub.meetings.sending import SendResult
 from hub.protocol.errors import ProtocolError
 
 __all__ = [
@@ -51,7 +51,7 @@ async def add_action(
     owner: str,
     description: str,
     due_date: date,
-) -> tuple[Action, Outcome]:
+) -> tuple[Action, SendResult]:
     """Record an action agreed for a case on the meeting's agenda; notify its owner."""
     if not isinstance(due_date, date):
         raise ProtocolError("due_date must be a date (YYYY-MM-DD)")
@@ -201,7 +201,7 @@ async def action_history(
 
 
 @use_case("action.chase", *WRITERS)
-async def chase_actions(rt: Runtime, actor: Actor) -> list[tuple[str, Outcome]]:
+async def chase_actions(rt: Runtime, actor: Actor) -> list[tuple[str, SendResult]]:
     """Chase overdue actions now (a coordinator's areas; an admin's: all), once a day each;
     each chase is logged with ``actor`` as its sender."""
     areas = None if actor.role == "admin" else (actor.areas or frozenset())

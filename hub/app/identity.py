@@ -33,4 +33,3 @@ async def cli_actor(rt: Runtime, by: str | None) -> Actor:
     if row is None or row.revoked_at is not None:
         raise HubError(f"--by {by[:64]!r} is not an active member of staff", code="unauthorized")
     return await actor_for(rt, StaffUser(row.name, row.role, row.created_at), "cli")
-

@@ -33,7 +33,7 @@ from hub.meetings.minutes import parse_minutes
 from hub.meetings.minutes import send_minutes as seal_minutes
 from hub.meetings.research import compile_research
 from hub.meetings.rules import ACTION_STATUSES
-from hub.meetings.sending import Outcome
+from hub.meetings.sending import SendResult
 from hub.policy.projection import project
 from hub.protocol.errors import ProtocolError
 
@@ -44,7 +44,7 @@ __all__ = [
     "Meeting",
     "MeetingPage",
     "MeetingView",
-    "Outcome",
+    "SendResult",
     "Published",
     "add_case",
     "create_meeting",
@@ -210,7 +210,7 @@ async def research(rt: Runtime, actor: Actor, meeting_id: str) -> dict[str, Any]
 @use_case("meeting.minutes", *WRITERS)
 async def send_minutes(
     rt: Runtime, actor: Actor, meeting_id: str, discussions: Mapping[str, str]
-) -> list[Outcome]:
+) -> list[SendResult]:
     """Send the minutes to the agencies that attended, close the meeting, mark cases heard.
 
     ``discussions``: ``{case_ref: discussion}`` (see :func:`parse_minutes`).

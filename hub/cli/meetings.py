@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from hub.app import actions as action_app
 from hub.app import meetings as meeting_app
-from hub.app.meetings import ACTION_STATUSES, ATTENDANCE, Listed, Outcome
+from hub.app.meetings import ACTION_STATUSES, ATTENDANCE, Listed, SendResult
 from hub.cli._context import with_runtime
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
@@ -145,7 +145,7 @@ def _listed(entries: list[Listed]) -> None:
         )
 
 
-def _outcome(o: Outcome, what: str) -> None:
+def _outcome(o: SendResult, what: str) -> None:
     if o.kind == "refused":
         print(f"{what} to {o.agency}: refused ({o.code}; logged)")
     else:

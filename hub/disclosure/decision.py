@@ -12,7 +12,7 @@ from hub.agencies import Agency
 from hub.cases import Case
 from hub.disclosure.request import NOTICE, DisclosureContext
 from hub.policy import Decision, decide
-from hub.policy.decide import Outcome as Verdict
+from hub.policy.decide import Verdict
 from hub.policy.standing import Standing
 
 __all__ = ["all_restricted", "decide_for"]

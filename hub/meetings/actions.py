@@ -28,7 +28,7 @@ from hub.cases import (
 from hub.hub_keys import HubKeys
 from hub.meetings.meetings import Meeting, agenda_refs, check_case_ref
 from hub.meetings.rules import ACTION_STATUSES, OPEN, check_update, is_overdue
-from hub.meetings.sending import Outcome, send
+from hub.meetings.sending import SendResult, send
 from hub.meetings.tables import action_updates, actions, meetings
 from hub.policy import Decision
 from hub.protocol.errors import HubError, PolicyError, ProtocolError
@@ -182,7 +182,7 @@ async def add_action(
     description: str,
     due_date: date,
     now: datetime,
-) -> tuple[Action, Outcome]:
+) -> tuple[Action, SendResult]:
     """Record an action agreed for a case on the meeting's agenda and notify its owner.
 
     The owner is sent an ``ActionNotice`` (purpose ``action_notice``) carrying only what

@@ -38,7 +38,7 @@ from hub.meetings.actions import Action, incomplete_before
 from hub.meetings.listing import Listed, agenda
 from hub.meetings.meetings import Meeting
 from hub.meetings.rules import working_days_before
-from hub.meetings.sending import Outcome, send_many
+from hub.meetings.sending import SendResult, send_many
 from hub.meetings.tables import agenda_deliveries, meetings, research_requests
 from hub.policy import Decision
 from hub.protocol.errors import ProtocolError
@@ -60,8 +60,8 @@ class Published:
 
     meeting_id: str
     respond_by: date
-    agendas: list[tuple[Outcome, list[str]]] = field(default_factory=list)
-    requests: list[tuple[Outcome, str]] = field(default_factory=list)
+    agendas: list[tuple[SendResult, list[str]]] = field(default_factory=list)
+    requests: list[tuple[SendResult, str]] = field(default_factory=list)
 
     @property
     def recipients(self) -> set[str]:
@@ -192,7 +192,7 @@ async def _record(
     conn: AsyncConnection,
     meeting: Meeting,
     plan: _Plan,
-    outcomes: list[Outcome],
+    outcomes: list[SendResult],
     respond_by: date,
     now: datetime,
 ) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import get_agency
 from hub.meetings.rules import OPEN, should_chase
-from hub.meetings.sending import Outcome, send
+from hub.meetings.sending import SendResult, send
 from hub.meetings.tables import actions
 from hub.protocol.messages import Notice
 
@@ -46,7 +46,7 @@ async def chase_overdue(
     now: datetime,
     areas: Collection[str] | None = None,
     actor: str = "hub",
-) -> list[tuple[str, Outcome]]:
+) -> list[tuple[str, SendResult]]:
     """Chase every overdue action not chased today (optionally only in ``areas``).
 
     ``actor``: ``hub`` for the housekeeping loop's daily chase, else the member of staff

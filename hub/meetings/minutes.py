@@ -22,7 +22,7 @@ from hub.hub_keys import HubKeys
 from hub.meetings.actions import Action, check_text, find_action
 from hub.meetings.listing import agenda
 from hub.meetings.meetings import Meeting, attendance_of
-from hub.meetings.sending import Outcome, send
+from hub.meetings.sending import SendResult, send
 from hub.meetings.tables import actions, meeting_cases, meetings
 from hub.policy import Decision
 from hub.protocol.errors import ProtocolError
@@ -61,7 +61,7 @@ async def send_minutes(
     *,
     actor: str,
     now: datetime,
-) -> list[Outcome]:
+) -> list[SendResult]:
     """Seal the minutes to each attending agency, keep them, mark the cases heard."""
     meeting.require_open()
     listed = await agenda(conn, meeting)

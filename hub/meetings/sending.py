@@ -2,7 +2,7 @@
 
 Every agenda, research request, action notice, chase and set of minutes is a
 ``DisclosureRequest``; what came of it (disclosed, held for review, refused) is reduced
-here to an :class:`Outcome` that the workflow records and reports.
+here to an :class:`SendResult` that the workflow records and reports.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from hub.cases import Case
 from hub.disclosure import Disclosed, DisclosureRequest, Held, Refused, disclose_many
 from hub.protocol.messages import Message
 
-__all__ = ["Outcome", "send", "send_many"]
+__all__ = ["SendResult", "send", "send_many"]
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class SendResult:
     """What one disclosure did: ``disclosed`` (envelope id), ``held`` (held id) or ``refused``."""
 
     agency: str
@@ -58,7 +58,7 @@ async def send(
     actor: str,
     meeting_id: str | None = None,
     case_ref: str | None = None,
-) -> Outcome:
+) -> SendResult:
     """Disclose one message to one agency in ``conn``'s transaction."""
     (outcome,) = await send_many(
         conn,
@@ -80,15 +80,15 @@ async def send(
 
 async def send_many(
     conn: AsyncConnection, ctx: Any, requests: Sequence[DisclosureRequest]
-) -> list[Outcome]:
+) -> list[SendResult]:
     """Disclose every request in ``conn``'s transaction (one batch: see ``disclose_many``)."""
     results = await disclose_many(conn, ctx, requests)
     return [_outcome(r.agency.id, result) for r, result in zip(requests, results, strict=True)]
 
 
-def _outcome(agency_id: str, result: Disclosed | Held | Refused) -> Outcome:
+def _outcome(agency_id: str, result: Disclosed | Held | Refused) -> SendResult:
     if isinstance(result, Disclosed):
-        return Outcome(agency_id, "disclosed", result.envelope_id)
+        return SendResult(agency_id, "disclosed", result.envelope_id)
     if isinstance(result, Held):
-        return Outcome(agency_id, "held", str(result.id))
-    return Outcome(agency_id, "refused", code=result.code, reason=result.reason)
+        return SendResult(agency_id, "held", str(result.id))
+    return SendResult(agency_id, "refused", code=result.code, reason=result.reason)

@@ -1,6 +1,6 @@
 """Proportionate disclosure: lawful bases, the ISP, the policy file, projection, decisions."""
 
-from hub.policy.decide import Decision, Outcome, decide, explain
+from hub.policy.decide import Decision, Verdict, decide, explain
 from hub.policy.fields import (
     CATEGORIES,
     FIELDS,
@@ -19,7 +19,7 @@ __all__ = [
     "PURPOSES",
     "PURPOSE_FIELDS",
     "Decision",
-    "Outcome",
+    "Verdict",
     "Policy",
     "Rule",
     "check_policy",

@@ -22,10 +22,10 @@ from hub.policy.standing import Standing
 from hub.protocol.errors import ProtocolError
 from hub.protocol.messages import BasisRef
 
-__all__ = ["Decision", "Outcome", "basis_gap", "decide", "explain", "recipient_refusal"]
+__all__ = ["Decision", "Verdict", "basis_gap", "decide", "explain", "recipient_refusal"]
 
 
-class Outcome(StrEnum):
+class Verdict(StrEnum):
     """What the policy answers."""
 
     PERMIT = "permit"
@@ -37,7 +37,7 @@ class Outcome(StrEnum):
 class Decision:
     """The answer for one purpose and recipient, and everything the log records of it."""
 
-    outcome: Outcome
+    outcome: Verdict
     purpose: str
     policy_version: str
     fields: tuple[str, ...] = ()
@@ -98,7 +98,7 @@ async def decide(
     if unknown:
         raise ProtocolError(f"unknown field {unknown[0][:60]!r}")
     denied = Decision(
-        Outcome.DENY,
+        Verdict.DENY,
         purpose=purpose,
         policy_version=policy.version,
         code="no-lawful-basis",
@@ -126,7 +126,7 @@ async def decide(
         return replace(denied, reason=gap)
     return replace(
         denied,
-        outcome=Outcome(rule.decision),
+        outcome=Verdict(rule.decision),
         code=None,
         basis=BasisRef(id=basis.id, version=basis.version),
         owner_only=rule.owner_only(restricted) - extra_fields,

@@ -23,8 +23,8 @@ from hub.delivery.tables import agency_delivery
 from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import agencies
 from hub.signin.passwords import set_password
+from hub.storage.tables import agencies
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import PASSWORD, HubThread, WebClient

@@ -32,8 +32,8 @@ from hub.log.entries import EntryBasis
 from hub.log.store import size
 from hub.log.tables import log_entries
 from hub.service.appkeys import ENGINE, KEYS
-from hub.testing import postgres_database
 from hub.signin.passwords import set_password
+from hub.testing import postgres_database
 
 __all__ = ["PASSWORD", "DoorsHub", "WebClient", "doors_hub", "referral"]
 

@@ -21,7 +21,7 @@ from hub.crypto.sealing import open_envelope
 from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.policy import check_policy, load_policy
-from hub.policy.decide import Decision, Outcome
+from hub.policy.decide import Decision, Verdict
 from hub.policy.fields import free_text_paths
 from hub.protocol.messages import ActionSummary, Agenda, Message
 from hub.service.appkeys import ENGINE
@@ -261,7 +261,7 @@ def test_the_default_policy_gives_each_free_text_its_own_rule() -> None:
 
 def test_a_decision_sends_owner_fields_only_to_the_owner() -> None:
     decision = Decision(
-        Outcome.PERMIT,
+        Verdict.PERMIT,
         purpose="agenda",
         policy_version="t",
         fields=("carried_forward.description", "victim.name"),

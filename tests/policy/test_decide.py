@@ -25,8 +25,8 @@ from hub.policy import (
     PURPOSE_FIELDS,
     PURPOSES,
     Decision,
-    Outcome,
     Policy,
+    Verdict,
     decide,
     load_policy,
 )
@@ -141,7 +141,7 @@ def _policy(text: str) -> Policy:
 
 def test_the_default_policy_permits_housing_its_notice(world: World) -> None:
     d = world.decide(load_policy(), "housing", "action_notice")
-    assert d.outcome == Outcome.PERMIT
+    assert d.outcome == Verdict.PERMIT
     assert d.basis is not None
     assert d.basis.id == "public-task" and d.basis.version == 1
     assert d.fields == tuple(sorted(d.fields))
@@ -157,14 +157,14 @@ def test_the_default_policy_permits_housing_its_notice(world: World) -> None:
 )
 def test_recipients_that_may_receive_nothing(world: World, agency: str, code: str) -> None:
     d = world.decide(load_policy(), agency, "agenda")
-    assert (d.outcome, d.code) == (Outcome.DENY, code)
+    assert (d.outcome, d.code) == (Verdict.DENY, code)
     assert d.basis is None and d.reason
 
 
 def test_an_override_must_still_be_covered_and_carried(world: World) -> None:
     policy = load_policy()
     covered = world.decide(policy, "police", "agenda", extra_fields=frozenset({"victim.address"}))
-    assert covered.outcome == Outcome.PERMIT and "victim.address" in covered.fields
+    assert covered.outcome == Verdict.PERMIT and "victim.address" in covered.fields
     assert covered.extra_fields == ("victim.address",)
     special = world.decide(policy, "police", "agenda", extra_fields=frozenset({"victim.ethnicity"}))
     assert special.code == "no-lawful-basis" and "special_category" in str(special.reason)
@@ -196,18 +196,18 @@ def test_decide_matches_the_rules_for_random_policies(
         "no-key": "key-revoked",
     }
     if who in expected:
-        assert (d.outcome, d.code) == (Outcome.DENY, expected[who])
+        assert (d.outcome, d.code) == (Verdict.DENY, expected[who])
         return
     if rule is None:
-        assert (d.outcome, d.code) == (Outcome.DENY, "no-lawful-basis")
+        assert (d.outcome, d.code) == (Verdict.DENY, "no-lawful-basis")
         return
     fields = rule.fields_for(restricted) | extra
     basis = BASES[rule.basis]
     covered = set(categories_of(fields)) <= set(basis.data_categories)
     if not extra <= PURPOSE_FIELDS[purpose] or not covered:
-        assert (d.outcome, d.code) == (Outcome.DENY, "no-lawful-basis")
+        assert (d.outcome, d.code) == (Verdict.DENY, "no-lawful-basis")
         return
-    assert d.outcome == Outcome(rule.decision) and d.code is None
+    assert d.outcome == Verdict(rule.decision) and d.code is None
     assert d.fields == tuple(sorted(fields))
     assert d.data_categories == categories_of(fields)
     assert d.basis is not None

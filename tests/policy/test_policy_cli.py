@@ -127,12 +127,24 @@ def test_isp_publish_sign_status(
     assert hub(data, capsys, "isp", "publish", "2027.1", "--title", "ISP 2027")[0] == 0
     assert "NOT CURRENT" in hub(data, capsys, "isp", "status")[1]
     status, out, _ = hub(
-        data, capsys, "isp", "sign", "police-n", "--version", "2027.1", "--signed-by", "DMO", "--on", on
+        data,
+        capsys,
+        "isp",
+        "sign",
+        "police-n",
+        "--version",
+        "2027.1",
+        "--signed-by",
+        "DMO",
+        "--on",
+        on,
     )
     assert status == 0 and "signed ISP 2027.1" in out
     status, out, _ = hub(data, capsys, "isp", "status")
     assert "current ISP: 2027.1" in out and "NOT CURRENT" not in out
-    status, _, err = hub(data, capsys, "isp", "sign", "police-n", "--version", "9", "--signed-by", "D")
+    status, _, err = hub(
+        data, capsys, "isp", "sign", "police-n", "--version", "9", "--signed-by", "D"
+    )
     assert status == 1 and "not published" in err
     status, _, err = hub(data, capsys, "isp", "publish", "2027.1", "--title", "again")
     assert status == 1 and "conflict" in err

@@ -17,11 +17,11 @@ from sqlalchemy import select
 
 from hub.protocol.errors import HubError, ProtocolError
 from hub.service.appkeys import ENGINE
-from hub.testing import postgres_database, running_hub
-from hub.web.charts import bar_chart
 from hub.signin.passwords import LOCK_AFTER, check_password, set_password
 from hub.signin.sessions import load_session, new_session
 from hub.signin.tables import user_passwords
+from hub.testing import postgres_database, running_hub
+from hub.web.charts import bar_chart
 from hub.web.views_charts import latency_bucket, month_starts, week_starts
 
 BIN = Path(sys.executable).parent

@@ -20,8 +20,8 @@ from hub.cases.areas import add_agency, add_area, add_user
 from hub.cases.referral import parse_referral
 from hub.cases.store import refer
 from hub.service.appkeys import ENGINE, KEYS
-from hub.testing import RunningHub, running_hub
 from hub.signin.passwords import set_password
+from hub.testing import RunningHub, running_hub
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agency_client"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))

@@ -14,7 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Create ``user_passwords`` and ``web_sessions`` exactly as ``hub.signin.tables`` defines them."""
+    """Create ``user_passwords`` and ``web_sessions`` as ``hub.signin.tables`` defines them."""
     user_passwords.metadata.create_all(op.get_bind(), tables=[user_passwords, web_sessions])
 
 
