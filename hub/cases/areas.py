@@ -43,6 +43,7 @@ class Area:
     target_days: int = 42
     escalation_callouts: int = 3
     retention_years: int = 6
+    four_eyes: bool = True  # a held disclosure or an override needs a second person
 
     def as_json(self) -> dict[str, Any]:
         """The area as the API shows it."""
@@ -52,11 +53,19 @@ class Area:
             "target_days": self.target_days,
             "escalation_callouts": self.escalation_callouts,
             "retention_years": self.retention_years,
+            "four_eyes": self.four_eyes,
         }
 
 
 def _area(row: Any) -> Area:
-    return Area(row.id, row.name, row.target_days, row.escalation_callouts, row.retention_years)
+    return Area(
+        row.id,
+        row.name,
+        row.target_days,
+        row.escalation_callouts,
+        row.retention_years,
+        bool(row.four_eyes),
+    )
 
 
 def _check_rules(rules: dict[str, int | None]) -> dict[str, int]:

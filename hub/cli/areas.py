@@ -70,6 +70,7 @@ def _print_area(area: area_app.Area) -> None:
     print(
         f"{area.id:<16} {area.name:<32} target {area.target_days} days  "
         f"escalation {area.escalation_callouts} call-outs  retention {area.retention_years} years"
+        f"  four eyes {'on' if area.four_eyes else 'off'}"
     )
 
 
