@@ -14,9 +14,29 @@ from hub.app.runtime import Runtime
 from hub.protocol.errors import HubError
 from hub.settings import Settings, load_settings
 
-__all__ = ["require_initialised", "settings_from", "with_runtime", "with_settings_runtime"]
+__all__ = [
+    "add_by",
+    "require_initialised",
+    "settings_from",
+    "with_runtime",
+    "with_settings_runtime",
+]
 
 T = TypeVar("T")
+
+
+def add_by(
+    parser: argparse.ArgumentParser, what: str = "who does it", *, alias: bool = True
+) -> None:
+    """Add ``--by USER`` (and ``--actor``, unless ``alias`` is False): the member of staff
+    who acts, whose role and areas apply; without it, the hub's operator."""
+    parser.add_argument(
+        *(("--by", "--actor") if alias else ("--by",)),
+        dest="by",
+        metavar="USER",
+        help=f"{what}: an active member of staff, whose role and areas apply "
+        "(default: the hub's operator; recorded in the log)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:

@@ -15,19 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.app import agencies as agency_app
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 from hub.protocol.errors import ProtocolError
-
-
-def _by(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
-    )
 
 
 def register(sub: Any) -> None:
@@ -51,22 +40,22 @@ def register(sub: Any) -> None:
         metavar="AREA",
         help="an area it serves (repeat for several; a coordinator names some of theirs)",
     )
-    _by(invite, "who invites it")
+    add_by(invite, "who invites it")
     invite.set_defaults(handler=run_invite, use_case="agency.invite")
     listing = actions.add_parser("list", help="list agencies and fingerprints")
-    _by(listing, "who lists them (a coordinator sees those serving their areas)")
+    add_by(listing, "who lists them (a coordinator sees those serving their areas)")
     listing.set_defaults(handler=run_list, use_case="agency.list")
     approve = actions.add_parser("approve", help="approve after comparing the fingerprint")
     approve.add_argument("id")
     approve.add_argument(
         "--fingerprint", required=True, help="identity fingerprint the agency read out to you"
     )
-    _by(approve, "who approves (recorded in the log)")
+    add_by(approve, "who approves (recorded in the log)")
     approve.set_defaults(handler=run_approve, use_case="agency.approve")
     for status, verb in (("suspended", "suspend"), ("active", "reinstate"), ("revoked", "revoke")):
         action = actions.add_parser(verb, help=f"{verb} an agency")
         action.add_argument("id")
-        _by(action, f"who {verb}s it (recorded in the log)")
+        add_by(action, f"who {verb}s it (recorded in the log)")
         action.set_defaults(handler=run_status, status=status, use_case=f"agency.{verb}")
     _register_delivery(actions)
 
@@ -84,11 +73,11 @@ def _register_delivery(actions: Any) -> None:
         metavar="FILE",
         help="the transport's settings, a JSON object ('-' reads stdin); see docs/adapters.md",
     )
-    _by(choose, "who chooses it")
+    add_by(choose, "who chooses it")
     choose.set_defaults(handler=run_set_delivery, use_case="agency.delivery.set")
     show = actions.add_parser("delivery", help="show an agency's transport and format")
     show.add_argument("id")
-    _by(show, "who reads it")
+    add_by(show, "who reads it")
     show.set_defaults(handler=run_show_delivery, use_case="agency.delivery.show")
 
 

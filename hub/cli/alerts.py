@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from hub.app import agencies as agency_app
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 
 
 def register(sub: Any) -> None:
@@ -17,9 +17,7 @@ def register(sub: Any) -> None:
         description="Open alerts, oldest first: every alert for an admin (the operator by "
         "default), those about the agencies serving a coordinator's areas for a coordinator.",
     )
-    parser.add_argument(
-        "--by", metavar="USER", help="an active member of staff (default: the hub's operator)"
-    )
+    add_by(parser, "who asks")
     parser.set_defaults(handler=run, use_case="alert.list")
 
 

@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from hub.app import areas as area_app
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 
 
 def register(sub: Any) -> None:
@@ -25,17 +25,6 @@ def _rules(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retention-years", type=int, help="years after last referral (6)")
 
 
-def _by(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
-    )
-
-
 def _register_area(sub: Any) -> None:
     parser = sub.add_parser("area", help="MARAC areas, their agencies and coordinators")
     actions = parser.add_subparsers(dest="area_command", metavar="ACTION", required=True)
@@ -43,26 +32,26 @@ def _register_area(sub: Any) -> None:
     add.add_argument("id")
     add.add_argument("--name", required=True)
     _rules(add)
-    _by(add, "who creates it")
+    add_by(add, "who creates it")
     add.set_defaults(handler=run_area_add, use_case="area.add")
     listing = actions.add_parser("list", help="list areas")
-    _by(listing, "who lists them")
+    add_by(listing, "who lists them")
     listing.set_defaults(handler=run_area_list, use_case="area.list")
     change = actions.add_parser("set", help="change an area's name or rules")
     change.add_argument("id")
     change.add_argument("--name")
     _rules(change)
-    _by(change, "who changes it")
+    add_by(change, "who changes it")
     change.set_defaults(handler=run_area_set, use_case="area.set")
     agency = actions.add_parser("add-agency", help="an agency serves this area")
     agency.add_argument("area")
     agency.add_argument("agency")
-    _by(agency, "who links it")
+    add_by(agency, "who links it")
     agency.set_defaults(handler=run_area_agency, use_case="area.add-agency")
     user = actions.add_parser("add-user", help="a coordinator works in this area")
     user.add_argument("area")
     user.add_argument("user")
-    _by(user, "who adds them")
+    add_by(user, "who adds them")
     user.set_defaults(handler=run_area_user, use_case="area.add-user")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from hub.app import cases as cases_app
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, ProtocolError
 
@@ -27,37 +27,26 @@ def _register_case(sub: Any) -> None:
     take = actions.add_parser("refer", help="take a referral from a JSON file")
     take.add_argument("--area", required=True)
     take.add_argument("--file", required=True, type=Path, help="referral JSON (docs/referrals.md)")
-    _by(take, "who takes the referral")
+    add_by(take, "who takes the referral")
     take.set_defaults(handler=run_case_refer, use_case="case.refer")
     listing = actions.add_parser("list", help="an area's cases (no personal data)")
     listing.add_argument("--area", required=True)
     listing.add_argument("--status", choices=("referred", "heard", "destroyed"))
-    _by(listing, "who lists them")
+    add_by(listing, "who lists them")
     listing.set_defaults(handler=run_case_list, use_case="case.list")
     show = actions.add_parser("show", help="one case, decrypted (logged as an access)")
     show.add_argument("ref")
-    _by(show, "who reads it (recorded in the log)")
+    add_by(show, "who reads it (recorded in the log)")
     show.set_defaults(handler=run_case_show, use_case="case.show")
     hold = actions.add_parser("hold", help="put a case on legal hold")
     hold.add_argument("ref")
     hold.add_argument("--reason", required=True)
-    _by(hold, "who puts it on hold")
+    add_by(hold, "who puts it on hold")
     hold.set_defaults(handler=run_case_hold, use_case="case.hold")
     release = actions.add_parser("release", help="release a legal hold")
     release.add_argument("ref")
-    _by(release, "who releases it")
+    add_by(release, "who releases it")
     release.set_defaults(handler=run_case_hold, reason=None, use_case="case.hold")
-
-
-def _by(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
-    )
 
 
 def _read_referral(path: Path) -> Any:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from hub.app import disclosures as disclosures_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 from hub.protocol.errors import HubError
 
 T = TypeVar("T")
@@ -40,18 +40,6 @@ def signed_then_raised(
     return result
 
 
-def by(parser: argparse.ArgumentParser, what: str) -> None:
-    """Add ``--by USER`` (``--actor``): who acts, an active member of staff."""
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
-    )
-
-
 def register(sub: Any) -> None:
     """Add ``extract`` and ``held``."""
     parser = sub.add_parser(
@@ -69,19 +57,19 @@ def register(sub: Any) -> None:
     )
     parser.add_argument("--justification", help="why this disclosure must be wider")
     parser.add_argument("--summary", help="a short note to go with the extract")
-    by(parser, "who sends it")
+    add_by(parser, "who sends it")
     parser.set_defaults(handler=run_extract, use_case="disclosure.extract")
 
     held = sub.add_parser("held", help="disclosures held for review: list, approve, reject")
     actions = held.add_subparsers(dest="held_action", required=True)
     listing = actions.add_parser("list", help="list held disclosures")
     listing.add_argument("--all", action="store_true", help="include decided ones")
-    by(listing, "who lists them (a coordinator sees their areas')")
+    add_by(listing, "who lists them (a coordinator sees their areas')")
     listing.set_defaults(handler=run_list, use_case="held.list")
     for name, text in (("approve", "check again, then send"), ("reject", "send nothing")):
         decide = actions.add_parser(name, help=f"{name} a held disclosure ({text})")
         decide.add_argument("held_id")
-        by(decide, "who decides (four eyes: not who asked)")
+        add_by(decide, "who decides (four eyes: not who asked)")
         decide.set_defaults(
             handler=run_decide, approving=name == "approve", use_case=f"held.{name}"
         )
@@ -90,7 +78,7 @@ def register(sub: Any) -> None:
     )
     eyes.add_argument("area")
     eyes.add_argument("state", choices=("on", "off"))
-    by(eyes, "who changes it (an admin)")
+    add_by(eyes, "who changes it (an admin)")
     eyes.set_defaults(handler=run_four_eyes, use_case="area.four-eyes")
 
 

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from hub.app import log as log_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 from hub.protocol.canonical import b64encode
 from hub.protocol.errors import HubError, ProtocolError
 
@@ -27,45 +27,36 @@ def register(sub: Any) -> None:
     parser = sub.add_parser("log", help="the disclosure log: heads, proofs, search, verify")
     actions = parser.add_subparsers(dest="log_command", metavar="ACTION", required=True)
     head = actions.add_parser("head", help="sign (if the log grew) and print the newest head")
-    _by(head)
+    add_by(head, "who asks", alias=False)
     head.set_defaults(handler=run_head, use_case="log.head")
     verify = actions.add_parser("verify", help="verify every entry, hash and signed head")
-    _by(verify)
+    add_by(verify, "who asks", alias=False)
     verify.set_defaults(handler=run_verify, use_case="log.verify")
     proof = actions.add_parser("proof", help="an inclusion or consistency proof")
     which = proof.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="entry index")
     which.add_argument("--envelope", help="envelope id")
     which.add_argument("--consistency", nargs=2, type=int, metavar=("OLD", "NEW"))
-    _by(proof)
+    add_by(proof, "who asks", alias=False)
     proof.set_defaults(handler=run_proof, use_case="log.entry")
     found = actions.add_parser("search", help="entries matching the filters")
     _filters(found)
     found.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
-    _by(found)
+    add_by(found, "who asks", alias=False)
     found.set_defaults(handler=run_search, use_case="log.search")
     export = actions.add_parser("export", help="export entries as CSV or JSON Lines")
     _filters(export)
     export.add_argument("--format", choices=("csv", "jsonl"), required=True)
     export.add_argument("--out", help="file to write (default: standard output)")
-    _by(export)
+    add_by(export, "who asks", alias=False)
     export.set_defaults(handler=run_export, use_case="log.export")
     subject = actions.add_parser(
         "subject", help="every disclosure concerning one person, and every view of their records"
     )
     subject.add_argument("--name", required=True)
     subject.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
-    _by(subject)
+    add_by(subject, "who asks", alias=False)
     subject.set_defaults(handler=run_subject, use_case="log.subject")
-
-
-def _by(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--by",
-        metavar="USER",
-        help="who asks: an active DPO or admin, recorded in the log where it logs "
-        "(default: the hub's operator)",
-    )
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:

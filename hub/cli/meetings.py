@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from hub.app import actions as action_app
 from hub.app import meetings as meeting_app
 from hub.app.meetings import ACTION_STATUSES, ATTENDANCE, Listed, SendResult
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 
@@ -37,17 +37,6 @@ def register(sub: Any) -> None:
     _register_action(sub)
 
 
-def _by(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help="who does it: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator; recorded in the log)",
-    )
-
-
 def _register_meeting(sub: Any) -> None:
     parser = sub.add_parser("meeting", help="meetings: agenda, attendance, research, minutes")
     verbs = parser.add_subparsers(dest="meeting_command", metavar="ACTION", required=True)
@@ -55,11 +44,11 @@ def _register_meeting(sub: Any) -> None:
     create.add_argument("--area", required=True)
     create.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD")
     create.add_argument("--location", help="venue (no personal data)")
-    _by(create)
+    add_by(create)
     create.set_defaults(handler=run_create, use_case="meeting.create")
     listing = verbs.add_parser("list", help="an area's meetings")
     listing.add_argument("--area", required=True)
-    _by(listing)
+    add_by(listing)
     listing.set_defaults(handler=run_list, use_case="meeting.list")
     for name, help_, handler, use_case in (
         ("show", "a meeting, its agenda with clocks, attendance", run_show, "meeting.show"),
@@ -73,29 +62,29 @@ def _register_meeting(sub: Any) -> None:
     ):
         verb = verbs.add_parser(name, help=help_)
         verb.add_argument("meeting")
-        _by(verb)
+        add_by(verb)
         verb.set_defaults(handler=handler, use_case=use_case)
     for name, help_ in (("add", "put a case on the agenda"), ("remove", "take a case off")):
         verb = verbs.add_parser(name, help=help_)
         verb.add_argument("meeting")
         verb.add_argument("case_ref")
-        _by(verb)
+        add_by(verb)
         verb.set_defaults(handler=run_agenda_case, verb=name, use_case=f"meeting.{name}-case")
     attend = verbs.add_parser("attend", help="record attendance or apologies")
     attend.add_argument("meeting")
     attend.add_argument("agency")
     attend.add_argument("--status", required=True, choices=ATTENDANCE)
-    _by(attend)
+    add_by(attend)
     attend.set_defaults(handler=run_attend, use_case="meeting.attendance")
     pub = verbs.add_parser("publish", help="send the agenda and research requests not yet sent")
     pub.add_argument("meeting")
     pub.add_argument("--respond-by", type=_day, help="default: 2 working days before")
-    _by(pub)
+    add_by(pub)
     pub.set_defaults(handler=run_publish, use_case="meeting.publish")
     minutes = verbs.add_parser("minutes", help="send the minutes to the agencies that attended")
     minutes.add_argument("meeting")
     minutes.add_argument("--file", required=True, type=Path, help="minutes JSON")
-    _by(minutes)
+    add_by(minutes)
     minutes.set_defaults(handler=run_minutes, use_case="meeting.minutes")
 
 
@@ -108,28 +97,28 @@ def _register_action(sub: Any) -> None:
     add.add_argument("--owner", required=True, help="owning agency id")
     add.add_argument("--description", required=True)
     add.add_argument("--due", required=True, type=_day, help="YYYY-MM-DD")
-    _by(add)
+    add_by(add)
     add.set_defaults(handler=run_action_add, use_case="action.add")
     upd = verbs.add_parser("update", help="a coordinator's update of an action")
     upd.add_argument("id")
     upd.add_argument("--status", required=True, choices=ACTION_STATUSES)
     upd.add_argument("--note")
     upd.add_argument("--reason", help="why not completed (required when overdue or cancelled)")
-    _by(upd)
+    add_by(upd)
     upd.set_defaults(handler=run_action_update, use_case="action.update")
     listing = verbs.add_parser("list", help="actions, filtered")
     listing.add_argument("--area")
     listing.add_argument("--agency")
     listing.add_argument("--status", choices=ACTION_STATUSES)
     listing.add_argument("--overdue", action="store_true")
-    _by(listing)
+    add_by(listing)
     listing.set_defaults(handler=run_action_list, use_case="action.list")
     hist = verbs.add_parser("history", help="every update of an action")
     hist.add_argument("id")
-    _by(hist)
+    add_by(hist)
     hist.set_defaults(handler=run_action_history, use_case="action.history")
     chase = verbs.add_parser("chase", help="chase overdue actions now (once a day each)")
-    _by(chase)
+    add_by(chase)
     chase.set_defaults(handler=run_action_chase, use_case="action.chase")
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from hub.app import policy as policy_app
 from hub.app.bootstrap import is_initialised
 from hub.app.runtime import Runtime
-from hub.cli._context import settings_from, with_runtime, with_settings_runtime
+from hub.cli._context import add_by, settings_from, with_runtime, with_settings_runtime
 from hub.protocol.errors import ProtocolError
 from hub.settings import Settings
 
@@ -30,34 +30,24 @@ def register(sub: Any) -> None:
     _register_policy(sub)
 
 
-def _by(parser: argparse.ArgumentParser, what: str, *flags: str) -> None:
-    parser.add_argument(
-        *(flags or ("--by", "--actor")),
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
-    )
-
-
 def _register_basis(sub: Any) -> None:
     parser = sub.add_parser("basis", help="lawful-basis records: add, list, show, retire")
     actions = parser.add_subparsers(dest="basis_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", help="add a basis, or a new version of one, from TOML")
     add.add_argument("--file", type=Path, required=True, help="basis.toml (see docs/policy.md)")
-    _by(add, "who records it (an admin)")
+    add_by(add, "who records it (an admin)")
     add.set_defaults(handler=run_basis_add, use_case="basis.add")
     listing = actions.add_parser("list", help="current lawful bases")
     listing.add_argument("--all", action="store_true", help="include retired ones")
-    _by(listing, "who lists them")
+    add_by(listing, "who lists them")
     listing.set_defaults(handler=run_basis_list, use_case="basis.list")
     show = actions.add_parser("show", help="every version of one basis")
     show.add_argument("id")
-    _by(show, "who reads it")
+    add_by(show, "who reads it")
     show.set_defaults(handler=run_basis_show, use_case="basis.show")
     retire = actions.add_parser("retire", help="retire a basis: nothing may rely on it")
     retire.add_argument("id")
-    _by(retire, "who retires it (an admin)")
+    add_by(retire, "who retires it (an admin)")
     retire.set_defaults(handler=run_basis_retire, use_case="basis.retire")
 
 
@@ -68,7 +58,7 @@ def _register_isp(sub: Any) -> None:
     publish.add_argument("version")
     publish.add_argument("--title", required=True)
     publish.add_argument("--file", type=Path, help="the signed document (its SHA-256 is kept)")
-    _by(publish, "who publishes it (an admin)")
+    add_by(publish, "who publishes it (an admin)")
     publish.set_defaults(handler=run_isp_publish, use_case="isp.publish")
     sign = actions.add_parser("sign", help="record that an agency signed a version")
     sign.add_argument("agency")
@@ -77,10 +67,10 @@ def _register_isp(sub: Any) -> None:
         "--signed-by", required=True, dest="signed_by", help="who signed for the agency"
     )
     sign.add_argument("--on", type=date.fromisoformat, help="when (YYYY-MM-DD; default today)")
-    _by(sign, "who records the signature")
+    add_by(sign, "who records the signature")
     sign.set_defaults(handler=run_isp_sign, use_case="isp.sign")
     status = actions.add_parser("status", help="each agency's signed version")
-    _by(status, "who reads it (a coordinator sees the agencies serving their areas)")
+    add_by(status, "who reads it (a coordinator sees the agencies serving their areas)")
     status.set_defaults(handler=run_isp_status, use_case="isp.status")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from hub.app import retention as retention_app
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
-from hub.cli._context import with_runtime
+from hub.cli._context import add_by, with_runtime
 
 
 def register(sub: Any) -> None:
@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     safelives.add_argument(
         "--area", help="one area (default: every area; a coordinator names one of theirs)"
     )
-    _by(safelives, "who makes the return")
+    add_by(safelives, "who makes the return")
     safelives.set_defaults(handler=run_safelives, use_case="report.safelives")
     retention = sub.add_parser("retention", help="destroy case data past its retention")
     actions = retention.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
@@ -36,22 +36,11 @@ def register(sub: Any) -> None:
         "--dry-run", action="store_true", help="only list what is due (an admin or the DPO)"
     )
     run.add_argument("--now", type=_day, help="take this date (YYYY-MM-DD) as today")
-    _by(run, "who runs it (recorded in the log)")
+    add_by(run, "who runs it (recorded in the log)")
     run.set_defaults(
         handler=run_retention_command,
         use_case="retention.run",
         also_use_cases=("retention.due",),  # with --dry-run
-    )
-
-
-def _by(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active member of staff, whose role and areas apply "
-        "(default: the hub's operator)",
     )
 
 

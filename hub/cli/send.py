@@ -7,7 +7,8 @@ import argparse
 from typing import Any
 
 from hub.app import notices as notices_app
-from hub.cli.disclosure import by, signed_then_raised
+from hub.cli._context import add_by
+from hub.cli.disclosure import signed_then_raised
 
 
 def register(sub: Any) -> None:
@@ -22,7 +23,7 @@ def register(sub: Any) -> None:
     parser.add_argument(
         "--case-ref", help="case reference, if about a case (then only its area's agencies)"
     )
-    by(parser, "who sends it")
+    add_by(parser, "who sends it")
     parser.set_defaults(handler=run, use_case="disclosure.notice")
 
 

@@ -9,18 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.app import users as user_app
-from hub.cli._context import require_initialised, settings_from, with_runtime
+from hub.cli._context import add_by, require_initialised, settings_from, with_runtime
 from hub.protocol.errors import HubError, ProtocolError
-
-
-def _by(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument(
-        "--by",
-        "--actor",
-        dest="by",
-        metavar="USER",
-        help=f"{what}: an active admin (default: the hub's operator)",
-    )
 
 
 def register(sub: Any) -> None:
@@ -30,21 +20,21 @@ def register(sub: Any) -> None:
     add = actions.add_parser("add", help="add a user and print their token once")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=user_app.ROLES)
-    _by(add, "who adds them")
+    add_by(add, "who adds them")
     add.set_defaults(handler=run_add, use_case="user.add")
     listing = actions.add_parser("list", help="list users")
-    _by(listing, "who lists them")
+    add_by(listing, "who lists them")
     listing.set_defaults(handler=run_list, use_case="user.list")
     revoke = actions.add_parser("revoke", help="revoke a user's token")
     revoke.add_argument("name")
-    _by(revoke, "who revokes them")
+    add_by(revoke, "who revokes them")
     revoke.set_defaults(handler=run_revoke, use_case="user.revoke")
     passwd = actions.add_parser("passwd", help="set a user's web sign-in password")
     passwd.add_argument("name")
     passwd.add_argument(
         "--password-file", type=Path, help="read the password from the first line of this file"
     )
-    _by(passwd, "who sets it")
+    add_by(passwd, "who sets it")
     passwd.set_defaults(handler=run_passwd, use_case="user.passwd")
 
 

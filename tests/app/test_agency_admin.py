@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 import pytest
 from agencykit import ISP, HubThread, Kit, same_entries
+from engines import ENGINES, hub_on
 from sqlalchemy import select
 
 from hub.crypto.announce import announce_key
@@ -26,7 +27,7 @@ from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.service.appkeys import ENGINE
 from hub.storage.tables import agencies
-from hub.testing import RunningHub, postgres_database, running_hub
+from hub.testing import RunningHub
 
 DOORS = ("api", "web", "cli")
 
@@ -518,23 +519,11 @@ def test_staff_users_are_managed_by_admins_only(
 # -- on each storage engine ----------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 async def engine_hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A running hub on each storage engine (PostgreSQL skipped if no server answers)."""
-    if request.param == "sqlite":
-        async with running_hub(tmp_path) as running:
-            yield running
-        return
-    try:
-        database = postgres_database()
-        url = await database.__aenter__()
-    except OSError as exc:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
-    try:
-        async with running_hub(tmp_path, database_url=url) as running:
-            yield running
-    finally:
-        await database.__aexit__(None, None, None)
+    async with hub_on(request.param, tmp_path) as running:
+        yield running
 
 
 async def test_coordinator_of_south_cannot_suspend_or_revoke_north_agency_on_each_engine(

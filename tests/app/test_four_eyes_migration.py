@@ -9,28 +9,18 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from engines import ENGINES, database_url
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from hub.storage.database import _alembic_config, create_engine
-from hub.testing import postgres_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh database URL on each engine (PostgreSQL skipped if no server answers)."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'hub.sqlite3'}"
-        return
-    database = postgres_database()
-    try:
-        url = await database.__aenter__()
-    except OSError as exc:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
-    try:
+    async with database_url(request.param, tmp_path) as url:
         yield url
-    finally:
-        await database.__aexit__(None, None, None)
 
 
 def _columns(conn: Connection) -> set[str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from engines import ENGINES, hub_on
 
 from hub.adapters.formats import FormatError, bounded, load_format
 from hub.crypto.sealing import open_envelope
@@ -25,7 +26,7 @@ from hub.policy.decide import Decision, Verdict
 from hub.policy.fields import free_text_paths
 from hub.protocol.messages import ActionSummary, Agenda, Message
 from hub.service.appkeys import ENGINE
-from hub.testing import RunningHub, postgres_database, running_hub
+from hub.testing import RunningHub
 
 
 def _service_kit() -> Any:
@@ -57,23 +58,11 @@ OWNER = "housing-north"
 MAY_READ = {OWNER, "idva-north"}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 async def hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A running hub on each storage engine (PostgreSQL skipped if no server answers)."""
-    if request.param == "sqlite":
-        async with running_hub(tmp_path) as running:
-            yield running
-        return
-    try:
-        database = postgres_database()
-        url = await database.__aenter__()
-    except OSError as exc:
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
-    try:
-        async with running_hub(tmp_path, database_url=url) as running:
-            yield running
-    finally:
-        await database.__aexit__(None, None, None)
+    async with hub_on(request.param, tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+"""Tests on each storage engine: SQLite, and PostgreSQL on 127.0.0.1:5432 (skipped, with
+the reason, where no server answers)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.testing import RunningHub, postgres_database, running_hub
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@contextlib.asynccontextmanager
+async def database_url(
+    engine: str, tmp_path: Path, name: str = "hub.sqlite3"
+) -> AsyncIterator[str]:
+    """A fresh, empty database on ``engine``: its URL (a PostgreSQL one is dropped after)."""
+    if engine == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / name}"
+        return
+    database = postgres_database()
+    try:
+        url = await database.__aenter__()
+    except OSError as exc:
+        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
+    try:
+        yield url
+    finally:
+        await database.__aexit__(None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def hub_on(engine: str, tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """A hub serving on loopback with its database on ``engine``."""
+    if engine == "sqlite":
+        async with running_hub(tmp_path) as running:
+            yield running
+        return
+    async with (
+        database_url(engine, tmp_path) as url,
+        running_hub(tmp_path, database_url=url) as running,
+    ):
+        yield running
