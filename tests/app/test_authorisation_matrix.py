@@ -5,16 +5,19 @@ CLI commands that name it — by every kind of caller: anonymous, a bad token, a
 ``--by``, an admin, a coordinator, a DPO and an agency. Whoever the table does not name is
 refused, and a refusal stores nothing, queues nothing and logs nothing. Then every
 use-case open to coordinators is tried by the coordinator of *another* area against the
-north area's case, agency, meeting, action and held disclosure: refused the same way.
+north area's case, agency, meeting, action and held disclosure, through every door: refused
+with an area rule's own problem type, the same way.
 
 Nothing here lists who may do what: the table does. What is listed are the inputs a door
-needs to reach its use-case (``AREA_PROBES``), and the test fails if a coordinator's
-use-case offered by the API has none (a new one must be added to the matrix).
+needs to aim a use-case at the north area (``AREA_PROBES``, ``WEB_PROBES``,
+``CLI_PROBES``), and the test fails if a coordinator's route, page or command has none (a
+new one must join the matrix), or lists for each coordinator only their own areas'.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Iterator
@@ -43,7 +46,6 @@ REFUSED_TYPES = {
     "agency-outside-area",
     "recipient-outside-area",
     "case-outside-area",
-    "not-found",
 }
 
 
@@ -481,7 +483,7 @@ def test_the_api_refuses_a_coordinator_of_another_area(kit: Kit, north: dict[str
         before = _state(kit)
         status, doc = kit.api(method, path, OTHER_AREA, body)
         kind = doc.get("type", "").rsplit("/", 1)[-1] if isinstance(doc, dict) else ""
-        assert status in (403, 404) and kind in REFUSED_TYPES, (name, path, status, doc)
+        assert status == 403 and kind in REFUSED_TYPES, (name, path, status, doc)
         assert _state(kit) == before, (name, path)  # nothing stored, queued or logged
         # the coordinator of the area is not refused by the area rule
         status, doc = kit.api(method, path, "nora", body)
@@ -499,39 +501,139 @@ def test_the_api_refuses_a_coordinator_of_another_area(kit: Kit, north: dict[str
         ), (template, doc)
 
 
-def test_a_coordinator_of_another_area_is_refused_through_the_web_and_the_cli(
-    kit: Kit, north: dict[str, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+# The same for the web UI: (method, path template) -> the form it posts; and the pages
+# that list (each coordinator sees their own areas' only).
+WEB_PROBES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/cases/{ref}"): {},
+    ("GET", "/meetings/{meeting}"): {},
+    ("GET", "/actions/{action}"): {},
+    ("POST", "/referrals/new"): {"area": "north"},
+    ("POST", "/held/{held}/approve"): {},
+    ("POST", "/held/{held}/reject"): {},
+    ("POST", "/meetings"): {"area": "north", "date": "2027-01-05"},
+    ("POST", "/meetings/{meeting}/cases"): {"case_ref": "{ref}"},
+    ("POST", "/meetings/{meeting}/cases/remove"): {"case_ref": "{ref}"},
+    ("POST", "/meetings/{meeting}/publish"): {},
+    ("POST", "/meetings/{meeting}/attendance"): {"agency": "police-north", "status": "attended"},
+    ("POST", "/meetings/{meeting}/actions"): {
+        "case_ref": "{ref}",
+        "owner": "police-north",
+        "description": "probe",
+        "due_date": "2027-01-05",
+    },
+    ("POST", "/meetings/{meeting}/minutes"): {},
+    ("POST", "/actions/{action}"): {"status": "completed"},
+    ("POST", "/agencies"): {
+        "id": "probe-web",
+        "name": "Probe",
+        "kind": "police",
+        "isp_version": "2026.1",
+        "isp_signed_by": "DMO",
+        "isp_signed_on": "2026-11-01",
+        "area": "north",
+    },
+    ("POST", "/agencies/{agency}/approve"): {"fingerprint": "0" * 64},
+    ("POST", "/agencies/{agency}/status"): {"change": "suspend"},
+}
+WEB_LISTS = {"/dashboard", "/meetings", "/actions", "/agencies"}
+# And for the command line: the command's words -> its arguments.
+CLI_PROBES: dict[str, list[str]] = {
+    "agency invite": [
+        *("probe-cli", "--name", "Probe", "--kind", "police", "--isp-version", "2026.1"),
+        *("--isp-signed-by", "DMO", "--isp-signed-on", "2026-11-01", "--area", "north"),
+    ],
+    "agency approve": ["police-north", "--fingerprint", "0" * 64],
+    "agency suspend": ["police-north"],
+    "agency reinstate": ["police-north"],
+    "agency set-delivery": ["police-north", "--transport", "mailbox"],
+    "agency delivery": ["police-north"],
+    "isp sign": ["police-north", "--version", "2026.1", "--signed-by", "DMO"],
+    "case refer": ["--area", "north", "--file", "{file}"],
+    "case list": ["--area", "north"],
+    "case show": ["{ref}"],
+    "case hold": ["{ref}", "--reason", "probe"],
+    "case release": ["{ref}"],
+    "report safelives": ["--quarter", "2026Q4", "--area", "north"],
+    "meeting create": ["--area", "north", "--date", "2027-01-05"],
+    "meeting list": ["--area", "north"],
+    "meeting show": ["{meeting}"],
+    "meeting candidates": ["{meeting}"],
+    "meeting research": ["{meeting}"],
+    "meeting add": ["{meeting}", "{ref}"],
+    "meeting remove": ["{meeting}", "{ref}"],
+    "meeting attend": ["{meeting}", "police-north", "--status", "attended"],
+    "meeting publish": ["{meeting}"],
+    "meeting minutes": ["{meeting}", "--file", "{file}"],
+    "action add": [
+        *("--meeting", "{meeting}", "--case", "{ref}", "--owner", "police-north"),
+        *("--description", "probe", "--due", "2027-01-05"),
+    ],
+    "action update": ["{action}", "--status", "completed"],
+    "action history": ["{action}"],
+    "extract": ["{ref}", "--to", "police-north"],
+    "held approve": ["{held}"],
+    "held reject": ["{held}"],
+    "send": ["--to", "police-north", "--text", "hello", "--case-ref", "{ref}"],
+}
+# Commands that list (a coordinator sees their own areas' only) or are not about an area.
+CLI_LISTS = {
+    "agency list",
+    "isp status",
+    "area list",
+    "action list",
+    "action chase",
+    "held list",
+    "alerts",
+    "basis list",
+    "basis show",
+    "log head",
+}
+
+
+def test_the_web_ui_refuses_a_coordinator_of_another_area(kit: Kit, north: dict[str, str]) -> None:
+    values = _north_values(north)
+    pages = [
+        (name, method, template)
+        for name, method, template in _web_pages(kit)
+        if "coordinator" in roles_of(name)
+    ]
+    aimed = {(m, re.sub(r"\{[^}]+\}", "{}", t)) for m, t in WEB_PROBES}
+    unprobed = {
+        (m, t)
+        for _, m, t in pages
+        if (m, re.sub(r"\{[^}]+\}", "{}", t)) not in aimed and t not in WEB_LISTS
+    }
+    assert not unprobed, f"add these coordinators' pages to WEB_PROBES: {sorted(unprobed)}"
     web = kit.web(OTHER_AREA)
-    before = _state(kit)
-    for path in (
-        f"/cases/{north['ref']}",
-        f"/meetings/{north['meeting']}",
-        f"/actions/{north['action']}",
-    ):
-        status, body, _ = web.get(path)
-        assert status == 403, (path, status)
-    for path, form in (
-        ("/agencies/police-north/status", {"change": "suspend"}),
-        (f"/held/{north['held']}/approve", {}),
-        (f"/meetings/{north['meeting']}/publish", {}),
-        (f"/actions/{north['action']}", {"status": "completed"}),
-    ):
-        status, body, _ = web.post(path, form)
-        assert status == 403 and "this form was not sent" not in body, (path, status)
-    for argv in (
-        ["case", "show", north["ref"]],
-        ["extract", north["ref"], "--to", "police-north"],
-        ["send", "--to", "police-north", "--text", "hi", "--case-ref", north["ref"]],
-        ["agency", "suspend", "police-north"],
-        ["held", "approve", north["held"]],
-        ["meeting", "publish", north["meeting"]],
-        ["action", "update", north["action"], "--status", "completed"],
-    ):
-        status, _, err = kit.cli(capsys, *argv, by=OTHER_AREA)
-        assert status == 1 and any(t in err for t in REFUSED_TYPES), (argv, err)
-    assert _state(kit) == before
+    for (method, template), form in WEB_PROBES.items():
+        path = _substitute(template, values)
+        before = _state(kit)
+        status, body, _ = web.request(method, path, {"csrf": web.csrf, **_substitute(form, values)})
+        assert status == 403 and "this form was not sent" not in body, (method, path, status)
+        assert _state(kit) == before, (method, path)
     web.close()
+
+
+def test_the_cli_refuses_a_coordinator_of_another_area(
+    kit: Kit, north: dict[str, str], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scratch = tmp_path / "input.json"
+    values = {**_north_values(north), "file": str(scratch)}
+    coordinators = {
+        " ".join(prefix) for name, prefix, _ in _commands() if "coordinator" in roles_of(name)
+    }
+    unprobed = coordinators - set(CLI_PROBES) - CLI_LISTS
+    assert not unprobed, f"add these coordinators' commands to CLI_PROBES: {sorted(unprobed)}"
+    for words, arguments in CLI_PROBES.items():
+        argv = [*words.split(), *_substitute(arguments, values)]
+        before = _state(kit)
+        for content in (json.dumps(referral()), '{"items": []}'):
+            scratch.write_text(content)
+            status, _, err = kit.cli(capsys, *argv, by=OTHER_AREA)
+            if any(t in err for t in REFUSED_TYPES):
+                break
+        assert status == 1 and any(t in err for t in REFUSED_TYPES), (argv, err)
+        assert _state(kit) == before, argv
 
 
 def test_the_staff_of_the_matrix_are_what_the_kit_seeds() -> None:
