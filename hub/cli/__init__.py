@@ -13,6 +13,7 @@ from hub.cli import (
     alerts,
     areas,
     cases,
+    db,
     demo,
     disclosure,
     log,
@@ -40,6 +41,7 @@ _SUBCOMMANDS = (
     send,
     alerts,
     log,
+    db,
     demo,
 )
 

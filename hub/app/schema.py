@@ -1,0 +1,93 @@
+"""The database schema, for the operator (``marac-hub db``): where it stands, moving it.
+
+These are host commands, not staff use-cases: they open the database the settings name
+without migrating it (every other command brings it to head first) and without the keys.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.protocol.errors import HubError
+from hub.settings import Settings
+from hub.storage import database
+from hub.storage.database import Revision
+from hub.storage.tables import metadata
+
+__all__ = ["Revision", "SchemaState", "downgrade", "history", "state", "upgrade"]
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a database's schema stands against the code's migrations."""
+
+    current: tuple[str, ...]  # empty: never migrated
+    heads: tuple[str, ...]
+    differences: tuple[str, ...]  # the tables against the code's (only when at head)
+
+    @property
+    def at_head(self) -> bool:
+        """True when the database is at the newest migration."""
+        return set(self.current) == set(self.heads)
+
+    @property
+    def describe(self) -> str:
+        """One line: the revision and how it stands."""
+        at = ", ".join(self.current) or "no revision (empty database)"
+        if self.at_head:
+            return f"{at} (head)"
+        return f"{at} (behind: head is {', '.join(self.heads)})"
+
+
+@contextlib.asynccontextmanager
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = database.create_engine(settings.db_url)
+    try:
+        path = database.sqlite_file(engine)
+        if path is not None and not Path(path).exists():
+            raise HubError(f"no database at {path}: run marac-hub init", code="not-found")
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def history() -> list[Revision]:
+    """Every migration the code knows, newest first."""
+    return database.schema_history()
+
+
+async def state(settings: Settings, *, compare: bool = True) -> SchemaState:
+    """The database's revision, the newest one, and (``compare``, at head) how its tables
+    differ from the code's."""
+    async with _engine(settings) as engine:
+        current = await database.schema_current(engine)
+        heads = database.schema_heads()
+        differences: list[str] = []
+        if compare and set(current) == set(heads):
+            differences = await database.schema_differences(engine, metadata)
+        return SchemaState(current, heads, tuple(differences))
+
+
+async def upgrade(settings: Settings, revision: str = "head") -> tuple[SchemaState, SchemaState]:
+    """Migrate up to ``revision``: the state before and after."""
+    async with _engine(settings) as engine:
+        before = await _plain_state(engine)
+        await database.upgrade(engine, revision)
+        return before, await _plain_state(engine)
+
+
+async def downgrade(settings: Settings, revision: str) -> tuple[SchemaState, SchemaState]:
+    """Migrate down to ``revision``: the state before and after."""
+    async with _engine(settings) as engine:
+        before = await _plain_state(engine)
+        await database.downgrade(engine, revision)
+        return before, await _plain_state(engine)
+
+
+async def _plain_state(engine: AsyncEngine) -> SchemaState:
+    return SchemaState(await database.schema_current(engine), database.schema_heads(), ())
