@@ -28,10 +28,9 @@ def _columns(conn: Connection) -> set[str]:
 
 
 def _at_0012_without_the_column(conn: Connection) -> None:
-    """A hub at 0012 as it was before 0013 (0004 makes ``areas`` from today's table)."""
+    """A hub at 0012 as it was before 0013 (the frozen 0004 makes ``areas`` without it)."""
     command.upgrade(_alembic_config(conn), "0012")
-    if "four_eyes" in _columns(conn):
-        conn.execute(text("ALTER TABLE areas DROP COLUMN four_eyes"))
+    assert "four_eyes" not in _columns(conn)
     conn.execute(
         text("INSERT INTO areas (id, name, created_at) VALUES ('north', 'North MARAC', :at)"),
         {"at": datetime.now(UTC)},
@@ -53,5 +52,23 @@ async def test_existing_areas_get_four_eyes_on_and_lose_it_on_downgrade(db_url: 
             assert names == ["North MARAC"]
             await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
             assert "four_eyes" in await conn.run_sync(_columns)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_hub_whose_0004_already_made_the_column_upgrades(db_url: str) -> None:
+    """Before the revisions were frozen, 0004 made ``areas`` from the table of the day, with
+    ``four_eyes``: 0013 leaves such a database's column as it is."""
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_at_0012_without_the_column)
+            await conn.execute(
+                text("ALTER TABLE areas ADD COLUMN four_eyes BOOLEAN DEFAULT '1' NOT NULL")
+            )
+            await conn.execute(text("UPDATE areas SET four_eyes = false"))
+            await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
+            off = (await conn.execute(text("SELECT four_eyes FROM areas"))).scalar_one()
+            assert off in (False, 0)
     finally:
         await engine.dispose()

@@ -6,11 +6,13 @@ The trigger sends ``NOTIFY marac_mailbox`` with the comma-separated agency ids o
 rows an ``INSERT INTO outbox`` statement queued (``*`` if they would not fit in one
 notification); PostgreSQL delivers it when the transaction commits, to every hub process
 listening (``hub.delivery.waiters``), whichever process or command queued the rows.
+
+Frozen: its own operations, importing nothing of the hub, so it creates the same
+schema whatever the table modules say today.
 """
 
+import sqlalchemy as sa
 from alembic import op
-
-from hub.delivery.claims import outbox_claims
 
 revision = "0011"
 down_revision = "0010"
@@ -35,18 +37,24 @@ REFERENCING NEW TABLE AS queued FOR EACH STATEMENT EXECUTE FUNCTION marac_outbox
 
 
 def upgrade() -> None:
-    """Create ``outbox_claims`` as ``hub.delivery.claims`` defines it; the trigger on PostgreSQL."""
-    bind = op.get_bind()
-    outbox_claims.metadata.create_all(bind, tables=[outbox_claims])
-    if bind.dialect.name == "postgresql":
+    """Create ``outbox_claims``; on PostgreSQL, the outbox's NOTIFY trigger."""
+    op.create_table(
+        "outbox_claims",
+        sa.Column("envelope_id", sa.String(length=26), nullable=False),
+        sa.Column("agency_id", sa.String(length=64), nullable=False),
+        sa.Column("until", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["envelope_id"], ["outbox.envelope_id"]),
+        sa.PrimaryKeyConstraint("envelope_id"),
+    )
+    op.create_index("ix_outbox_claims_until", "outbox_claims", ["until"], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
         op.execute(_FUNCTION)
         op.execute(_TRIGGER)
 
 
 def downgrade() -> None:
     """Drop them."""
-    bind = op.get_bind()
-    if bind.dialect.name == "postgresql":
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS outbox_notify ON outbox")
         op.execute("DROP FUNCTION IF EXISTS marac_outbox_notify()")
-    outbox_claims.metadata.drop_all(bind, tables=[outbox_claims])
+    op.drop_table("outbox_claims")

@@ -2,9 +2,10 @@
 policy override needs a second person's approval.
 
 Written out column by column (it imports nothing of the hub), so it stays what it was when
-the table changes again. Migration 0004 creates ``areas`` from the current table
-definition, so a database made from scratch may already have the column: it is added only
-where it is missing.
+the table changes again. Migration 0004 creates ``areas`` without the column; before the
+revisions were frozen it created ``areas`` from the table definition of the day, so a
+database made then from scratch may already have the column: it is added only where it is
+missing.
 
 Revision ID: 0013
 """
