@@ -36,8 +36,9 @@ def passphrase_for(settings: Settings, *, create: bool = False) -> str:
         return settings.key_passphrase
     path = settings.key_passphrase_file or settings.data_dir / PASSPHRASE
     if create and settings.key_passphrase_file is None and not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(32) + "\n")
     try:

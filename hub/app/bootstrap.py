@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub.app.runtime import Runtime
 from hub.hub_keys import IDENTITY, create_hub_keys, load_hub_keys
@@ -25,7 +26,14 @@ from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
 from hub.users import add_user
 
-__all__ = ["Initialised", "init_hub", "is_initialised", "open_runtime", "require_initialised"]
+__all__ = [
+    "Initialised",
+    "init_hub",
+    "is_initialised",
+    "open_runtime",
+    "private_data_dir",
+    "require_initialised",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +58,26 @@ def require_initialised(settings: Settings) -> None:
         )
 
 
+PRIVATE_DIRECTORY = 0o700
+
+
+def private_data_dir(settings: Settings) -> None:
+    """Make the data directory if it is missing, and leave it the owner's alone (0700),
+    whatever the umask (or the mode it was made with: an older hub's, a package's)."""
+    directory = settings.data_dir
+    directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
+    _narrow(directory)
+
+
+def _narrow(directory: Path) -> None:
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        if directory.stat().st_mode & 0o777 != PRIVATE_DIRECTORY:
+            directory.chmod(PRIVATE_DIRECTORY)
+
+
 async def init_hub(settings: Settings, admin: str) -> Initialised:
     """Create the hub's keys, migrate the database, add the first admin."""
+    private_data_dir(settings)
     keys = create_hub_keys(settings)
     async with open_runtime(settings) as rt:
         token = await add_user(rt.engine, admin, "admin", now=rt.clock())
@@ -61,6 +87,7 @@ async def init_hub(settings: Settings, admin: str) -> Initialised:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The runtime of the hub ``settings`` names, for one command (see the module doc)."""
+    _narrow(settings.data_dir)  # one made before the hub kept it private
     engine = create_engine(settings.db_url)
     try:
         await migrate(engine)

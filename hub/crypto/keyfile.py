@@ -159,10 +159,11 @@ def _parse(data: bytes) -> dict[str, Any]:
 def write_key_file(
     path: Path, key: Key, passphrase: str | bytes, *, strength: Strength = "moderate"
 ) -> None:
-    """Write ``key`` to ``path`` atomically, readable by the owner only."""
+    """Write ``key`` to ``path`` atomically, readable by the owner only (a directory it
+    makes: the owner's only)."""
     data = dump_key(key, passphrase, strength=strength)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")  # 0600 whatever the umask
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -38,6 +38,7 @@ __all__ = [
     "sqlite_file",
     "light_transaction",
     "migrate",
+    "private_sqlite_file",
     "run_on_command_database",
     "schema_current",
     "schema_differences",
@@ -86,8 +87,30 @@ class _InlineSQLite(aiosqlite.Connection):
         return fn(*args, **kwargs)
 
 
+PRIVATE_FILE: Final = 0o600  # the database and its -wal and -shm: the hub's owner alone
+_SQLITE_SIDE_FILES: Final = ("", "-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(database: str) -> None:
+    """Create the SQLite file ``database`` readable and writable by its owner alone, or
+    narrow an existing one (and its -wal, -shm and -journal files) to that, whatever the
+    umask. SQLite gives the files it creates beside a database the database's own mode,
+    so a database made private stays private. In-memory and URI names are left alone."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    for suffix in _SQLITE_SIDE_FILES:
+        path = database + suffix
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if os.stat(path).st_mode & 0o777 != PRIVATE_FILE:
+                os.chmod(path, PRIVATE_FILE)
+
+
 def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:
     def connector() -> sqlite3.Connection:
+        if not kwargs.get("uri"):
+            private_sqlite_file(database)
         kwargs["check_same_thread"] = False  # used from the loop's thread and the worker's
         connection: sqlite3.Connection = sqlite3.connect(database, **kwargs)
         return connection
