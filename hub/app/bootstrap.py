@@ -51,11 +51,13 @@ def is_initialised(settings: Settings) -> bool:
 
 
 def require_initialised(settings: Settings) -> None:
-    """Refuse to run against a data directory ``marac-hub init`` has not made."""
+    """Refuse to run against a data directory ``marac-hub init`` has not made; narrow one
+    an older hub left readable to its owner (0700)."""
     if not is_initialised(settings):
         raise HubError(
             f"{settings.data_dir} is not a hub data directory: run marac-hub init", code="not-found"
         )
+    _narrow(settings.data_dir)
 
 
 PRIVATE_DIRECTORY = 0o700
@@ -87,7 +89,8 @@ async def init_hub(settings: Settings, admin: str) -> Initialised:
 @contextlib.asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The runtime of the hub ``settings`` names, for one command (see the module doc)."""
-    _narrow(settings.data_dir)  # one made before the hub kept it private
+    if is_initialised(settings):
+        _narrow(settings.data_dir)  # one made before the hub kept it private
     engine = create_engine(settings.db_url)
     try:
         await migrate(engine)

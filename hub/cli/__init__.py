@@ -12,6 +12,7 @@ from hub.cli import (
     agency,
     alerts,
     areas,
+    backup,
     cases,
     db,
     demo,
@@ -42,6 +43,7 @@ _SUBCOMMANDS = (
     alerts,
     log,
     db,
+    backup,
     demo,
 )
 

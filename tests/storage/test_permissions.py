@@ -92,3 +92,11 @@ def test_an_older_hubs_readable_files_are_narrowed(
         path.chmod(0o644)
     assert main(["--data-dir", str(data), "log", "head"]) == 0
     assert_private(data, passphrase=True)
+
+
+def test_a_directory_that_is_not_a_hubs_is_left_alone(tmp_path: Path) -> None:
+    other = tmp_path / "not-a-hub"
+    other.mkdir()
+    other.chmod(0o755)
+    assert main(["--data-dir", str(other), "log", "head"]) == 1
+    assert mode(other) == 0o755
