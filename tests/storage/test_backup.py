@@ -21,7 +21,7 @@ from hub.testing import running_hub
 from tests.storage.storage_helpers import enrolled, serving, staff, sync_postgres_database
 
 AGENCIES = 4
-NOTICES = 60
+NOTICES = 500  # to every agency: the backup is taken after the tenth
 PASSPHRASE = "marac-hub-testing"
 
 

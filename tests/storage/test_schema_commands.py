@@ -146,11 +146,15 @@ def test_a_missing_sqlite_database_is_refused_not_created(
     assert list(tmp_path.iterdir()) == []
 
 
-def alembic(tmp_path: Path, *words: str) -> subprocess.CompletedProcess[str]:
+def alembic(
+    tmp_path: Path, *words: str, url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The stock ``alembic`` command on ``alembic.ini``, run from elsewhere, on a data
-    directory named by the environment."""
+    directory (or, with ``url``, a database URL) named by the environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARAC_HUB_")}
     env["MARAC_HUB_DATA_DIR"] = str(tmp_path)
+    if url is not None:
+        env["MARAC_HUB_DATABASE_URL"] = url
     return subprocess.run(
         [str(ALEMBIC), "-c", str(ROOT / "alembic.ini"), *words],
         cwd=tmp_path,
@@ -173,13 +177,20 @@ def test_alembic_ini_finds_the_migrations(tmp_path: Path, revisions: tuple[str, 
 
 def test_alembic_ini_upgrades_the_hubs_database(tmp_path: Path, revisions: tuple[str, str]) -> None:
     before = alembic(tmp_path, "current")
-    if "run migrations through hub.storage.database.migrate" in before.stderr:
-        pytest.skip(
-            "hub/storage/migrations/env.py takes no database of its own yet: it needs the "
-            "fallback to hub.storage.database.run_on_command_database (issue 21)"
-        )
     assert before.returncode == 0, before.stderr
     assert alembic(tmp_path, "upgrade", "head").returncode == 0
     after = alembic(tmp_path, "current")
     assert after.returncode == 0 and after.stdout.split()[:2] == [revisions[0], "(head)"]
     assert main(["--data-dir", str(tmp_path), "db", "check"]) == 0
+
+
+def test_alembic_ini_takes_the_database_url_from_the_environment(
+    url: str, tmp_path: Path, revisions: tuple[str, str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"  # the data directory: unused when a URL is set
+    elsewhere.mkdir()
+    assert alembic(elsewhere, "upgrade", "head", url=url).returncode == 0
+    after = alembic(elsewhere, "current", url=url)
+    assert after.returncode == 0 and after.stdout.split()[:2] == [revisions[0], "(head)"]
+    assert main(["--database-url", url, "db", "check"]) == 0
+    assert list(elsewhere.iterdir()) == []
