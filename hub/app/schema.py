@@ -7,10 +7,14 @@ without migrating it (every other command brings it to head first) and without t
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
+import pkgutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.protocol.errors import HubError
@@ -19,7 +23,43 @@ from hub.storage import database
 from hub.storage.database import Revision
 from hub.storage.tables import metadata
 
-__all__ = ["Revision", "SchemaState", "downgrade", "history", "state", "upgrade"]
+__all__ = [
+    "Revision",
+    "SchemaState",
+    "downgrade",
+    "every_table",
+    "history",
+    "state",
+    "upgrade",
+]
+
+# The packages whose modules define tables (the domain layer and storage, pyproject.toml).
+_DOMAIN: tuple[str, ...] = (
+    "meetings",
+    "disclosure",
+    "inbound",
+    "cases",
+    "log",
+    "delivery",
+    "policy",
+    "agencies",
+    "signin",
+    "users",
+    "storage",
+)
+
+
+@functools.cache
+def every_table() -> MetaData:
+    """The hub's metadata with every table registered: each table is defined in its own
+    package's module, and only an imported module's tables are in ``metadata``, so
+    every module of the domain is imported (the migrations aside)."""
+    for name in _DOMAIN:
+        package = importlib.import_module(f"hub.{name}")
+        for found in pkgutil.walk_packages(getattr(package, "__path__", []), f"hub.{name}."):
+            if not found.name.startswith("hub.storage.migrations"):
+                importlib.import_module(found.name)
+    return metadata
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +109,7 @@ async def state(settings: Settings, *, compare: bool = True) -> SchemaState:
         heads = database.schema_heads()
         differences: list[str] = []
         if compare and set(current) == set(heads):
-            differences = await database.schema_differences(engine, metadata)
+            differences = await database.schema_differences(engine, every_table())
         return SchemaState(current, heads, tuple(differences))
 
 

@@ -194,3 +194,18 @@ def test_alembic_ini_takes_the_database_url_from_the_environment(
     assert after.returncode == 0 and after.stdout.split()[:2] == [revisions[0], "(head)"]
     assert main(["--database-url", url, "db", "check"]) == 0
     assert list(elsewhere.iterdir()) == []
+
+
+def test_check_knows_every_table_without_the_rest_of_the_hub(tmp_path: Path) -> None:
+    """``hub.app.schema`` alone (not the CLI, which imports everything) compares against
+    every table the hub defines: the same set as a full server's."""
+    code = (
+        "import hub.app.schema as s, hub.storage.tables as t;"
+        "a = set(s.every_table().tables); import hub.server, hub.cli;"
+        "print(sorted(set(t.metadata.tables) - a))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
