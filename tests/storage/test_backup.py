@@ -21,7 +21,8 @@ from hub.testing import running_hub
 from tests.storage.storage_helpers import enrolled, serving, staff, sync_postgres_database
 
 AGENCIES = 4
-NOTICES = 500  # to every agency: the backup is taken after the tenth
+NOTICES = 500  # to every agency: the backup is taken halfway through
+HALFWAY = NOTICES // 2
 PASSPHRASE = "marac-hub-testing"
 
 
@@ -44,13 +45,13 @@ async def test_a_backup_mid_broadcast_restores_to_a_hub_that_delivers_it_exactly
                 sent.append(n)
 
         sender = asyncio.create_task(broadcast())
-        while len(sent) < 10:
+        while len(sent) < HALFWAY:
             await asyncio.sleep(0.01)
         done = await asyncio.to_thread(backup, hub.settings, dest)
         during = len(sent)
         await sender
     assert done.database == "sqlite"
-    assert 10 <= during < NOTICES, "the backup was not taken mid-broadcast"
+    assert HALFWAY <= during < NOTICES, "the backup was not taken mid-broadcast"
     assert mode(dest) == 0o700 and all(mode(p) == 0o600 for p in dest.iterdir())
     assert not any("passphrase" in p.name for p in dest.iterdir())
 
@@ -60,7 +61,7 @@ async def test_a_backup_mid_broadcast_restores_to_a_hub_that_delivers_it_exactly
     per_agency = Counter(agency for _, agency in queued)
     assert set(per_agency) == {a.id for a in agencies}
     assert len(set(per_agency.values())) == 1
-    assert 10 <= next(iter(per_agency.values())) < NOTICES
+    assert HALFWAY <= next(iter(per_agency.values())) < NOTICES
 
     data = tmp_path / "restored"
     restored = restore(Settings(data_dir=data), dest)
