@@ -15,12 +15,11 @@ from hub.app.cases import ANSWERS, MAX_CHILDREN, referral_clock
 from hub.http.appkeys import RUNTIME
 from hub.protocol.errors import HubError, ProtocolError
 from hub.web.checklist import QUESTIONS
-from hub.web.pages import form, page, page_for, render, see_other, web_actor
+from hub.web.pages import form, page_for, render, see_other, web_actor
 
 __all__ = ["routes"]
 
 routes = web.RouteTableDef()
-COORDINATORS = ("admin", "coordinator")
 CHILD_ROWS: Final = 3
 CRITERIA: Final = (
     ("visible_high_risk", "Visible high risk (14 or more yes answers)"),
@@ -111,7 +110,7 @@ async def _form_page(
 
 
 @routes.get("/referrals/new")
-@page(*COORDINATORS)
+@page_for("case.refer")
 async def referral_form(request: web.Request) -> web.StreamResponse:
     """A blank referral form."""
     return await _form_page(request, {"referred_on": date.today().isoformat()}, None)

@@ -535,7 +535,7 @@ WEB_PROBES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/agencies/{agency}/approve"): {"fingerprint": "0" * 64},
     ("POST", "/agencies/{agency}/status"): {"change": "suspend"},
 }
-WEB_LISTS = {"/dashboard", "/meetings", "/actions", "/agencies"}
+WEB_LISTS = {"/dashboard", "/meetings", "/actions", "/agencies", "/referrals/new"}  # own areas
 # And for the command line: the command's words -> its arguments.
 CLI_PROBES: dict[str, list[str]] = {
     "agency invite": [
