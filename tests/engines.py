@@ -3,6 +3,7 @@ the reason, where no server answers)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,3 +46,22 @@ async def hub_on(engine: str, tmp_path: Path) -> AsyncIterator[RunningHub]:
         running_hub(tmp_path, database_url=url) as running,
     ):
         yield running
+
+
+class SyncPostgres:
+    """A fresh PostgreSQL database for synchronous tests (the CLI, threaded hubs), held
+    open by an event loop of its own until ``close`` (skipped if no server answers)."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._db = postgres_database()
+        try:
+            self.url = self._loop.run_until_complete(self._db.__aenter__())
+        except OSError as exc:
+            self._loop.close()
+            pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
+
+    def close(self) -> None:
+        """Drop the database."""
+        self._loop.run_until_complete(self._db.__aexit__(None, None, None))
+        self._loop.close()

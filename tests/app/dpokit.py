@@ -4,7 +4,6 @@ sessions) and the CLI (``marac-hub ... --by NAME`` in process, on the same datab
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import sys
@@ -20,6 +19,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))
 from casekit import pair, referral, seed
+from engines import SyncPostgres
 from webkit import PASSWORD, HubThread, WebClient
 
 from hub.cases.areas import add_user
@@ -33,7 +33,6 @@ from hub.log.store import size
 from hub.log.tables import log_entries
 from hub.service.appkeys import ENGINE, KEYS
 from hub.signin.passwords import set_password
-from hub.testing import postgres_database
 
 __all__ = ["PASSWORD", "DoorsHub", "WebClient", "doors_hub", "referral"]
 
@@ -183,27 +182,10 @@ async def _seed(doors: DoorsHub) -> None:
         )
 
 
-class _Postgres:
-    """A fresh PostgreSQL database, held open by a loop of its own until ``close``."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._db = postgres_database()
-        try:
-            self.url = self._loop.run_until_complete(self._db.__aenter__())
-        except OSError as exc:
-            self._loop.close()
-            pytest.skip(f"no PostgreSQL server ({exc})")
-
-    def close(self) -> None:
-        self._loop.run_until_complete(self._db.__aexit__(None, None, None))
-        self._loop.close()
-
-
 @contextlib.contextmanager
 def doors_hub(root: Path, engine: str) -> Iterator[DoorsHub]:
     """A seeded hub on ``engine`` (sqlite or postgresql) and the CLI pointed at it."""
-    database = _Postgres() if engine == "postgresql" else None
+    database = SyncPostgres() if engine == "postgresql" else None
     settings = {"database_url": database.url} if database is not None else {}
     thread = HubThread(root, **settings)
     monkeypatch = pytest.MonkeyPatch()

@@ -4,7 +4,6 @@ changes nothing, and a refusal stores, sends and logs nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engines import SyncPostgres
 from sqlalchemy import func, select
 
 from hub.cli import main
@@ -20,7 +20,6 @@ from hub.log.store import entry, size
 from hub.meetings.tables import action_updates, actions, attendance, meeting_cases, meetings
 from hub.service.appkeys import ENGINE
 from hub.storage.tables import outbox
-from hub.testing import postgres_database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import HubThread, WebClient
@@ -114,28 +113,11 @@ class World:
         return self.hub.run(go())
 
 
-class _Postgres:
-    """A fresh PostgreSQL database, held open by a loop of its own until ``close``."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._db = postgres_database()
-        try:
-            self.url = self._loop.run_until_complete(self._db.__aenter__())
-        except OSError as exc:
-            self._loop.close()
-            pytest.skip(f"no PostgreSQL server ({exc})")
-
-    def close(self) -> None:
-        self._loop.run_until_complete(self._db.__aexit__(None, None, None))
-        self._loop.close()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[World]:
-    database = _Postgres() if request.param == "postgresql" else None
+    database = SyncPostgres() if request.param == "postgresql" else None
     url = database.url if database is not None else None
     hub = HubThread(
         tmp_path_factory.mktemp("meeting-rules"), **({"database_url": url} if url else {})

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engines import SyncPostgres
 from sqlalchemy import delete, select, text, update
 
 from hub.cli import main
@@ -35,7 +36,6 @@ from hub.log.tables import (
 from hub.protocol.canonical import b64decode, canonical_json
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
-from hub.testing import postgres_database
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -105,7 +105,7 @@ def log_hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> I
     database = None
     if request.param == "postgresql":
         # asyncio.run closes suspended async generators: keep the database open in a loop.
-        database = _Postgres()
+        database = SyncPostgres()
         url = database.url
     else:
         url = f"sqlite+aiosqlite:///{data / 'hub.sqlite3'}"
@@ -116,23 +116,6 @@ def log_hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> I
     finally:
         if database is not None:
             database.close()
-
-
-class _Postgres:
-    """A fresh PostgreSQL database, held open by a loop of its own until ``close``."""
-
-    def __init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._db = postgres_database()
-        try:
-            self.url = self._loop.run_until_complete(self._db.__aenter__())
-        except OSError as exc:
-            self._loop.close()
-            pytest.skip(f"no PostgreSQL server ({exc})")
-
-    def close(self) -> None:
-        self._loop.run_until_complete(self._db.__aexit__(None, None, None))
-        self._loop.close()
 
 
 def _sql(hub: Hub, *statements: Any) -> None:
