@@ -77,11 +77,11 @@ from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypai
 
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, IdentityPublicKey
 from hub.crypto.sealing import hpke_suite, seal
+from hub.delivery.tables import outbox
 from hub.hub_keys import load_hub_keys
 from hub.protocol.messages import Notice
 from hub.settings import Settings
 from hub.storage.database import create_engine
-from hub.storage.tables import outbox
 from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 
 AGENCIES = 20

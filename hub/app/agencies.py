@@ -43,9 +43,9 @@ from hub.delivery.configure import (
     store_delivery,
 )
 from hub.delivery.settings import DeliverySettings, delivery_of
+from hub.delivery.tables import alerts
 from hub.policy.isp import IspStatus, IspVersion, isp_status
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import alerts
 
 __all__ = [
     "KINDS",

@@ -8,8 +8,8 @@ from hub.app.actor import Actor, Door, operator
 from hub.app.runtime import Runtime
 from hub.cases.areas import user_area_ids
 from hub.protocol.errors import HubError
-from hub.storage.tables import users
 from hub.users import StaffUser
+from hub.users.tables import users
 
 __all__ = ["actor_for", "cli_actor"]
 

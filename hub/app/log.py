@@ -40,6 +40,7 @@ from hub.cases.store import find_subject_ids
 from hub.cases.tables import case_subjects
 from hub.crypto import merkle
 from hub.crypto.tree_head import SignedTreeHead
+from hub.delivery.tables import outbox, receipts
 from hub.disclosure.review import HeldDisclosure, list_held
 from hub.log import store
 from hub.log.entries import KEY_KINDS, KINDS, LogEntry, parse_entry
@@ -56,7 +57,6 @@ from hub.log.search import (
 from hub.log.tables import log_entries, log_index
 from hub.log.verify import LogTampered, Verified, verify_log
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import outbox, receipts
 
 __all__ = [
     "FILTERS",

@@ -30,11 +30,11 @@ from hub.crypto.request_signing import WINDOW, verify_request
 from hub.delivery.outbox import Acknowledgement, acknowledge, keep_nonce, look
 from hub.delivery.postgres_mailbox import postgres_mailbox
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.delivery.tables import nonces
 from hub.delivery.waiters import Waiters, wait_for_event
 from hub.protocol.canonical import b64encode
 from hub.protocol.errors import PolicyError
 from hub.protocol.messages import Receipt
-from hub.storage.tables import nonces
 
 __all__ = [
     "Acknowledgement",

@@ -10,9 +10,10 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.agencies.tables import agencies
 from hub.cases.tables import agency_areas, areas, user_areas
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import agencies, users
+from hub.users.tables import users
 
 __all__ = [
     "Area",

@@ -18,12 +18,12 @@ from typing import Any, Final
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.agencies.tables import agencies
 from hub.cases.areas import list_areas
 from hub.cases.casekeys import key_ring
 from hub.cases.tables import case_subjects, cases
 from hub.hub_keys import HubKeys
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
-from hub.storage.tables import agencies
 
 __all__ = ["AGE_BANDS", "Quarter", "age_band", "parse_quarter", "safelives_csv"]
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.agencies.tables import agencies
 from hub.cases.areas import get_area
 from hub.cases.casekeys import key_ring, new_case_key, store_case_key
 from hub.cases.referral import Referral
@@ -19,7 +20,6 @@ from hub.cases.tables import case_keys, case_subjects, cases
 from hub.crypto.at_rest import DataKeyRing
 from hub.hub_keys import HubKeys
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import agencies
 
 __all__ = [
     "Case",

@@ -17,14 +17,13 @@ from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey
 from hub.crypto.receipts import verify_receipts
 from hub.crypto.sealing import seal
 from hub.crypto.signature_checker import SignatureChecker
-from hub.delivery.claims import outbox_claims
 from hub.delivery.postgres_mailbox import postgres_mailbox
 from hub.delivery.receipt_checks import receipt_json, sort_receipts
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.delivery.tables import alerts, nonces, outbox, outbox_claims, receipts
 from hub.protocol.errors import CryptoError, PolicyError, ProtocolError
 from hub.protocol.messages import Message, Receipt
 from hub.storage.database import light_transaction
-from hub.storage.tables import alerts, nonces, outbox, receipts
 
 __all__ = [
     "Acknowledgement",

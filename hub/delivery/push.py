@@ -42,17 +42,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.adapters.registry import Registry
 from hub.adapters.transport import Delivered, DeliveryFailed, Outgoing, Signer, Transport
 from hub.agencies import get_agency
+from hub.agencies.tables import agencies
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.receipts import parse_signed_receipt
 from hub.crypto.request_signing import sign_request
-from hub.delivery.attempt_tables import delivery_attempts
 from hub.delivery.configure import read_config
 from hub.delivery.outbox import acknowledge
-from hub.delivery.tables import agency_delivery
+from hub.delivery.tables import agency_delivery, alerts, delivery_attempts, outbox
 from hub.hub_keys import HubKeys
 from hub.protocol.errors import HubError
 from hub.settings import Settings
-from hub.storage.tables import agencies, alerts, outbox
 
 __all__ = ["Dispatcher", "PushSettings", "retry_delay", "signer"]
 

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.agencies import Agency
 from hub.delivery.receipt_checks import receipt_json, sort_receipts
+from hub.delivery.tables import outbox
 from hub.protocol.errors import CryptoError, HubError
 from hub.protocol.messages import Receipt
 from hub.storage.database import (
@@ -50,7 +51,6 @@ from hub.storage.database import (
     writer_connection,
     writer_lock,
 )
-from hub.storage.tables import outbox
 
 __all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.delivery.settings import DEFAULT, DeliverySettings
+from hub.delivery.tables import outbox
 from hub.disclosure.fields import disclosed_paths, subject_ids_in
 from hub.disclosure.rendering import render
 from hub.log import LogEntry, append
@@ -18,7 +19,6 @@ from hub.policy.standing import Standing
 from hub.protocol.canonical import canonical_json
 from hub.protocol.messages import Message, payload_of
 from hub.storage.database import insert_many
-from hub.storage.tables import outbox
 
 __all__ = ["Batch"]
 

@@ -15,13 +15,13 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from ulid import ULID
 
+from hub.agencies.tables import agencies
 from hub.cases import Area
 from hub.cases.areas import get_area
 from hub.cases.refs import CASE_REF
 from hub.cases.store import case_area
 from hub.meetings.tables import attendance, meeting_cases, meetings
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import agencies
 
 __all__ = [
     "ATTENDANCE",

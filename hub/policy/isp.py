@@ -15,9 +15,9 @@ from typing import Any, Final
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.agencies.tables import agencies
 from hub.policy.tables import isp_signatures, isp_versions
 from hub.protocol.errors import HubError, ProtocolError
-from hub.storage.tables import agencies
 
 __all__ = [
     "IspSignature",

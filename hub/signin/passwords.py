@@ -19,8 +19,8 @@ from hub.protocol.errors import HubError, ProtocolError
 from hub.secrets import hash_secret, verify_secret
 from hub.signin.sessions import aware, end_sessions
 from hub.signin.tables import user_passwords
-from hub.storage.tables import users
 from hub.users import StaffUser
+from hub.users.tables import users
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_password", "set_password"]
 

@@ -14,8 +14,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.signin.tables import web_sessions
-from hub.storage.tables import users
 from hub.users import StaffUser
+from hub.users.tables import users
 
 __all__ = [
     "Session",

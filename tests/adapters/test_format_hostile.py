@@ -19,11 +19,11 @@ from hub import agencies as agency_ops
 from hub.adapters.formats import FormatError, load_format
 from hub.adapters.testing.formats import full_extract
 from hub.delivery.settings import DeliverySettings, set_delivery
+from hub.delivery.tables import outbox
 from hub.disclosure import DisclosureRequest, disclose
 from hub.policy import load_policy
 from hub.protocol.errors import DeliveryError, ProtocolError
 from hub.protocol.messages import MAX_ITEMS, CaseExtract
-from hub.storage.tables import outbox
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 SECRET = "Quennell-Ashdown"

@@ -26,13 +26,13 @@ from hub import agencies as agency_ops
 from hub.adapters.formats import load_format
 from hub.crypto.sealing import open_envelope
 from hub.delivery.settings import DeliverySettings, set_delivery
+from hub.delivery.tables import outbox
 from hub.disclosure import Disclosed, DisclosureRequest, disclose
 from hub.log import parse_entry
 from hub.log.tables import log_entries
 from hub.policy import load_policy
 from hub.protocol import parse_envelope
 from hub.protocol.canonical import canonical_json
-from hub.storage.tables import outbox
 
 FORMATS = ("json", "fhir-r4", "pole")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

@@ -28,10 +28,9 @@ from sqlalchemy import select
 from test_client_cli import cli, one_line_error
 
 from hub.adapters.smtp import BODY, SUBJECT
-from hub.delivery.attempt_tables import delivery_attempts
+from hub.delivery.tables import delivery_attempts, outbox
 from hub.protocol.envelope import parse_envelope
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox
 from hub.testing import RunningHub, running_hub
 
 VICTIM, BORN, ADDRESS = "Philippa Quennell-Ashdown", "1984-02-29", "12 Plaintext Row, Exeter"

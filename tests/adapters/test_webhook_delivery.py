@@ -22,10 +22,9 @@ from adapterkit import (
 )
 from sqlalchemy import select
 
-from hub.delivery.attempt_tables import delivery_attempts
+from hub.delivery.tables import alerts, delivery_attempts, outbox, receipts
 from hub.protocol.envelope import parse_envelope
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import alerts, outbox, receipts
 from hub.testing import RunningHub, running_hub
 
 FAST = {

@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 from hub.adapters.registry import default_registry
 from hub.delivery.push import Dispatcher, PushSettings
+from hub.delivery.tables import outbox
 from hub.protocol.envelope import parse_envelope
 from hub.service.appkeys import ENGINE, KEYS
 from hub.storage.database import create_engine
-from hub.storage.tables import outbox
 from hub.testing import RunningHub, postgres_database, running_hub
 
 FAST = PushSettings(interval=0.01, retry_initial=0.05, retry_max=0.2, lease=10)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from hub.agencies.tables import agencies
 from hub.cases.tables import agency_areas
 from hub.cli import main
 from hub.crypto.announce import announce_key
@@ -24,7 +25,6 @@ from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.service.appkeys import ENGINE
 from hub.signin.passwords import set_password
-from hub.storage.tables import agencies
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import PASSWORD, HubThread, WebClient

@@ -27,13 +27,13 @@ from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.request_signing import sign_request
 from hub.crypto.sealing import open_envelope
+from hub.delivery.tables import outbox
 from hub.http.appkeys import ENGINE
 from hub.log import parse_entry
 from hub.log.store import size
 from hub.log.tables import log_entries
 from hub.protocol import Envelope, parse_envelope
 from hub.signin.passwords import set_password
-from hub.storage.tables import outbox
 from hub.testing import RunningHub, postgres_database, running_hub
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))

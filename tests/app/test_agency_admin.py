@@ -21,12 +21,12 @@ from agencykit import ISP, HubThread, Kit, same_entries
 from engines import ENGINES, hub_on
 from sqlalchemy import select
 
+from hub.agencies.tables import agencies
 from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import agencies
 from hub.testing import RunningHub
 
 DOORS = ("api", "web", "cli")

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from hub.app.mailbox import check_caller, keep_nonce, prune_nonces, remember_nonce
 from hub.crypto.request_signing import WINDOW
+from hub.delivery.tables import nonces
 from hub.protocol.errors import CryptoError, PolicyError
 from hub.storage.database import create_engine, migrate
-from hub.storage.tables import nonces
 
 DOORS = ["auth.py", "routes_agency.py", "routes_inbound.py", "routes_schemas.py"]
 LOWER = (

@@ -31,8 +31,8 @@ from sqlalchemy import func, select
 from hub.app.catalogue import USE_CASES, roles_of
 from hub.cli import _SUBCOMMANDS, build_parser
 from hub.crypto.request_signing import sign_request
+from hub.delivery.tables import outbox
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cases"))

@@ -15,11 +15,11 @@ from engines import SyncPostgres
 from sqlalchemy import func, select
 
 from hub.cli import main
+from hub.delivery.tables import outbox
 from hub.log.entries import parse_entry
 from hub.log.store import entry, size
 from hub.meetings.tables import action_updates, actions, attendance, meeting_cases, meetings
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import HubThread, WebClient

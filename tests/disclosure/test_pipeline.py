@@ -23,6 +23,7 @@ from hub.cases import Case
 from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope
+from hub.delivery.tables import outbox
 from hub.disclosure import (
     Disclosed,
     DisclosureContext,
@@ -43,7 +44,6 @@ from hub.protocol.errors import HubError
 from hub.protocol.messages import Agenda, AgendaItem, CaseExtract, Message
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
-from hub.storage.tables import outbox
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 T = TypeVar("T")

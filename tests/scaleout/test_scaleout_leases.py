@@ -18,11 +18,10 @@ from sqlalchemy import delete, select, text
 
 from hub.crypto.receipts import sign_receipt
 from hub.crypto.request_signing import WINDOW, sign_request
-from hub.delivery.claims import outbox_claims
 from hub.delivery.outbox import expire
+from hub.delivery.tables import nonces, outbox, outbox_claims, receipts
 from hub.protocol.messages import Receipt
 from hub.storage.database import create_engine
-from hub.storage.tables import nonces, outbox, receipts
 from hub.testing import RunningHub, postgres_database, running_hub
 
 

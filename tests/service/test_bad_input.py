@@ -11,10 +11,11 @@ import pytest
 from conftest import Agent, assert_problem, staff_call
 from sqlalchemy import func, select
 
+from hub.agencies.tables import agencies
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.request_signing import HEADER_SIGNATURE, sign_request
+from hub.delivery.tables import nonces, outbox, receipts
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import agencies, nonces, outbox, receipts
 
 
 async def raw(

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair
 from hub.crypto.sealing import open_envelope
+from hub.delivery.tables import outbox, receipts
 from hub.protocol import InvalidEnvelope
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox, receipts
 from hub.testing import running_hub
 
 

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from test_cases_api import REFERRAL
 
 from hub.crypto.sealing import open_envelope
+from hub.delivery.tables import outbox
 from hub.disclosure.tables import overrides
 from hub.log import parse_entry
 from hub.log.tables import log_entries
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import outbox
 
 JUSTIFICATION = "Police need the victim's ethnicity to assign a specialist officer today."
 

@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 from hub.app.actor import operator
 from hub.crypto.sealing import open_envelope
 from hub.delivery.settings import DeliverySettings, set_delivery
+from hub.delivery.tables import outbox
 from hub.disclosure import Disclosed
 from hub.disclosure.extracts import NoticeOrder
 from hub.log.tables import log_index
 from hub.protocol.errors import PROBLEM_TYPES, DeliveryError, HubError, ProtocolError
 from hub.service.appkeys import ENGINE, NOTICES
-from hub.storage.tables import outbox
 from hub.testing import RunningHub
 
 ADMIN = operator("a")  # an admin: a notice without a case may go to any agency

@@ -16,10 +16,10 @@ from hub.agencies import get_agency
 from hub.crypto.receipts import parse_signed_receipt, sign_receipt
 from hub.delivery.outbox import acknowledge, claim, look
 from hub.delivery.postgres_mailbox import PostgresMailbox, postgres_mailbox
+from hub.delivery.tables import nonces, receipts
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
 from hub.service.appkeys import ENGINE
 from hub.storage.database import POOL_SIZE
-from hub.storage.tables import nonces, receipts
 from hub.testing import RunningHub
 
 pytestmark = pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # conftest's

@@ -17,10 +17,10 @@ from hub.agencies import Agency, get_agency
 from hub.crypto.receipts import parse_signed_receipt
 from hub.delivery.outbox import acknowledge
 from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.delivery.tables import nonces, outbox, receipts
 from hub.protocol import Envelope
 from hub.protocol.errors import CryptoError, HubError
 from hub.service.appkeys import ENGINE
-from hub.storage.tables import nonces, outbox, receipts
 from hub.testing import RunningHub
 
 

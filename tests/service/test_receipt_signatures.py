@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.receipts import sign_receipt
+from hub.delivery.tables import outbox, receipts
 from hub.protocol import Envelope
 from hub.protocol.messages import Receipt
 from hub.service.appkeys import CHECKER, ENGINE
-from hub.storage.tables import outbox, receipts
 from hub.testing import RunningHub
 
 BATCH = 12  # over the helper's threshold (signature_helper_batch, 8)

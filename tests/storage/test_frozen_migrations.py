@@ -24,17 +24,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import hub.server
 import hub.storage
+from hub.agencies.tables import agencies
 from hub.cases.tables import areas, case_keys, case_subjects, cases
 from hub.crypto import merkle
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.tree_head import sign_tree_head
+from hub.delivery.tables import outbox
 from hub.log import LogEntry, entry_bytes, store
 from hub.log.heads import sign_head
 from hub.log.verify import verify_log
 from hub.meetings.tables import meetings
 from hub.policy.tables import lawful_bases
 from hub.storage.database import create_engine
-from hub.storage.tables import agencies, metadata, outbox, users
+from hub.storage.tables import metadata
+from hub.users.tables import users
 
 MIGRATIONS = Path(hub.storage.__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"

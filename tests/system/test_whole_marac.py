@@ -23,11 +23,11 @@ from agency_client.outbound import action_update, fetch_hub_key, research_respon
 from agency_client.rotation import KeyRotation
 from agency_client.runner import Runner, RunnerSettings
 from agency_client.store import Store
+from hub.delivery.tables import outbox, receipts
 from hub.disclosure.fields import disclosed_paths
 from hub.log.tables import log_entries, log_index
 from hub.protocol.messages import parse_message
 from hub.service.appkeys import ENGINE, POLICY
-from hub.storage.tables import outbox, receipts
 from hub.testing import RunningHub, running_hub
 
 PASS = "a long agency passphrase"

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.protocol.errors import HubError
 from hub.secrets import hash_secret, new_secret, token_id, verify_secret
-from hub.storage.tables import users
+from hub.users.tables import users
 
 __all__ = ["ROLES", "Role", "StaffUser", "TokenCache", "add_user", "list_users", "revoke_user"]
 

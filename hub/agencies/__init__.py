@@ -11,6 +11,7 @@ from typing import Any, Final, Literal, get_args
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.agencies.tables import agencies, agency_keys
 from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionPublicKey, IdentityPublicKey
 from hub.log import LogEntry, append
@@ -19,7 +20,6 @@ from hub.protocol.canonical import b64decode
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import AgencyKind
 from hub.secrets import hash_secret, new_secret, verify_secret
-from hub.storage.tables import agencies, agency_keys
 
 IDENTITY_SUITE: Final = "ed25519"
 Door = Literal["api", "web", "cli"]
