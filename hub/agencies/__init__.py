@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -162,6 +163,16 @@ async def enrol(
     """Consume an enrolment code: store the agency's identity and first encryption key."""
     agency_id, _, secret = code.partition(":")
     refused = PolicyError("the enrolment code is wrong, used or expired", code="bad-enrolment-code")
+    # Argon2id runs in a thread, before the write transaction: a stream of wrong codes
+    # neither blocks the event loop nor holds the write lock.
+    async with engine.connect() as conn:
+        code_hash = await conn.scalar(
+            select(agencies.c.enrol_code_hash).where(
+                agencies.c.id == agency_id, agencies.c.status == "invited"
+            )
+        )
+    if code_hash is None or not await asyncio.to_thread(verify_secret, code_hash, secret):
+        raise refused
     async with engine.begin() as conn:
         row = (
             await conn.execute(select(agencies).where(agencies.c.id == agency_id).with_for_update())
@@ -169,9 +180,8 @@ async def enrol(
         if (
             row is None
             or row.status != "invited"
-            or row.enrol_code_hash is None
+            or row.enrol_code_hash != code_hash
             or _aware(row.enrol_code_expires) < now
-            or not verify_secret(row.enrol_code_hash, secret)
         ):
             raise refused
         ann = signed.announcement
