@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = Field(
         default=False, description="mark cookies Secure even on plain HTTP (behind a TLS proxy)"
     )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=24,
+        description="bearer token a Prometheus scrape of /metrics must send; unset: no /metrics "
+        "(404). See docs/monitoring.md",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="JSON lines (docs/monitoring.md) or plain text for a terminal"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
