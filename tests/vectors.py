@@ -1,46 +1,64 @@
-"""Shared loader for the third-party test vectors kept beside the clone (``../shared/vectors``)."""
+"""Loader for the third-party test vectors kept in the repository (``tests/vectors/``).
+
+Each file's source repository, commit, path and licence are in ``tests/vectors/PROVENANCE.md``;
+its SHA-256 is in ``tests/vectors/SHA256SUMS`` (``sha256sum -c`` format). A file is checked
+against its sum every time it is loaded, so a changed vector fails the tests that read it,
+naming the file, instead of testing the code against altered data.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
+__all__ = [
+    "SUMS_FILE",
+    "VECTORS_DIR",
+    "VectorFileError",
+    "expected_sums",
+    "load_vectors",
+    "read_checked",
+]
 
-__all__ = ["VECTORS_DIR", "load_vectors"]
+VECTORS_DIR = Path(__file__).resolve().parent / "vectors"
+SUMS_FILE = VECTORS_DIR / "SHA256SUMS"
 
-# tests/vectors.py -> tests/ -> the repository -> the folder that holds it and ``shared/``.
-VECTORS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "vectors"
+
+class VectorFileError(AssertionError):
+    """A vector file is missing, unlisted or not the file its recorded SHA-256 names."""
+
+
+@cache
+def expected_sums() -> dict[str, str]:
+    """``SHA256SUMS`` as ``{relative path: hex digest}``."""
+    sums: dict[str, str] = {}
+    for number, line in enumerate(SUMS_FILE.read_text(encoding="ascii").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name:
+            raise VectorFileError(f"{SUMS_FILE.name} line {number} is not '<sha256>  <path>'")
+        sums[name] = digest
+    return sums
+
+
+def read_checked(relative: str) -> bytes:
+    """The bytes of ``tests/vectors/<relative>`` once their SHA-256 matches ``SHA256SUMS``."""
+    expected = expected_sums().get(relative)
+    if expected is None:
+        raise VectorFileError(f"{relative} is not listed in tests/vectors/SHA256SUMS")
+    path = VECTORS_DIR / relative
+    if not path.is_file():
+        raise VectorFileError(f"{relative} is listed in SHA256SUMS but missing")
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise VectorFileError(f"{relative} has SHA-256 {actual}, SHA256SUMS records {expected}")
+    return data
 
 
 def load_vectors(relative: str) -> Any:
-    """Load ``../shared/vectors/<relative>``: parsed JSON for ``.json``, otherwise the text.
-
-    Calls ``pytest.skip`` with the missing path when the folder or the file is absent (from
-    a test, that skips it; at collection, catch ``pytest.skip.Exception``).
-
-    Provenance (full detail in ``shared/vectors/README.md``; the data is read, never copied):
-
-    - ``wycheproof/*.json`` and ``wycheproof/schemas/*.json``: C2SP/wycheproof
-      ``testvectors_v1/`` and ``schemas/`` at dac1dd4729fd1f8dd9e1e9f3dce51d783da6c166,
-      unchanged (Apache-2.0).
-    - ``hpke/rfc9180_x25519_hkdf_sha256_subset.json``: the 16 entries with ``kem_id`` 32 and
-      ``kdf_id`` 1 of cfrg/draft-irtf-cfrg-hpke ``test-vectors.json`` at 5f503c5 (the RFC 9180
-      vectors), as shipped gzipped by cloudflare/circl at
-      33d33c75d9a09aac9a38aba282d0799880dd7224; entries unchanged, plain JSON (Apache-2.0).
-    - ``nacl/*.txt``, ``nacl/nacl_box_secretbox_vectors.json``: pyca/pynacl ``tests/data`` and
-      ``tests/test_box.py``/``test_secret.py`` tables at
-      25d715e19c9b8472a00e18e68ca0e7369826e666 (Apache-2.0); ``ed25519_sign_input.txt`` is the
-      Ed25519 reference software's public-domain ``sign.input``; the ChaCha20-Poly1305 file
-      holds RFC 7539 / RFC 7634 examples, the XChaCha20-Poly1305 one libsodium's test.
-    - ``merkle/rfc6962_merkle_vectors.json``: extracted from transparency-dev/merkle test data
-      at 417fb0c314750d94e53942e9f92e79b6d35915db and 9ca563d3ac2bab915317cf153ed4f952f6e74c07
-      (Apache-2.0); see the README for its ``policy_dependent`` probes.
-    """
-    path = VECTORS_DIR / relative
-    if not path.is_file():
-        where = "folder" if not VECTORS_DIR.is_dir() else "file"
-        pytest.skip(f"shared test vectors absent ({where} missing): {path}")
-    text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else text
+    """Load ``tests/vectors/<relative>``: parsed JSON for ``.json``, otherwise the text."""
+    text = read_checked(relative).decode("utf-8")
+    return json.loads(text) if relative.endswith(".json") else text

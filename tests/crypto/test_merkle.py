@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vectors import load_vectors  # tests/ is on pythonpath (pyproject.toml)
 
 from hub.crypto.merkle import (
     EMPTY_ROOT,
@@ -328,11 +327,7 @@ def test_generators_reject_invalid_arguments() -> None:
 # ---------------------------------------------------------------------------------------------
 # Known-answer vectors (transparency-dev/merkle, google/certificate-transparency)
 
-VECTORS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"
-VECTORS_FILE = VECTORS_DIR / "merkle" / "rfc6962_merkle_vectors.json"
-needs_vectors = pytest.mark.skipif(
-    not VECTORS_FILE.is_file(), reason=f"Merkle test vectors not found at {VECTORS_FILE}"
-)
+MERKLE_VECTORS = "merkle/rfc6962_merkle_vectors.json"  # in tests/vectors, sum checked
 
 # Probes whose expected result is transparency-dev's choice, not the RFC's. We assert our own
 # documented policy (hub.crypto.merkle docstring) instead:
@@ -356,7 +351,7 @@ OUR_POLICY = {
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = load_vectors(MERKLE_VECTORS)
     return data
 
 
@@ -364,7 +359,6 @@ def _hex(values: list[str]) -> list[bytes]:
     return [bytes.fromhex(v) for v in values]
 
 
-@needs_vectors
 def test_vector_hashers_and_roots(vectors: dict[str, Any]) -> None:
     for kat in vectors["hasher_kats"]:
         expected = bytes.fromhex(kat["expected"])
@@ -387,7 +381,6 @@ def test_vector_hashers_and_roots(vectors: dict[str, Any]) -> None:
             assert root(leaves[j * width : (j + 1) * width]).hex() == h
 
 
-@needs_vectors
 def test_vector_kat_proofs(vectors: dict[str, Any]) -> None:
     leaves = _hex(vectors["leaves"])
     roots = {e["tree_size"]: bytes.fromhex(e["root"]) for e in vectors["roots"]}
@@ -401,7 +394,6 @@ def test_vector_kat_proofs(vectors: dict[str, Any]) -> None:
         assert verify_consistency(m, n, roots[m], roots[n], expected)
 
 
-@needs_vectors
 def test_vector_inclusion_probes(vectors: dict[str, Any]) -> None:
     failures = []
     for p in vectors["inclusion_probes"]:
@@ -421,7 +413,6 @@ def test_vector_inclusion_probes(vectors: dict[str, Any]) -> None:
     )
 
 
-@needs_vectors
 def test_vector_consistency_probes(vectors: dict[str, Any]) -> None:
     failures = []
     for p in vectors["consistency_probes"]:
