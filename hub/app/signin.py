@@ -17,7 +17,9 @@ __all__ = ["Session", "StaffUser", "same_token", "session_of", "sign_in", "sign_
 async def sign_in(rt: Runtime, name: str, password: str) -> tuple[StaffUser, str] | None:
     """The user and a new session token, or None (wrong name or password, or locked)."""
     now = rt.clock()
-    user = await check_password(rt.engine, name, password, now=now)
+    user = await check_password(
+        rt.engine, name, password, now=now, strength=rt.settings.password_strength
+    )
     if user is None:
         return None
     return user, await new_session(rt.engine, user, now=now)

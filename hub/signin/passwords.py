@@ -8,6 +8,7 @@ get the same answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -22,14 +23,20 @@ from hub.signin.tables import user_passwords
 from hub.users import StaffUser
 from hub.users.tables import users
 
-__all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_password", "set_password"]
+__all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_password", "decoy_hash", "set_password"]
 
 MIN_LENGTH: Final = 12
 MAX_LENGTH: Final = 200
 LOCK_AFTER: Final = 5
 LOCK_FOR: Final = timedelta(minutes=5)
-# Verified against when the name is unknown, so an unknown name costs the same time.
-_DECOY: Final = hash_secret("not a password", opslimit=1, memlimit=8192 * 1024)
+
+
+@functools.cache
+def decoy_hash(strength: str) -> str:
+    """Verified against when the name is unknown: made once per strength with the same
+    Argon2id parameters as a real password's, so an unknown name costs the same work."""
+    ops, mem = STRENGTHS[strength]
+    return hash_secret("not a password", opslimit=ops, memlimit=mem)
 
 
 def _check_rules(password: str) -> None:
@@ -64,40 +71,54 @@ async def set_password(
 
 
 async def check_password(
-    engine: AsyncEngine, name: str, password: str, *, now: datetime
+    engine: AsyncEngine, name: str, password: str, *, now: datetime, strength: str = "moderate"
 ) -> StaffUser | None:
-    """The active user ``name`` if ``password`` is theirs and sign-in is not locked."""
+    """The active user ``name`` if ``password`` is theirs and sign-in is not locked.
+
+    Argon2id runs in a thread, outside any transaction; the lock is then decided in the
+    write transaction that records the outcome, so concurrent tries cannot slip past it.
+    """
     if not name or len(name) > 64 or not password or len(password) > MAX_LENGTH:
         return None
     async with engine.connect() as conn:
         row = (
             await conn.execute(
-                select(users, user_passwords.c.password_hash, user_passwords.c.locked_until)
+                select(users, user_passwords.c.password_hash)
                 .join(user_passwords, user_passwords.c.user_name == users.c.name)
                 .where(users.c.name == name, users.c.revoked_at.is_(None))
             )
         ).first()
     if row is None:
-        await asyncio.to_thread(verify_secret, _DECOY, password)
+        decoy = await asyncio.to_thread(decoy_hash, strength)
+        await asyncio.to_thread(verify_secret, decoy, password)
         return None
-    locked = row.locked_until is not None and aware(row.locked_until) > now
     good = await asyncio.to_thread(verify_secret, row.password_hash, password)
     async with engine.begin() as conn:
-        if good and not locked:
+        state = (
+            await conn.execute(
+                select(user_passwords.c.failed, user_passwords.c.locked_until)
+                .where(
+                    user_passwords.c.user_name == name,
+                    user_passwords.c.password_hash == row.password_hash,
+                )
+                .with_for_update()
+            )
+        ).first()
+        if state is None:  # the password was changed meanwhile
+            return None
+        locked = state.locked_until is not None and aware(state.locked_until) > now
+        if locked:
+            return None
+        if good:
             await conn.execute(
                 update(user_passwords)
                 .where(user_passwords.c.user_name == name)
                 .values(failed=0, locked_until=None)
             )
             return StaffUser(row.name, row.role, row.created_at)
-        failed = (
-            await conn.scalar(
-                select(user_passwords.c.failed).where(user_passwords.c.user_name == name)
-            )
-            or 0
-        ) + 1
+        failed = (state.failed or 0) + 1
         values: dict[str, object] = {"failed": failed}
-        if failed >= LOCK_AFTER and not locked:
+        if failed >= LOCK_AFTER:
             values = {"failed": 0, "locked_until": now + LOCK_FOR}
         await conn.execute(
             update(user_passwords).where(user_passwords.c.user_name == name).values(**values)
