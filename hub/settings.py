@@ -6,6 +6,7 @@ cached global. Every setting has a working default for one machine.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +78,17 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = Field(
         default=False, description="mark cookies Secure even on plain HTTP (behind a TLS proxy)"
     )
+    body_read_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="a request body must arrive within this long"
+    )
+    delivery_allow_networks: tuple[str, ...] = Field(
+        default=(),
+        description="CIDR networks a webhook may reach although loopback, link-local or "
+        "private (default: none, only public addresses)",
+    )
+    delivery_ca_dir: Path | None = Field(
+        default=None, description="the directory a webhook's ca_file must be in (default: none)"
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         min_length=24,
@@ -92,6 +104,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("delivery_allow_networks")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(ipaddress.ip_network(net, strict=False)) for net in value)
 
     @field_validator("database_url")
     @classmethod
