@@ -16,8 +16,9 @@ from hub.app.identity import actor_for
 from hub.app.mailbox import Agency, calling_agency, check_caller, remember_nonce
 from hub.app.tokens import StaffUser, bearer_user
 from hub.crypto.request_signing import HEADER_AGENCY, read_claims
+from hub.http.request_log import note_role
 from hub.protocol.errors import HubError
-from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
+from hub.service.appkeys import RUNTIME, TOKENS
 from hub.service.problems import read_body
 
 __all__ = [
@@ -45,6 +46,7 @@ def staff(*roles: str) -> Callable[[RouteHandler], RouteHandler]:
             user = await bearer_user(request.app[TOKENS], request.headers.get("Authorization", ""))
             if user is None:
                 raise HubError("a valid bearer token is required", code="unauthorized")
+            note_role(request, user.role)
             if user.role not in roles:
                 raise HubError(f"role {user.role} may not do this", code="forbidden")
             request[USER] = user
@@ -90,7 +92,7 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         body = await read_body(request)
         agency_id, fingerprint = read_claims(request.headers)
         agency, nonce = check_caller(
-            await calling_agency(app[ENGINE], agency_id),
+            await calling_agency(app[RUNTIME], agency_id),
             fingerprint,
             request.headers,
             request.method,
@@ -99,10 +101,11 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
             body,
             now=now,
         )
+        note_role(request, "agency")  # its signature checked
         if getattr(handler, "keeps_nonce", False):  # kept in the handler's own transaction
             request[NONCE] = (agency.id, nonce, now)
         else:
-            await remember_nonce(app[ENGINE], agency.id, nonce, now)
+            await remember_nonce(app[RUNTIME], agency.id, nonce, now)
         result: web.StreamResponse = await handler(request, agency, body)
         return result
 
@@ -119,7 +122,7 @@ def keeps_nonce(handler: Any) -> Any:
 
 async def prune_nonces(app: web.Application, now: datetime) -> None:
     """Forget nonces too old to matter (housekeeping: ``hub.app.mailbox.prune_nonces``)."""
-    await mailbox.prune_nonces(app[ENGINE], now)
+    await mailbox.prune_nonces(app[RUNTIME], now)
 
 
 def agency_or_staff(

@@ -23,6 +23,7 @@ from hub.app.catalogue import roles_of
 from hub.app.identity import actor_for
 from hub.app.signin import Session, StaffUser, same_token, session_of
 from hub.http.appkeys import RUNTIME, SETTINGS
+from hub.http.request_log import note_role
 from hub.protocol.errors import PROBLEM_TYPES, HubError, ProtocolError
 
 __all__ = [
@@ -217,6 +218,7 @@ async def _guarded(
     if session is None:
         raise _to_login(request, expired)
     request[SESSION] = session
+    note_role(request, session.user.role)
     if session.user.role not in roles:
         raise HubError("your role may not use this page", code="forbidden")
     if request.method == "POST" and not same_token(form(request).get("csrf"), session.csrf):
