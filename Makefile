@@ -1,8 +1,13 @@
 # Two commands: `make run` and `make test`. Both build .venv from scratch if needed.
+# `make run` installs the server only (.[server]); `make test` adds the test extra.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+SERVER := $(VENV)/.installed-server
+TESTS  := $(VENV)/.installed-test
+BENCH  := $(VENV)/.installed-bench
+# pytest-xdist: one worker a CPU; tests that must not overlap share an xdist_group.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck pytest bench clean browser screenshots
 
@@ -10,24 +15,32 @@ $(BIN)/python:
 	$(shell command -v $(PYTHON) || echo python3) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	$(BIN)/python -m pip install -q -e examples/marac-folder-drop
-	touch $(STAMP)
+$(SERVER): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[server]'
+	touch $(SERVER)
 
-run: $(STAMP)
+$(TESTS): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install -q -e examples/marac-folder-drop
+	touch $(SERVER) $(TESTS)
+
+$(BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $(SERVER) $(BENCH)
+
+run: $(SERVER)
 	$(BIN)/marac-hub demo
 
-lint: $(STAMP)
+lint: $(TESTS)
 	$(BIN)/ruff check hub agency_client tests bench
 	$(BIN)/ruff format --check hub agency_client tests bench
 	$(BIN)/lint-imports
 
-typecheck: $(STAMP)
+typecheck: $(TESTS)
 	$(BIN)/mypy hub agency_client
 
-pytest: $(STAMP) browser
-	$(BIN)/python -m pytest -q
+pytest: $(TESTS) browser
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The web UI's browser tests: Debian's Chromium and axe-core (npm, into tests/web/node_modules).
 browser:
@@ -39,10 +52,10 @@ browser:
 test: lint typecheck pytest
 
 # The README's screenshots (docs/screenshots), made by the browser tests on demand only.
-screenshots: $(STAMP) browser
+screenshots: $(TESTS) browser
 	MARAC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/web/test_web_browser.py
 
-bench: $(STAMP)
+bench: $(BENCH)
 	$(BIN)/python bench/run_all.py
 
 clean:

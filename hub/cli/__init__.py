@@ -6,46 +6,57 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from hub import __version__
-from hub.cli import (
-    agency,
-    alerts,
-    areas,
-    backup,
-    cases,
-    db,
-    demo,
-    disclosure,
-    log,
-    meetings,
-    policy,
-    retention,
-    send,
-    setup,
-    staff,
-)
 from hub.protocol.commands import run_command
 
-__all__ = ["main"]
+# `pip install marac-hub` alone is the agency's install (agency-client only): without the
+# server extra the subcommands' libraries are missing, and `console` says so in one line.
+_SERVER_MISSING: str | None = None
+_SUBCOMMANDS: tuple[ModuleType, ...] = ()
+try:
+    from hub.cli import (
+        agency,
+        alerts,
+        areas,
+        backup,
+        cases,
+        db,
+        demo,
+        disclosure,
+        log,
+        meetings,
+        policy,
+        retention,
+        send,
+        setup,
+        staff,
+    )
+except ModuleNotFoundError as missing:
+    if (missing.name or "hub").partition(".")[0] in {"hub", "agency_client"}:
+        raise
+    _SERVER_MISSING = missing.name
+else:
+    _SUBCOMMANDS = (
+        setup,
+        staff,
+        agency,
+        policy,
+        areas,
+        cases,
+        retention,
+        meetings,
+        disclosure,
+        send,
+        alerts,
+        log,
+        db,
+        backup,
+        demo,
+    )
 
-_SUBCOMMANDS = (
-    setup,
-    staff,
-    agency,
-    policy,
-    areas,
-    cases,
-    retention,
-    meetings,
-    disclosure,
-    send,
-    alerts,
-    log,
-    db,
-    backup,
-    demo,
-)
+__all__ = ["main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,5 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; without the server extra, one line and status 1."""
+    if _SERVER_MISSING is not None:
+        sys.exit(
+            "marac-hub: the hub server needs `pip install 'marac-hub[server]'` "
+            f"({_SERVER_MISSING} is not installed; this install has agency-client only)"
+        )
     sys.exit(main())
