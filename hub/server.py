@@ -30,6 +30,8 @@ from hub.http.appkeys import (
     TOKENS,
     WAITERS,
 )
+from hub.http.metrics import setup_metrics
+from hub.http.request_log import observe_requests, setup_request_log
 from hub.hub_keys import load_hub_keys
 from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
@@ -61,7 +63,10 @@ log = logging.getLogger("hub.service")
 
 def create_app(settings: Settings) -> web.Application:
     """The hub application for ``settings`` (keys and database open on startup)."""
-    app = web.Application(middlewares=[problem_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[observe_requests, problem_middleware],
+        client_max_size=settings.max_body_bytes,
+    )
     app[SETTINGS] = settings
     app[WAITERS] = Waiters()
     app.add_routes(routes_agency.routes)
@@ -77,6 +82,8 @@ def create_app(settings: Settings) -> web.Application:
         routes_schemas,
     ):
         app.add_routes(module.routes)
+    setup_metrics(app)  # /metrics, if a scrape token is set
+    setup_request_log(app)
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_signature_checker)
