@@ -23,16 +23,25 @@ def machine_line() -> str:
     return f"- machine: {platform.platform()}, {cpu_model()}, {os.cpu_count()} CPUs"
 
 
-def busy_cpu_seconds() -> float | None:
+def busy_ticks(line: str) -> int:
+    """Busy clock ticks of ``/proc/stat``'s ``cpu`` line: user, nice, system, irq, softirq and
+    steal. Idle and iowait are not busy; guest and guest_nice are already in user and nice."""
+    name, *values = line.split() or [""]
+    if name != "cpu" or len(values) < 8 or not all(v.isdigit() for v in values):
+        raise ValueError("not the /proc/stat cpu line")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in values[:8])
+    return user + nice + system + irq + softirq + steal
+
+
+def busy_cpu_seconds(stat: str = "/proc/stat") -> float | None:
     """CPU seconds the whole machine has spent busy since boot (every CPU, every process:
-    ``/proc/stat``'s user, nice, system, irq, softirq and steal), or None off Linux."""
+    :func:`busy_ticks` of ``/proc/stat``), or None off Linux."""
     try:
-        with open("/proc/stat", encoding="utf-8") as f:
-            fields = f.readline().split()
+        with open(stat, encoding="utf-8") as f:
+            line = f.readline()
     except OSError:
         return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    return busy_ticks(line) / os.sysconf("SC_CLK_TCK")
 
 
 def parse_proc_stat(text: str) -> tuple[str, list[str]]:
