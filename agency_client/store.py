@@ -16,6 +16,7 @@ connection is shared between threads under a lock.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -205,6 +206,16 @@ class LogAlarm:
     count: int
 
 
+def _owner_only(path: Path) -> None:
+    """Narrow the store file and SQLite's side files beside it to 0600 (SQLite gives the
+    side files it creates the database's own mode, so they follow)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if side.stat().st_mode & 0o777 != 0o600:
+                side.chmod(0o600)
+
+
 class Store:
     """The SQLite store. Pass the store key to read or write message bodies."""
 
@@ -212,6 +223,7 @@ class Store:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)  # owner-only before SQLite opens it
         os.close(fd)
+        _owner_only(path)  # an older store (or a copy) may have been left readable
         self.path = path
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)

@@ -166,3 +166,20 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer"):
         store_at(tmp_path)
+
+
+def test_a_store_left_world_readable_is_narrowed_to_its_owner(tmp_path: Path) -> None:
+    """A store made by an older client, or copied with ``cp``, may be 0644: opening it
+    narrows the file and SQLite's side files (which take the file's mode) to 0600."""
+    with store_at(tmp_path) as store:
+        store.add(opened(HUB, KEY, message=extract()), sha256_hex(b"y"), NOW)
+    path = tmp_path / STORE_FILE
+    wal = path.with_name(path.name + "-wal")
+    path.chmod(0o644)
+    wal.touch()
+    wal.chmod(0o644)
+    with store_at(tmp_path):
+        modes = {
+            p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.is_file()
+        }
+    assert modes and all(mode == 0o600 for mode in modes.values()), modes
