@@ -57,17 +57,35 @@ def main() -> int:
             body += f"\n\n_exit status {done.returncode}_\n\n```\n{done.stderr[-3000:]}\n```"
         parts.append(f"## `{shown}` ({took:.0f} s)\n\n{_demote(body)}\n")
     total = time.perf_counter() - started
+    results = ROOT / "bench" / "RESULTS.md"
     report = (
         "# Benchmark results\n\n"
         f"{machine_line()}\n"
         f"- run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `make bench` "
         f"(`bench/run_all.py`), {total / 60:.1f} minutes in all\n"
         "- the machine may have been shared: compare the ratios, measured in one run\n\n"
-        f"{TARGETS}\n" + "\n".join(parts)
+        f"{TARGETS}\n{kept_notes(results)}" + "\n".join(parts)
     )
-    (ROOT / "bench" / "RESULTS.md").write_text(report, encoding="utf-8")
+    results.write_text(report, encoding="utf-8")
     print(f"wrote bench/RESULTS.md in {total:.0f} s" + (f"; failed: {failed}" if failed else ""))
     return 1 if failed else 0
+
+
+NOTES_START = "<!-- notes: written by hand; make bench keeps them -->"
+NOTES_END = "<!-- end of notes -->"
+
+
+def kept_notes(results: Path) -> str:
+    """The hand-written notes of the last ``RESULTS.md`` (across runs and machines), with
+    their markers, or nothing if it has none."""
+    try:
+        text = results.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+    start, end = text.find(NOTES_START), text.find(NOTES_END)
+    if start < 0 or end < start:
+        return ""
+    return text[start : end + len(NOTES_END)] + "\n\n"
 
 
 def _demote(markdown: str) -> str:
