@@ -2,7 +2,9 @@
 
 The id is returned in the ``X-Request-Id`` response header and stamped on every log line
 written while the request is handled, so an operator can follow one request through the
-logs and a caller can quote it.
+logs and a caller can quote it. The request's concrete path and its route's template are
+kept beside it, so that a log line never names the path (which can hold a case
+reference or a member of staff's name), only the template.
 """
 
 from __future__ import annotations
@@ -12,12 +14,24 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 
-__all__ = ["HEADER", "current_request_id", "request_id_for", "request_id_scope"]
+__all__ = ["HEADER", "RequestInfo", "current_request", "request_id_for", "request_scope"]
 
 HEADER = "X-Request-Id"
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
-_CURRENT: ContextVar[str | None] = ContextVar("marac_hub_request_id", default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """The request being handled: its id, its concrete path and its route's template."""
+
+    id: str
+    path: str
+    route: str
+
+
+_CURRENT: ContextVar[RequestInfo | None] = ContextVar("marac_hub_request", default=None)
 
 
 def request_id_for(incoming: str | None) -> str:
@@ -29,15 +43,15 @@ def request_id_for(incoming: str | None) -> str:
 
 
 @contextlib.contextmanager
-def request_id_scope(request_id: str) -> Iterator[None]:
-    """``request_id`` is the current one inside the block."""
-    token = _CURRENT.set(request_id)
+def request_scope(info: RequestInfo) -> Iterator[None]:
+    """``info`` is the request being handled inside the block."""
+    token = _CURRENT.set(info)
     try:
         yield
     finally:
         _CURRENT.reset(token)
 
 
-def current_request_id() -> str | None:
-    """The id of the request being handled, if any."""
+def current_request() -> RequestInfo | None:
+    """The request being handled, if any."""
     return _CURRENT.get()

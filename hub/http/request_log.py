@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from hub.http.metrics import HTTP_METRICS, METHODS
-from hub.http.request_ids import HEADER, request_id_for, request_id_scope
+from hub.http.request_ids import HEADER, RequestInfo, request_id_for, request_scope
 
 __all__ = ["note_role", "observe_requests", "route_of", "setup_request_log"]
 
@@ -43,9 +43,10 @@ async def observe_requests(request: web.Request, handler: Handler) -> web.Stream
     """Give the request an id, then log and count it once it is answered."""
     request_id = request_id_for(request.headers.get(HEADER))
     request[REQUEST_ID] = request_id
+    route = route_of(request)
     started = time.perf_counter()
     status = 500
-    with request_id_scope(request_id):
+    with request_scope(RequestInfo(request_id, request.path, route)):
         try:
             response = await handler(request)
             status = response.status
@@ -58,7 +59,6 @@ async def observe_requests(request: web.Request, handler: Handler) -> web.Stream
             raise
         finally:
             seconds = time.perf_counter() - started
-            route = route_of(request)
             method = request.method if request.method in METHODS else "OTHER"
             role = request.get(ROLE, "anonymous")
             if HTTP_METRICS in request.app:

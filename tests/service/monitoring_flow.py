@@ -15,6 +15,7 @@ import aiohttp
 from conftest import Agent, enrol, invite, staff_call
 
 TODAY = datetime.now(UTC).date()
+ISP = "2026.1"  # the version conftest's invite names
 COORDINATOR = "quillon-coordinator"
 VICTIM = {
     "name": "Hermione Quaggleton",
@@ -87,10 +88,15 @@ async def _ok(
     return doc
 
 
-async def referral_agenda_receipts(hub: Hub, http: aiohttp.ClientSession) -> Run:
+async def referral_agenda_receipts(
+    hub: Hub, http: aiohttp.ClientSession, *, publish_isp: bool = False
+) -> Run:
     """Two agencies, a coordinator, a referral, a meeting's agenda published and every
-    envelope acknowledged with a signed receipt."""
+    envelope acknowledged with a signed receipt (``publish_isp``: publish the ISP first,
+    as a hub fresh from ``marac-hub init`` has none; ``running_hub`` has)."""
     run = Run(tokens=[hub.admin_token])
+    if publish_isp:
+        await _ok(hub, http, "POST", "/api/v1/isp", body={"version": ISP, "title": "Test ISP"})
     await _ok(hub, http, "POST", "/api/v1/areas", body={"id": "north", "name": "North"})
     for agency_id, kind in (("police-north", "police"), ("idva-north", "idva")):
         agent = Agent(hub, http, agency_id)
