@@ -1,21 +1,30 @@
 """Serving the hub: one process, or ``workers`` processes sharing one port (PostgreSQL).
 
-``marac-hub serve`` calls :func:`serve`; the composition root is ``hub.server``.
+``marac-hub serve`` calls :func:`serve`; the composition root is ``hub.server``. Each
+process logs as the settings say (``log_format``, ``log_level``: ``hub.http.log_format``).
+Several processes share a private ``PROMETHEUS_MULTIPROC_DIR``, made here and removed when
+they stop, so that a scrape of ``/metrics``, whichever process answers, counts them all.
 """
 
 from __future__ import annotations
 
 import asyncio
 import gc
-import logging
 import multiprocessing
 import multiprocessing.connection
+import os
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 
 from aiohttp import web
 
 from hub.http.appkeys import CHECKER
+from hub.http.log_format import configure_logging
+from hub.http.metrics import MULTIPROC_ENV
 from hub.server import create_app
 from hub.settings import Settings
 from hub.storage.database import create_engine, migrate
@@ -47,8 +56,7 @@ async def _start_signature_checker(app: web.Application) -> None:
 
 def _serve(settings: Settings, *, reuse_port: bool) -> None:
     """One hub process (a worker shares the port with its siblings: ``SO_REUSEPORT``)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_objects)
     app.on_startup.append(_start_signature_checker)
@@ -76,7 +84,31 @@ def _serve_workers(settings: Settings, workers: int) -> int:
         finally:
             await engine.dispose()
 
+    configure_logging(settings.log_format, settings.log_level)
     asyncio.run(migrate_once())
+    with _metrics_directory():
+        return _run_workers(settings, workers)
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """A private directory for the workers' metrics (prometheus_client's multiprocess
+    mode), named in their environment while they run, then removed."""
+    path = tempfile.mkdtemp(prefix="marac-hub-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = path  # the spawned workers inherit it
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_workers(settings: Settings, workers: int) -> int:
+    """Start the workers, wait for the first to end, stop the rest; the exit status."""
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(target=_serve, args=(settings,), kwargs={"reuse_port": True})

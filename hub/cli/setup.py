@@ -28,6 +28,17 @@ def register(sub: Any) -> None:
         default=1,
         help="hub processes sharing the port (default 1; more than 1 needs PostgreSQL)",
     )
+    serve.add_argument(
+        "--log-format",
+        choices=("json", "text"),
+        help="log lines as JSON objects or plain text (default json; MARAC_HUB_LOG_FORMAT)",
+    )
+    serve.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="the least severe level logged (default INFO; MARAC_HUB_LOG_LEVEL)",
+    )
     serve.set_defaults(handler=run_serve)
 
 
@@ -45,7 +56,13 @@ def run_init(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted: one process, or ``--workers`` processes on one port."""
     settings = settings_from(args)
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    flags = (
+        ("host", args.host),
+        ("port", args.port),
+        ("log_format", args.log_format),
+        ("log_level", args.log_level),
+    )
+    overrides = {k: v for k, v in flags if v is not None}
     if overrides:
         settings = settings.model_copy(update=overrides)
     require_initialised(settings)
