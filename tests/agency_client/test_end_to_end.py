@@ -129,11 +129,11 @@ async def test_a_broadcast_reaches_each_agency_once_sealed_to_it_alone(
 
     # A long poll wakes as soon as the next broadcast is queued.
     started = time.monotonic()
-    cycles = asyncio.gather(*(r.cycle(wait=30) for r in runners))
+    cycles = asyncio.gather(*(r.cycle(wait=60) for r in runners))
     await asyncio.sleep(0.5)
     second = await notice(http, hub, "Meeting moved to Thursday.", token=coordinator)
     reports = await cycles
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 30  # woken, not the 60 s wait: whatever the load
     assert all(r is not None and r.handed == 1 for r in reports)
 
     # Nothing is delivered twice, however often the runners poll again.

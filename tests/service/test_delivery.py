@@ -90,19 +90,19 @@ async def test_ack_for_another_agencys_envelope_is_refused(hub, http, make_agenc
 async def test_long_poll_wakes_when_something_is_queued(hub, http, make_agency) -> None:  # type: ignore[no-untyped-def]
     police = await make_agency("police-north")
     started = time.monotonic()
-    waiting = asyncio.create_task(police.poll(wait=10))
+    waiting = asyncio.create_task(police.poll(wait=60))
     await asyncio.sleep(0.3)
     await notice(hub, http)
     envelopes = await waiting
     assert len(envelopes) == 1
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # woken, not timed out: whatever the load
 
 
 async def test_long_poll_times_out_empty(hub, make_agency) -> None:  # type: ignore[no-untyped-def]
     police = await make_agency("police-north")
     started = time.monotonic()
     assert await police.poll(wait=1) == []
-    assert 0.9 < time.monotonic() - started < 3
+    assert 0.9 < time.monotonic() - started < 30  # waited its second, then answered
 
 
 async def test_batches_respect_the_limit_and_order(hub, http, make_agency) -> None:  # type: ignore[no-untyped-def]
