@@ -1,29 +1,56 @@
-"""Errors as RFC 9457 problem+json, and the request guards every route relies on."""
+"""Errors as RFC 9457 problem+json, and the request guards every route relies on.
+
+Every error the hub answers is problem+json: a ``HubError`` or an aiohttp HTTP error in
+a route (``problem_middleware``), and a request aiohttp cannot parse at all, such as an
+over-long request line or header (``answer_unparsable_requests_as_problems``).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import PROBLEM_CONTENT_TYPE, HubError, ProtocolError, problem
 from hub.service.appkeys import SETTINGS
 
-__all__ = ["json_body", "problem_middleware", "problem_response"]
+__all__ = [
+    "answer_unparsable_requests_as_problems",
+    "json_body",
+    "problem_middleware",
+    "problem_response",
+]
 
 log = logging.getLogger("hub.service")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def problem_response(error: HubError, instance: str | None = None) -> web.Response:
-    """A problem+json response for ``error``."""
+# RFC 9110 s.11.6.1: a 401 says how to authenticate. Agencies sign requests instead.
+_SIGNED: Final = frozenset({"unknown-agency", "bad-signature", "replayed-request"})
+_CHALLENGE_BEARER: Final = 'Bearer realm="marac-hub"'
+_CHALLENGE_SIGNED: Final = 'MaracSignature realm="marac-hub"'
+
+
+def problem_response(
+    error: HubError, instance: str | None = None, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A problem+json response for ``error`` (a 401 with its ``WWW-Authenticate``)."""
     doc = problem(error, instance=instance)
+    extra = dict(headers or {})
+    if doc["status"] == 401:
+        extra["WWW-Authenticate"] = (
+            _CHALLENGE_SIGNED if error.code in _SIGNED else _CHALLENGE_BEARER
+        )
     return web.Response(
-        status=doc["status"], text=json.dumps(doc), content_type=PROBLEM_CONTENT_TYPE
+        status=doc["status"],
+        text=json.dumps(doc),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=extra,
     )
 
 
@@ -50,7 +77,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "malformed")
-        return problem_response(HubError(exc.reason, code=code), request.path)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return problem_response(HubError(exc.reason, code=code), request.path, allow)
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         return problem_response(HubError("internal error"), request.path)
@@ -64,7 +92,14 @@ async def json_body(request: web.Request) -> Any:
     if request.content_length is not None and request.content_length > limit:
         raise ProtocolError(f"body is larger than {limit} bytes", code="payload-too-large")
     body = await read_body(request)
-    return loads_strict(body)
+    doc = loads_strict(body)
+    try:  # "\ud800" is valid JSON but no Unicode text: nothing downstream could store it
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ProtocolError(
+            "strings must be Unicode text (a lone surrogate is not)", code="malformed-json"
+        ) from None
+    return doc
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -76,3 +111,34 @@ async def read_body(request: web.Request) -> bytes:
         raise ProtocolError(
             f"body is larger than {limit} bytes", code="payload-too-large"
         ) from None
+
+
+_LOW_LEVEL_CODES: Final = {400: "malformed", 413: "payload-too-large", 431: "malformed"}
+_handle_error: Final = RequestHandler.handle_error
+
+
+def _problem_for_unparsable(
+    self: RequestHandler,
+    request: Any,
+    status: int = 500,
+    exc: BaseException | None = None,
+    message: str | None = None,
+) -> web.StreamResponse:
+    """``RequestHandler.handle_error`` (logs, then answers text/plain), answering
+    problem+json instead. Its message may quote the request: it is not repeated."""
+    answer = _handle_error(self, request, status, exc, message)
+    code = _LOW_LEVEL_CODES.get(status, "hub-error")
+    detail = "the request could not be read" if code != "hub-error" else "internal error"
+    doc = problem(HubError(detail, code=code))
+    response = web.Response(
+        status=answer.status, text=json.dumps(doc), content_type=PROBLEM_CONTENT_TYPE
+    )
+    response.force_close()
+    return response
+
+
+def answer_unparsable_requests_as_problems() -> None:
+    """Make aiohttp answer problem+json to a request it cannot parse (a request line or
+    header over its limit, a bad method or version): it answers those itself, before any
+    application or middleware sees them, and has no setting for the body. Idempotent."""
+    RequestHandler.handle_error = _problem_for_unparsable  # type: ignore[method-assign]

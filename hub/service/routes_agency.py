@@ -22,6 +22,18 @@ from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import CHECKER, ENGINE, RUNTIME, SETTINGS, WAITERS
 from hub.service.auth import NONCE, agency_request, keeps_nonce
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    Acknowledged,
+    Enrolled,
+    EnrolmentBody,
+    Envelopes,
+    HubInfo,
+    KeyRegistered,
+    MailboxQuery,
+    ReceiptsBody,
+    SignedAnnouncement,
+)
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -32,6 +44,7 @@ MAX_LEASE_SECONDS = 600
 
 
 @routes.get("/api/v1/hub")
+@documented(HubInfo)
 async def hub_info(request: web.Request) -> web.Response:
     """The hub's identity key, which clients pin at enrolment, and its encryption key,
     announced (signed) by the identity key: what agencies seal their messages to."""
@@ -39,6 +52,7 @@ async def hub_info(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/enrol")
+@documented(Enrolled, status=201, body=EnrolmentBody)
 async def enrol_agency(request: web.Request) -> web.Response:
     """Consume an enrolment code with the agency's signed first key."""
     body = await json_body(request)
@@ -68,6 +82,7 @@ def _number(request: web.Request, name: str, default: float, low: float, high: f
 
 
 @routes.get("/api/v1/mailbox")
+@documented(Envelopes, query=MailboxQuery)
 @agency_request
 @keeps_nonce
 async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Response:
@@ -98,6 +113,7 @@ async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Res
 
 
 @routes.post("/api/v1/receipts")
+@documented(Acknowledged, body=ReceiptsBody)
 @agency_request
 @keeps_nonce
 async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Response:
@@ -125,6 +141,7 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
 
 
 @routes.post("/api/v1/keys")
+@documented(KeyRegistered, status=201, body=SignedAnnouncement)
 @agency_request
 async def keys(request: web.Request, agency: Agency, body: bytes) -> web.Response:
     """Register a rotated encryption key, signed by the agency's identity key."""

@@ -14,6 +14,21 @@ from hub.app.cases import Case
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    AreaBody,
+    AreaList,
+    AreaOut,
+    CaseList,
+    CaseOut,
+    CasesQuery,
+    MemberAgency,
+    MemberAgencyBody,
+    MemberUser,
+    MemberUserBody,
+    Referral,
+    Referred,
+)
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -23,6 +38,7 @@ _AREA_FIELDS = {"id", "name", "target_days", "escalation_callouts", "retention_y
 
 
 @routes.get("/api/v1/areas")
+@documented(AreaList)
 @staff_for("area.list")
 async def get_areas(request: web.Request) -> web.Response:
     """Areas: every area for admins and DPOs, a coordinator's own for a coordinator."""
@@ -31,6 +47,7 @@ async def get_areas(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/areas")
+@documented(AreaOut, status=201, body=AreaBody)
 @staff_for("area.add")
 async def post_area(request: web.Request) -> web.Response:
     """Create an area with its rules (defaults: 42 days, 3 call-outs, 6 years)."""
@@ -52,6 +69,7 @@ async def post_area(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/areas/{id}/agencies")
+@documented(MemberAgency, status=201, body=MemberAgencyBody)
 @staff_for("area.add-agency")
 async def post_area_agency(request: web.Request) -> web.Response:
     """Record that an agency serves the area: ``{"agency": ID}``."""
@@ -59,6 +77,7 @@ async def post_area_agency(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/areas/{id}/users")
+@documented(MemberUser, status=201, body=MemberUserBody)
 @staff_for("area.add-user")
 async def post_area_user(request: web.Request) -> web.Response:
     """Let a coordinator work in the area: ``{"user": NAME}``."""
@@ -77,6 +96,7 @@ async def _member(
 
 
 @routes.post("/api/v1/cases")
+@documented(Referred, status=201, body=Referral)
 @staff_for("case.refer")
 async def post_case(request: web.Request) -> web.Response:
     """Take a referral into an area: ``{"area": ..., "referral": {...}}``."""
@@ -99,6 +119,7 @@ async def post_case(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/cases")
+@documented(CaseList, query=CasesQuery)
 @staff_for("case.list")
 async def get_cases(request: web.Request) -> web.Response:
     """An area's cases, children's first; nothing about any person."""
@@ -112,6 +133,7 @@ async def get_cases(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/cases/{ref}")
+@documented(CaseOut)
 @staff_for("case.show")
 async def get_case(request: web.Request) -> web.Response:
     """One case, decrypted, for a coordinator of its area (logged as an access)."""

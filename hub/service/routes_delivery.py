@@ -11,6 +11,8 @@ from hub.app import agencies as agency_app
 from hub.http.appkeys import DISPATCHER, RUNTIME
 from hub.protocol.errors import ProtocolError
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import Delivery, DeliveryBody
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -35,6 +37,7 @@ def _delivery_body(body: Any) -> tuple[str, str, dict[str, Any]]:
 
 
 @routes.get("/api/v1/agencies/{id}/delivery")
+@documented(Delivery)
 @staff_for("agency.delivery.show")
 async def get_delivery(request: web.Request) -> web.Response:
     """The agency's transport, format and settings (secrets shown as ``***``)."""
@@ -45,6 +48,7 @@ async def get_delivery(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/agencies/{id}/delivery")
+@documented(Delivery, body=DeliveryBody)
 @staff_for("agency.delivery.set")
 async def put_delivery(request: web.Request) -> web.Response:
     """Choose the agency's transport and format; the transport checks its settings."""

@@ -13,6 +13,18 @@ from hub.app import notices as notices_app
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import NOTICES, RUNTIME
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    ExtractBody,
+    ExtractOutcome,
+    FourEyes,
+    FourEyesBody,
+    HeldDecision,
+    HeldList,
+    HeldQuery,
+    NoticeBody,
+    NoticesSent,
+)
 from hub.service.problems import json_body
 
 __all__ = ["notice_sender", "routes"]
@@ -51,6 +63,7 @@ def _strings(body: Any, name: str) -> frozenset[str]:
 
 
 @routes.post("/api/v1/cases/{ref}/extracts")
+@documented(ExtractOutcome, status=202, body=ExtractBody)
 @staff_for("disclosure.extract")
 async def post_extract(request: web.Request) -> web.Response:
     """Disclose a proportionate extract of a case to one agency serving its area; ``widen``
@@ -76,6 +89,7 @@ async def post_extract(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/held")
+@documented(HeldList, query=HeldQuery)
 @staff_for("held.list")
 async def get_held(request: web.Request) -> web.Response:
     """Disclosures held for review (``?status=all`` for decided ones too); a coordinator
@@ -87,6 +101,7 @@ async def get_held(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/held/{id}/approve")
+@documented(HeldDecision)
 @staff_for("held.approve")
 async def approve_held(request: web.Request) -> web.Response:
     """Approve a held disclosure (four eyes: not the person who asked): checked again,
@@ -97,6 +112,7 @@ async def approve_held(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/held/{id}/reject")
+@documented(HeldDecision)
 @staff_for("held.reject")
 async def reject_held(request: web.Request) -> web.Response:
     """Reject a held disclosure: nothing is sent; the decision is logged."""
@@ -106,6 +122,7 @@ async def reject_held(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/areas/{id}/four-eyes")
+@documented(FourEyes, body=FourEyesBody)
 @staff_for("area.four-eyes")
 async def put_four_eyes(request: web.Request) -> web.Response:
     """Turn four eyes on or off for an area: ``{"on": true|false}`` (logged)."""
@@ -120,6 +137,7 @@ async def put_four_eyes(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/notices")
+@documented(NoticesSent, status=202, body=NoticeBody)
 @staff_for("disclosure.notice")
 async def post_notice(request: web.Request) -> web.Response:
     """Seal a free-text notice to one agency or to every active agency the sender may

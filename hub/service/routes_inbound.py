@@ -10,6 +10,8 @@ from hub.protocol.envelope import loads_strict, parse_envelope
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import agency_request
+from hub.service.openapi import documented
+from hub.service.openapi_models import MessageBody, MessageReceived
 
 __all__ = ["routes"]
 
@@ -17,6 +19,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/v1/messages")
+@documented(MessageReceived, status=(202, 200), body=MessageBody)
 @agency_request
 async def messages(request: web.Request, agency: Agency, body: bytes) -> web.Response:
     """Receive ``{"envelope": ...}`` sealed to the hub: 202 when handled, 200 if already."""

@@ -20,6 +20,19 @@ from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import RouteHandler, actor, agency_or_staff, agency_request, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    Consistency,
+    ConsistencyQuery,
+    EntriesQuery,
+    ExportQuery,
+    InclusionProof,
+    InclusionQuery,
+    KeyEntries,
+    LogPage,
+    TreeHead,
+    Verified,
+)
 
 __all__ = ["parse_query", "routes"]
 
@@ -71,6 +84,7 @@ def _inclusion_json(found: log_app.EntryProof) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/log/head")
+@documented(TreeHead)
 @_names("log.head")
 @agency_or_staff(*roles_of("log.head"))
 async def head(request: web.Request, agency: Agency | None) -> web.Response:
@@ -84,6 +98,7 @@ async def head(request: web.Request, agency: Agency | None) -> web.Response:
 
 
 @routes.get("/api/v1/log/inclusion")
+@documented(InclusionProof, query=InclusionQuery)
 @_names("log.entry")
 @agency_or_staff(*roles_of("log.entry"))
 async def inclusion(request: web.Request, agency: Agency | None) -> web.Response:
@@ -104,6 +119,7 @@ async def inclusion(request: web.Request, agency: Agency | None) -> web.Response
 
 
 @routes.get("/api/v1/log/consistency")
+@documented(Consistency, query=ConsistencyQuery)
 @_names("log.consistency")
 @agency_or_staff(*roles_of("log.consistency"))
 async def consistency(request: web.Request, agency: Agency | None) -> web.Response:
@@ -118,6 +134,7 @@ async def consistency(request: web.Request, agency: Agency | None) -> web.Respon
 
 
 @routes.get("/api/v1/log/keys")
+@documented(KeyEntries)
 @agency_request
 async def keys(request: web.Request, agency: Agency, _body: bytes) -> web.Response:
     """Every key entry concerning the calling agency, each with its proof."""
@@ -130,6 +147,7 @@ async def keys(request: web.Request, agency: Agency, _body: bytes) -> web.Respon
 
 
 @routes.get("/api/v1/log/entries")
+@documented(LogPage, query=EntriesQuery)
 @staff_for("log.search")
 async def entries(request: web.Request) -> web.Response:
     """Search the log: a page of matching entries, as of the newest signed head."""
@@ -153,6 +171,7 @@ async def entries(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/log/export")
+@documented(query=ExportQuery, media=("application/jsonl", "text/csv"))
 @staff_for("log.export")
 async def export(request: web.Request) -> web.StreamResponse:
     """Export matching entries as CSV or JSON Lines, headed by the signed head."""
@@ -178,6 +197,7 @@ async def export(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/log/verify")
+@documented(Verified)
 @staff_for("log.verify")
 async def verify(request: web.Request) -> web.Response:
     """Verify the whole stored log; the answer says whether and where it fails."""

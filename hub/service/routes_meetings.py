@@ -18,6 +18,30 @@ from hub.app import meetings as meeting_app
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    ActionBody,
+    ActionCreated,
+    ActionList,
+    ActionShown,
+    ActionsQuery,
+    ActionUpdateBody,
+    ActionUpdated,
+    AttendanceBody,
+    CaseRefBody,
+    Chased,
+    MeetingBody,
+    MeetingCandidates,
+    MeetingList,
+    MeetingOut,
+    MeetingsQuery,
+    MeetingView,
+    MinutesBody,
+    MinutesSent,
+    PublishBody,
+    Published,
+    Research,
+)
 from hub.service.problems import json_body
 
 __all__ = ["chase_in_housekeeping", "routes"]
@@ -47,6 +71,7 @@ def _today(request: web.Request) -> date:
 
 
 @routes.post("/api/v1/meetings")
+@documented(MeetingOut, status=201, body=MeetingBody)
 @staff_for("meeting.create")
 async def post_meeting(request: web.Request) -> web.Response:
     """Schedule a meeting: ``{"area", "date", "location"?}``."""
@@ -62,6 +87,7 @@ async def post_meeting(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/meetings")
+@documented(MeetingList, query=MeetingsQuery)
 @staff_for("meeting.list")
 async def get_meetings(request: web.Request) -> web.Response:
     """An area's meetings, newest first: ``?area=ID``."""
@@ -73,6 +99,7 @@ async def get_meetings(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/meetings/{id}")
+@documented(MeetingView)
 @staff_for("meeting.show")
 async def get_meeting(request: web.Request) -> web.Response:
     """A meeting with its agenda (in order, with clocks) and attendance."""
@@ -83,6 +110,7 @@ async def get_meeting(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/meetings/{id}/candidates")
+@documented(MeetingCandidates)
 @staff_for("meeting.candidates")
 async def get_candidates(request: web.Request) -> web.Response:
     """The area's referred cases not yet heard, children's first, with their clocks."""
@@ -94,6 +122,7 @@ async def get_candidates(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/meetings/{id}/cases")
+@documented(MeetingView, status=201, body=CaseRefBody)
 @staff_for("meeting.add-case")
 async def post_meeting_case(request: web.Request) -> web.Response:
     """Put a case on the agenda: ``{"case_ref"}``."""
@@ -105,6 +134,7 @@ async def post_meeting_case(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/meetings/{id}/cases/{ref}")
+@documented(MeetingView)
 @staff_for("meeting.remove-case")
 async def delete_meeting_case(request: web.Request) -> web.Response:
     """Take a case off the agenda."""
@@ -118,6 +148,7 @@ async def delete_meeting_case(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/meetings/{id}/attendance")
+@documented(MeetingView, body=AttendanceBody)
 @staff_for("meeting.attendance")
 async def post_attendance(request: web.Request) -> web.Response:
     """Record attendance or apologies: ``{"agency", "status": attended|apologies}``."""
@@ -132,6 +163,7 @@ async def post_attendance(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/meetings/{id}/publish")
+@documented(Published, body=PublishBody)
 @staff_for("meeting.publish")
 async def post_publish(request: web.Request) -> web.Response:
     """Send the agenda and research requests not yet sent: ``{"respond_by"?}``."""
@@ -144,6 +176,7 @@ async def post_publish(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/meetings/{id}/research")
+@documented(Research)
 @staff_for("meeting.research")
 async def get_research(request: web.Request) -> web.Response:
     """Research per case: facts, opinions, withheld, and who has not responded."""
@@ -154,6 +187,7 @@ async def get_research(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/meetings/{id}/minutes")
+@documented(MinutesSent, body=MinutesBody)
 @staff_for("meeting.minutes")
 async def post_minutes(request: web.Request) -> web.Response:
     """Send the minutes to the agencies that attended: ``{"items": [{case_ref, discussion}]}``."""
@@ -165,6 +199,7 @@ async def post_minutes(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/actions")
+@documented(ActionCreated, status=201, body=ActionBody)
 @staff_for("action.add")
 async def post_action(request: web.Request) -> web.Response:
     """Record an action, notify its owner: ``{meeting, case_ref, owner, description, due_date}``."""
@@ -186,6 +221,7 @@ async def post_action(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/actions")
+@documented(ActionList, query=ActionsQuery)
 @staff_for("action.list")
 async def get_actions(request: web.Request) -> web.Response:
     """Actions: ``?area=&agency=&status=&overdue=true``."""
@@ -207,6 +243,7 @@ async def get_actions(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/actions/{id}")
+@documented(ActionShown)
 @staff_for("action.show")
 async def get_action(request: web.Request) -> web.Response:
     """An action and its every update, oldest first."""
@@ -219,6 +256,7 @@ async def get_action(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/actions/{id}/updates")
+@documented(ActionUpdated, body=ActionUpdateBody)
 @staff_for("action.update")
 async def post_action_update(request: web.Request) -> web.Response:
     """A coordinator's own update: ``{"status", "note"?, "reason"?}``."""
@@ -235,6 +273,7 @@ async def post_action_update(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/actions/chase")
+@documented(Chased)
 @staff_for("action.chase")
 async def post_chase(request: web.Request) -> web.Response:
     """Chase overdue actions now (a coordinator's areas only); at most once a day each."""

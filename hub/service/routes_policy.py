@@ -11,6 +11,22 @@ from hub.app import policy as policy_app
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    BasesQuery,
+    Basis,
+    BasisBody,
+    BasisList,
+    ExplainQuery,
+    Explanation,
+    IspBody,
+    IspOverview,
+    IspSignatureBody,
+    IspSigned,
+    IspVersion,
+    PolicyDocument,
+    Retired,
+)
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -34,6 +50,7 @@ def _object(body: Any, required: set[str], optional: set[str]) -> dict[str, Any]
 
 
 @routes.get("/api/v1/bases")
+@documented(BasisList, query=BasesQuery)
 @staff_for("basis.list")
 async def get_bases(request: web.Request) -> web.Response:
     """Current lawful bases (``?all=1``: retired ones too; ``?id=X``: every version of X)."""
@@ -48,6 +65,7 @@ async def get_bases(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/bases")
+@documented(Basis, status=201, body=BasisBody)
 @staff_for("basis.add")
 async def post_basis(request: web.Request) -> web.Response:
     """Add a lawful basis, or a new version of an existing id (admins only)."""
@@ -57,6 +75,7 @@ async def post_basis(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/bases/{id}/retire")
+@documented(Retired)
 @staff_for("basis.retire")
 async def post_retire(request: web.Request) -> web.Response:
     """Retire every version of a lawful basis: nothing relies on it any more."""
@@ -68,6 +87,7 @@ async def post_retire(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/isp")
+@documented(IspOverview)
 @staff_for("isp.status")
 async def get_isp(request: web.Request) -> web.Response:
     """The current ISP, every published version, and each agency's signature status."""
@@ -92,6 +112,7 @@ async def get_isp(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/isp")
+@documented(IspVersion, status=201, body=IspBody)
 @staff_for("isp.publish")
 async def post_isp(request: web.Request) -> web.Response:
     """Publish a new ISP version; it becomes current at once (admins only)."""
@@ -107,6 +128,7 @@ async def post_isp(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/agencies/{id}/isp")
+@documented(IspSigned, status=201, body=IspSignatureBody)
 @staff_for("isp.sign")
 async def post_signature(request: web.Request) -> web.Response:
     """Record that an agency signed an ISP version (default: signed today)."""
@@ -134,6 +156,7 @@ async def post_signature(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/policy")
+@documented(PolicyDocument)
 @staff_for("policy.show")
 async def get_policy(request: web.Request) -> web.Response:
     """The disclosure policy in force: its version and rules."""
@@ -143,6 +166,7 @@ async def get_policy(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/policy/explain")
+@documented(Explanation, query=ExplainQuery)
 @staff_for("policy.explain")
 async def get_explain(request: web.Request) -> web.Response:
     """What ``purpose`` would carry to an agency of ``kind``, field by field, and why."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.app.mailbox import pole_schema_bytes
+from hub.service.openapi import documented
+from hub.service.openapi_models import PoleSchema
 
 __all__ = ["routes"]
 
@@ -16,6 +18,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/v1/schemas/pole.json")
+@documented(PoleSchema, media="application/schema+json")
 async def pole_schema(_request: web.Request) -> web.Response:
     """The POLE document schema (JSON Schema draft 2020-12), as shipped with the hub."""
     return web.Response(

@@ -15,6 +15,19 @@ from hub.app.health import database_answers
 from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME, TOKENS
 from hub.service.auth import actor, staff_for
+from hub.service.openapi import documented
+from hub.service.openapi_models import (
+    AgencyList,
+    AgencyStatus,
+    AlertList,
+    Approval,
+    Invitation,
+    Invited,
+    NewUser,
+    NewUserBody,
+    UserList,
+    UserRevoked,
+)
 from hub.service.problems import json_body
 
 __all__ = ["routes"]
@@ -61,6 +74,7 @@ def _agency_json(agency: agency_app.Agency, areas: tuple[str, ...]) -> dict[str,
 
 
 @routes.get("/api/v1/agencies")
+@documented(AgencyList)
 @staff_for("agency.list")
 async def list_agencies(request: web.Request) -> web.Response:
     """The agencies (a coordinator's: those serving their areas), status and fingerprints."""
@@ -71,6 +85,7 @@ async def list_agencies(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/agencies")
+@documented(Invited, status=201, body=Invitation)
 @staff_for("agency.invite")
 async def invite(request: web.Request) -> web.Response:
     """Invite an agency into ``areas`` (a coordinator: some of theirs); the enrolment code
@@ -99,6 +114,7 @@ async def invite(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/agencies/{id}/approve")
+@documented(AgencyStatus, body=Approval)
 @staff_for("agency.approve")
 async def approve(request: web.Request) -> web.Response:
     """Approve an enrolled agency after comparing its identity fingerprint."""
@@ -120,6 +136,7 @@ async def _set_status(
 
 
 @routes.post("/api/v1/agencies/{id}/suspend")
+@documented(AgencyStatus)
 @staff_for("agency.suspend")
 async def suspend(request: web.Request) -> web.Response:
     """Suspend an agency: it receives nothing, from any area, until reinstated."""
@@ -127,6 +144,7 @@ async def suspend(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/agencies/{id}/reinstate")
+@documented(AgencyStatus)
 @staff_for("agency.reinstate")
 async def reinstate(request: web.Request) -> web.Response:
     """Reinstate a suspended agency (a coordinator: of every area it serves)."""
@@ -134,6 +152,7 @@ async def reinstate(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/agencies/{id}/revoke")
+@documented(AgencyStatus)
 @staff_for("agency.revoke")
 async def revoke(request: web.Request) -> web.Response:
     """Revoke an agency and all its keys, for good (admins only)."""
@@ -141,6 +160,7 @@ async def revoke(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/alerts")
+@documented(AlertList)
 @staff_for("alert.list")
 async def list_alerts(request: web.Request) -> web.Response:
     """Open alerts (expired envelopes, for now): a coordinator's, about the agencies
@@ -163,6 +183,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/users")
+@documented(UserList)
 @staff_for("user.list")
 async def list_users(request: web.Request) -> web.Response:
     """Every member of staff."""
@@ -183,6 +204,7 @@ async def list_users(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/users")
+@documented(NewUser, status=201, body=NewUserBody)
 @staff_for("user.add")
 async def add_user(request: web.Request) -> web.Response:
     """Add a member of staff; their token is shown once."""
@@ -196,6 +218,7 @@ async def add_user(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/users/{name}")
+@documented(UserRevoked)
 @staff_for("user.revoke")
 async def revoke_user(request: web.Request) -> web.Response:
     """Revoke a member of staff's token."""
