@@ -37,6 +37,7 @@ from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
 from hub.policy.policy import load_policy
 from hub.service import (
+    openapi,
     routes_agency,
     routes_cases,
     routes_delivery,
@@ -49,7 +50,7 @@ from hub.service import (
     routes_staff,
 )
 from hub.service.auth import prune_nonces
-from hub.service.problems import problem_middleware
+from hub.service.problems import answer_unparsable_requests_as_problems, problem_middleware
 from hub.settings import Settings
 from hub.storage.checkpoints import WalCheckpointer
 from hub.storage.database import create_engine, migrate, sqlite_file
@@ -63,6 +64,7 @@ log = logging.getLogger("hub.service")
 
 def create_app(settings: Settings) -> web.Application:
     """The hub application for ``settings`` (keys and database open on startup)."""
+    answer_unparsable_requests_as_problems()  # an over-long request line: problem+json too
     app = web.Application(
         middlewares=[observe_requests, problem_middleware],
         client_max_size=settings.max_body_bytes,
@@ -80,6 +82,7 @@ def create_app(settings: Settings) -> web.Application:
         routes_inbound,
         routes_log,
         routes_schemas,
+        openapi,
     ):
         app.add_routes(module.routes)
     setup_metrics(app)  # /metrics, if a scrape token is set
