@@ -189,7 +189,9 @@ def test_sent_at_datetime() -> None:
 
 
 @pytest.mark.parametrize(
-    "ulid", ["00000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", str(ULID())]
+    "ulid",
+    ["00000000000000000000000000", "7ZZZZZZZZZZZZZZZZZZZZZZZZZ", str(ULID())],
+    ids=["zero", "largest", "fresh"],  # a fresh ULID's id would differ between xdist workers
 )
 def test_ulid_extremes_accepted(ulid: str) -> None:
     assert parse_envelope(make_envelope(id=ulid).to_bytes()).header.id == ulid
