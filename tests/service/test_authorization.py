@@ -16,6 +16,7 @@ PUBLIC = {
     ("GET", "/api/v1/hub"),
     ("POST", "/api/v1/enrol"),
     ("GET", "/api/v1/schemas/pole.json"),  # a published schema: no data
+    ("GET", "/api/v1/openapi.json"),  # the API's description: no data
 }
 CALLERS = ("anonymous", "bad-token", "admin", "coordinator", "dpo", "revoked", "agency")
 
