@@ -8,6 +8,8 @@ TESTS  := $(VENV)/.installed-test
 BENCH  := $(VENV)/.installed-bench
 # pytest-xdist: one worker a CPU; tests that must not overlap share an xdist_group.
 PYTEST_WORKERS ?= auto
+# `make run DEMO_PORT=8471` if 8470 is taken.
+DEMO_PORT ?= 8470
 
 .PHONY: run test lint typecheck pytest bench clean browser screenshots
 
@@ -29,7 +31,7 @@ $(BENCH): pyproject.toml | $(BIN)/python
 	touch $(SERVER) $(BENCH)
 
 run: $(SERVER)
-	$(BIN)/marac-hub demo
+	$(BIN)/marac-hub demo --port $(DEMO_PORT)
 
 lint: $(TESTS)
 	$(BIN)/ruff check hub agency_client tests bench
