@@ -96,15 +96,7 @@ def _error(status: int, title: str) -> dict[str, Any]:
     if status == 401:
         response["headers"] = {
             "WWW-Authenticate": {
-                "description": "The scheme to authenticate with (`Bearer`)",
-                "schema": {"type": "string"},
-                "required": True,
-            }
-        }
-    if status == 405:
-        response["headers"] = {
-            "Allow": {
-                "description": "The methods the path allows",
+                "description": "How to authenticate: `Bearer` (staff) or `MaracSignature`",
                 "schema": {"type": "string"},
                 "required": True,
             }
@@ -146,7 +138,7 @@ def _path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def _query_parameters(model: type[BaseModel], schema: dict[str, Any]) -> list[dict[str, Any]]:
+def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
     required = set(schema.get("required", ()))
     return [
         {
@@ -268,7 +260,7 @@ def _operation(
     parameters = _path_parameters(path)
     if declared.query is not None:
         schema = declared.query.model_json_schema(ref_template=REF)
-        parameters += _query_parameters(declared.query, schema)
+        parameters += _query_parameters(schema)
     if parameters:
         op["parameters"] = parameters
     if declared.body is not None:
