@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 import nacl.exceptions
@@ -11,7 +13,7 @@ import nacl.pwhash
 
 from hub.protocol.canonical import b64encode
 
-__all__ = ["hash_secret", "new_secret", "token_id", "verify_secret"]
+__all__ = ["check_off_loop", "hash_secret", "new_secret", "token_id", "verify_secret"]
 
 # Tokens and codes carry 256 random bits, so memory-hard parameters buy little; these keep
 # each check near 10 ms. Passwords (typed by people) use libsodium's MODERATE instead.
@@ -36,6 +38,18 @@ def verify_secret(hashed: str, secret: str) -> bool:
         return bool(nacl.pwhash.argon2id.verify(hashed.encode("ascii"), secret.encode()))
     except (nacl.exceptions.InvalidkeyError, nacl.exceptions.CryptoError, ValueError):
         return False
+
+
+# Argon2id checks anyone may trigger (sign-in, enrolment) run here, a few at a time, so a
+# stream of wrong guesses can use only part of the machine and never the event loop.
+_GUESSES: Final = ThreadPoolExecutor(
+    max_workers=max(1, (os.cpu_count() or 2) // 2), thread_name_prefix="argon2"
+)
+
+
+async def check_off_loop(hashed: str, secret: str) -> bool:
+    """:func:`verify_secret` on the bounded pool for unauthenticated guesses."""
+    return await asyncio.get_running_loop().run_in_executor(_GUESSES, verify_secret, hashed, secret)
 
 
 def token_id() -> str:
