@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.crypto.keyfile import STRENGTHS
 from hub.protocol.errors import HubError, ProtocolError
-from hub.secrets import hash_secret, verify_secret
+from hub.secrets import check_off_loop, hash_secret
 from hub.signin.sessions import aware, end_sessions
 from hub.signin.tables import user_passwords
 from hub.users import StaffUser
@@ -90,9 +90,9 @@ async def check_password(
         ).first()
     if row is None:
         decoy = await asyncio.to_thread(decoy_hash, strength)
-        await asyncio.to_thread(verify_secret, decoy, password)
+        await check_off_loop(decoy, password)
         return None
-    good = await asyncio.to_thread(verify_secret, row.password_hash, password)
+    good = await check_off_loop(row.password_hash, password)
     async with engine.begin() as conn:
         state = (
             await conn.execute(

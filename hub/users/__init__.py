@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.protocol.errors import HubError
-from hub.secrets import hash_secret, new_secret, token_id, verify_secret
+from hub.secrets import check_off_loop, hash_secret, new_secret, token_id
 from hub.users.tables import users
 
 __all__ = ["ROLES", "Role", "StaffUser", "TokenCache", "add_user", "list_users", "revoke_user"]
@@ -97,7 +96,7 @@ class TokenCache:
         key = hashlib.sha256(token.encode()).hexdigest()
         hit = self._good.get(key)
         if hit is None or hit[0] <= time.monotonic() or hit[1] != row.token_hash:
-            if not await asyncio.to_thread(verify_secret, row.token_hash, secret):
+            if not await check_off_loop(row.token_hash, secret):
                 return None
             if len(self._good) > 10_000:
                 self._good.clear()
