@@ -20,7 +20,6 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.adapters.registry import default_registry
 from hub.agencies import (
     KINDS,
     Agency,
@@ -33,6 +32,7 @@ from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
 from hub.app.rules import require_administers
 from hub.app.runtime import Runtime
+from hub.app.transports import registry_for
 from hub.cases.areas import Area, add_agency, get_area, list_areas
 from hub.cases.tables import agency_areas
 from hub.delivery.configure import (
@@ -254,7 +254,7 @@ async def set_delivery(
         chosen = await store_delivery(
             conn,
             rt.keys.kek,
-            default_registry(),
+            registry_for(rt.settings),
             agency_id,
             transport=transport,
             format=format,
