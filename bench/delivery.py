@@ -81,7 +81,7 @@ from hub.delivery.tables import outbox
 from hub.hub_keys import load_hub_keys
 from hub.protocol.messages import Notice
 from hub.settings import Settings
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 from hub.testing import POSTGRES_ADMIN_URL, postgres_database
 
 AGENCIES = 20

@@ -16,7 +16,7 @@ It prints Markdown tables, ours and pymerkle's side by side in the same run:
   ``append_entry`` at a time (it has no durable store of its own to compare with but
   its SQLite backend, which is slower still).
 * **inclusion / consistency proof** (µs per proof, median of ``--proofs`` random
-  requests): ours from the stored log as the API serves them (``store.proof_reader``'s
+  requests): ours from the stored log as the API serves them (``store.ProofReader``'s
   ``inclusion_proof`` / ``consistency_proof`` on the SQLite file: O(log n) rows by
   primary key), pymerkle's
   ``prove_inclusion`` / ``prove_consistency`` from memory, at 10^4, 10^5 and 10^6.
@@ -51,7 +51,9 @@ from hub.log import LogEntry, append, entry_bytes, store
 from hub.log.entries import EntryBasis
 from hub.log.heads import sign_head
 from hub.log.verify import verify_log
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
+from hub.storage.sql import serialise
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 CHUNK = 50_000
@@ -103,7 +105,7 @@ async def bench_appends(path: Path, count: int, batch: int) -> dict[str, float]:
     t0 = time.perf_counter()
     for i in range(0, count, batch):
         async with engine.begin() as conn:
-            await store.lock(conn, store.APPEND_LOCK)
+            await serialise(conn, store.APPEND_LOCK)
             first = await store.size(conn)
             hashes, tail = await store.edge(conn, first)
             rows = store.prepare(first, hashes, encoded[i : i + batch], tail)
@@ -165,7 +167,7 @@ async def bench_proofs(grown: Grown, proofs: int, rng: random.Random) -> dict[st
         old_root = await store.root(conn, olds[0])
         proof = await store.consistency_proof(conn, olds[0], n)
         assert merkle.verify_consistency(olds[0], n, old_root, stored_root, proof)
-    reader = store.proof_reader(grown.engine)  # what the API serves proofs with
+    reader = store.ProofReader(grown.engine)  # what the API serves proofs with
     assert await reader.inclusion_proof(indices[0], n) == proof_checked
     times = []
     for i in indices:

@@ -29,7 +29,8 @@ from hub.protocol.errors import HubError
 from hub.protocol.messages import ActionNotice, ActionSummary
 from hub.server import create_app
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 from hub.users import add_user
 
 HELP = "run the hub on loopback with demo agencies enrolled (--seal-only: no server)"

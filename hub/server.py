@@ -17,7 +17,6 @@ from hub.app.runtime import Runtime
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
 from hub.delivery.push import Dispatcher, PushSettings
-from hub.delivery.sqlite_mailbox import close_sqlite_mailbox
 from hub.delivery.waiters import Waiters
 from hub.http.appkeys import (
     CHECKER,
@@ -52,8 +51,8 @@ from hub.service import (
 from hub.service.auth import prune_nonces
 from hub.service.problems import answer_unparsable_requests_as_problems, problem_middleware
 from hub.settings import Settings
-from hub.storage.checkpoints import WalCheckpointer
-from hub.storage.database import create_engine, migrate, sqlite_file
+from hub.storage.database import open_database
+from hub.storage.schema import migrate
 from hub.users import TokenCache
 from hub.web import setup_web
 
@@ -102,21 +101,24 @@ def create_app(settings: Settings) -> web.Application:
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: Settings = app[SETTINGS]
     app[KEYS] = load_hub_keys(settings)
-    engine = create_engine(settings.db_url, background_checkpoints=True)
+    database = open_database(settings.db_url, background_checkpoints=True)
+    engine = database.engine
     try:
         await migrate(engine)
         async with engine.connect() as conn:
             known = await basis_ids(conn)
         app[POLICY] = load_policy(settings.policy_file, basis_ids=known)  # bad file: no start
     except BaseException:
-        await engine.dispose()
+        await database.dispose()
         raise
     app[ENGINE] = engine
     app[TOKENS] = TokenCache(engine)
-    app[RUNTIME] = Runtime(engine, app[KEYS], settings, app[POLICY], wake=app[WAITERS].notify)
+    app[RUNTIME] = rt = Runtime(
+        database, app[KEYS], settings, app[POLICY], wake=app[WAITERS].notify
+    )
     yield
-    close_sqlite_mailbox(engine)
-    await engine.dispose()
+    rt.close()
+    await database.dispose()
 
 
 async def _signature_checker(app: web.Application) -> AsyncIterator[None]:
@@ -133,11 +135,11 @@ async def _signature_checker(app: web.Application) -> AsyncIterator[None]:
 
 async def _wal_checkpoints(app: web.Application) -> AsyncIterator[None]:
     """On a SQLite file, checkpoint the WAL on a worker thread (``hub.storage.checkpoints``)."""
-    path = sqlite_file(app[ENGINE])
-    if path is None:
+    checkpointer = app[RUNTIME].database.checkpointer()
+    if checkpointer is None:
         yield
         return
-    task = asyncio.create_task(WalCheckpointer(path).run())
+    task = asyncio.create_task(checkpointer.run())
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
@@ -145,8 +147,9 @@ async def _wal_checkpoints(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _mailbox_notifications(app: web.Application) -> AsyncIterator[None]:
-    """On PostgreSQL, wake this process's long-polls for envelopes any process queued."""
-    if app[ENGINE].dialect.name != "postgresql":
+    """On a database several processes share (PostgreSQL), wake this process's
+    long-polls for envelopes any process queued."""
+    if not app[RUNTIME].database.shared:
         yield
         return
     task = asyncio.create_task(app[WAITERS].listen(app[ENGINE]))
@@ -181,7 +184,9 @@ async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
 
 async def _head_signer(app: web.Application) -> AsyncIterator[None]:
     """Sign a tree head soon after entries are appended (see ``hub.log.heads``)."""
-    signer = HeadSigner(app[ENGINE], app[KEYS].identity, app[SETTINGS].hub_id)
+    signer = HeadSigner(
+        app[ENGINE], app[KEYS].identity, app[SETTINGS].hub_id, shared=app[RUNTIME].database.shared
+    )
     task = asyncio.create_task(signer.run())
     yield
     task.cancel()
@@ -193,7 +198,7 @@ async def _push_dispatcher(app: web.Application) -> AsyncIterator[None]:
     """Run the push dispatcher (:mod:`hub.delivery.push`) while the application runs."""
     settings = app[SETTINGS]
     dispatcher = Dispatcher(
-        app[ENGINE],
+        app[RUNTIME].database,
         app[KEYS],
         settings.hub_id,
         default_registry(),

@@ -27,7 +27,8 @@ from hub.http.log_format import configure_logging
 from hub.http.metrics import MULTIPROC_ENV
 from hub.server import create_app
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 
 __all__ = ["serve"]
 

@@ -25,7 +25,8 @@ from hub.policy.isp import publish_isp
 from hub.server import create_app
 from hub.service.appkeys import ENGINE
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 from hub.users import add_user
 
 __all__ = [

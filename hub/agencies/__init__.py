@@ -29,6 +29,7 @@ __all__ = [
     "KINDS",
     "Agency",
     "active_agencies",
+    "agency_from_row",
     "agencies_with_keys",
     "approve",
     "approve_in",
@@ -67,7 +68,9 @@ class Agency:
     encryption_fingerprint: str | None = None
 
 
-def _agency(row: Any, encryption_fingerprint: str | None = None) -> Agency:
+def agency_from_row(row: Any, encryption_fingerprint: str | None = None) -> Agency:
+    """An ``agencies`` row (a SQLAlchemy row, or the mailbox store's ``AgencyRow``) as an
+    :class:`Agency`: the one place the row is mapped."""
     return Agency(
         row.id,
         row.name,
@@ -237,7 +240,7 @@ async def enrol(
             ],
         )
         row = (await conn.execute(select(agencies).where(agencies.c.id == agency_id))).one()
-    return _agency(row, key.fingerprint)
+    return agency_from_row(row, key.fingerprint)
 
 
 async def _insert_key(
@@ -367,7 +370,7 @@ _ACTIVE: Final = _AGENCY.where(agencies.c.status == "active").order_by(agencies.
 async def get_agency(conn: AsyncConnection, agency_id: str) -> Agency | None:
     """One agency by id (a statement built once: this runs on every signed request)."""
     row = (await conn.execute(_BY_ID, {"agency_id": agency_id})).first()
-    return None if row is None else _agency(row)
+    return None if row is None else agency_from_row(row)
 
 
 async def get_agencies(conn: AsyncConnection, agency_ids: Collection[str]) -> dict[str, Agency]:
@@ -375,12 +378,12 @@ async def get_agencies(conn: AsyncConnection, agency_ids: Collection[str]) -> di
     if not agency_ids:
         return {}
     rows = await conn.execute(_BY_IDS, {"ids": list(agency_ids)})
-    return {row.id: _agency(row) for row in rows}
+    return {row.id: agency_from_row(row) for row in rows}
 
 
 async def active_agencies(conn: AsyncConnection) -> list[Agency]:
     """Every active agency, by id."""
-    return [_agency(row) for row in await conn.execute(_ACTIVE)]
+    return [agency_from_row(row) for row in await conn.execute(_ACTIVE)]
 
 
 async def list_agencies(engine: AsyncEngine, now: datetime) -> list[Agency]:
@@ -399,7 +402,9 @@ async def agencies_with_keys(
         query = query.where(agencies.c.id.in_(list(only)))
     rows = (await conn.execute(query)).all()
     keys = await newest_keys(conn, [row.id for row in rows], now)
-    return [_agency(row, keys[row.id].fingerprint if row.id in keys else None) for row in rows]
+    return [
+        agency_from_row(row, keys[row.id].fingerprint if row.id in keys else None) for row in rows
+    ]
 
 
 async def approve(

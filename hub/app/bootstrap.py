@@ -23,7 +23,8 @@ from hub.policy.policy import load_policy
 from hub.protocol.canonical import b64encode
 from hub.protocol.errors import HubError
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.database import open_database
+from hub.storage.schema import migrate
 from hub.users import add_user
 
 __all__ = [
@@ -91,21 +92,26 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """The runtime of the hub ``settings`` names, for one command (see the module doc)."""
     if is_initialised(settings):
         _narrow(settings.data_dir)  # one made before the hub kept it private
-    engine = create_engine(settings.db_url)
+    database = open_database(settings.db_url)
+    engine = database.engine
     try:
         await migrate(engine)
         async with engine.connect() as conn:
             known = await basis_ids(conn)
-        yield Runtime(
-            engine,
+        rt = Runtime(
+            database,
             lambda: load_hub_keys(settings),
             settings,
             lambda: load_policy(settings.policy_file, basis_ids=known),
         )
+        try:
+            yield rt
+        finally:
+            rt.close()
         async with engine.connect() as conn:
             newest = await latest_head(conn, settings.hub_id)
             grew = await size(conn) > (newest.size if newest else 0)
         if grew:
             await sign_for_cli(engine, settings)
     finally:
-        await engine.dispose()
+        await database.dispose()

@@ -213,7 +213,7 @@ async def _inclusion(rt: Runtime, conn: AsyncConnection, index: int) -> EntryPro
     entry = parse_entry(data)
     sent = await deliveries(conn, [entry.envelope_id] if entry.envelope_id else [])
     signed = await _covering(rt, index + 1)
-    proof = await store.proof_reader(rt.engine).inclusion_proof(index, signed.size)
+    proof = await rt.proofs.inclusion_proof(index, signed.size)
     return EntryProof(index, data, signed, proof, sent.get(entry.envelope_id or ""))
 
 
@@ -253,7 +253,7 @@ async def _consistency(rt: Runtime, old: int, new: int) -> list[bytes]:
         newest = await latest_head(conn, rt.settings.hub_id)
     if new > (newest.size if newest else 0):
         raise ProtocolError("to is beyond the newest signed head")
-    return await store.proof_reader(rt.engine).consistency_proof(old, new)
+    return await rt.proofs.consistency_proof(old, new)
 
 
 @use_case("log.consistency", *LOG_READERS)
@@ -294,7 +294,7 @@ async def agency_key_entries(
             .limit(1)
         )
     signed = await _covering(rt, 0 if last is None else int(last) + 1)
-    reader = store.proof_reader(rt.engine)
+    reader = rt.proofs
     out = []
     async with rt.engine.connect() as conn:
         rows = await conn.execute(

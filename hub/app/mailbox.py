@@ -3,9 +3,10 @@ mailbox, receipts, enrolment, key rotation and what the hub publishes about itse
 
 These are not staff use-cases (no ``@use_case``, no Actor): an agency is authenticated
 by its request signature (``hub.service.auth.agency_request``), and its protocol has
-no roles or areas. The hot path (a mailbox look, a batch of receipts, checking a signed
-request) calls the delivery layer's SQLite and asyncpg fast paths directly, with
-nothing added: ``look`` and ``acknowledge`` are the delivery layer's own.
+no roles or areas. The hot path (checking a signed request, a mailbox look, a batch of
+receipts) goes straight to the database's mailbox store (``rt.mailbox``,
+``hub.storage.mailbox``), with nothing added but the receipts' checks
+(``hub.delivery.outbox.acknowledge``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub import __version__
 from hub.adapters.formats.pole import schema_bytes as pole_schema_bytes
-from hub.agencies import Agency, get_agency
+from hub.agencies import Agency, agency_from_row
 from hub.agencies import enrol as store_enrolment
 from hub.agencies import register_key as store_key
 from hub.app.runtime import Runtime
@@ -27,9 +28,9 @@ from hub.crypto.announce import SignedKeyAnnouncement, announce_key
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.receipts import parse_signed_receipt
 from hub.crypto.request_signing import WINDOW, verify_request
-from hub.delivery.outbox import Acknowledgement, acknowledge, keep_nonce, look
-from hub.delivery.postgres_mailbox import postgres_mailbox
-from hub.delivery.sqlite_mailbox import sqlite_mailbox
+from hub.crypto.signature_checker import SignatureChecker
+from hub.delivery.outbox import Acknowledgement, keep_nonce
+from hub.delivery.outbox import acknowledge as check_and_store
 from hub.delivery.tables import nonces
 from hub.delivery.waiters import Waiters, wait_for_event
 from hub.protocol.canonical import b64encode
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 Nonce = tuple[str, str, datetime]
-"""A signed request's (agency id, nonce, time), kept in the handler's own transaction."""
+"""A signed request's (agency id, nonce, time), kept in the transaction of its work."""
 
 _REFUSED: Final = {
     "pending": ("agency enrolled; awaiting approval", "agency-not-approved"),
@@ -67,16 +68,36 @@ _REFUSED: Final = {
 }
 
 
-async def calling_agency(engine: AsyncEngine, agency_id: str) -> Agency | None:
-    """The agency a signed request names, read now (on SQLite files, on the driver)."""
-    fast = sqlite_mailbox(engine)
-    if fast is not None:
-        return fast.agency(agency_id)
-    driver = postgres_mailbox(engine)
-    if driver is not None:
-        return await driver.agency(agency_id)
-    async with engine.connect() as conn:
-        return await get_agency(conn, agency_id)
+async def calling_agency(rt: Runtime, agency_id: str) -> Agency | None:
+    """The agency a signed request names, read now (the mailbox store's hot path)."""
+    row = await rt.mailbox.agency(agency_id)
+    return None if row is None else agency_from_row(row)
+
+
+async def look(
+    rt: Runtime,
+    agency_id: str,
+    limit: int,
+    *,
+    lease: float = 0,
+    nonce: Nonce | None = None,
+) -> list[bytes]:
+    """One look in the agency's mailbox, now (see ``MailboxStore.look``)."""
+    return await rt.mailbox.look(agency_id, limit, rt.clock(), lease=lease, nonce=nonce)
+
+
+async def acknowledge(
+    rt: Runtime,
+    agency: Agency,
+    signed: list[tuple[Receipt, bytes]],
+    *,
+    nonce: Nonce | None = None,
+    checker: SignatureChecker | None = None,
+) -> Acknowledgement:
+    """Check and store a batch of the agency's signed receipts, all or nothing."""
+    return await check_and_store(
+        rt.mailbox, agency, signed, now=rt.clock(), nonce=nonce, checker=checker
+    )
 
 
 def check_caller(

@@ -23,10 +23,11 @@ from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, use_case
 from hub.app.rules import require_area
 from hub.app.runtime import Runtime
-from hub.cases.retention import RetentionRun, retention_due, run_retention, scrub_sqlite
+from hub.cases.retention import RetentionRun, retention_due, run_retention
 from hub.cases.safelives import Quarter, parse_quarter, safelives_csv
 from hub.cases.tables import areas, cases
 from hub.protocol.errors import ProtocolError
+from hub.storage.sql import scrub_free_pages
 
 __all__ = [
     "Quarter",
@@ -99,7 +100,7 @@ async def retention_run(rt: Runtime, actor: Actor) -> RetentionRun:
     async with rt.engine.begin() as conn:
         done = await run_retention(conn, now=rt.clock(), actor=actor.log_name)
     if done.destroyed:
-        await scrub_sqlite(rt.engine)
+        await scrub_free_pages(rt.engine)
     return done
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from hub.disclosure import DisclosureContext
 from hub.hub_keys import HubKeys
+from hub.log.store import ProofReader
 from hub.policy.policy import Policy
 from hub.settings import Settings
+from hub.storage.database import Database
 
 __all__ = ["Runtime", "utc_now"]
 
@@ -36,7 +36,7 @@ class Runtime:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         keys: HubKeys | Callable[[], HubKeys],
         settings: Settings,
         policy: Policy | Callable[[], Policy],
@@ -44,7 +44,10 @@ class Runtime:
         wake: Callable[[Iterable[str]], None] = _no_wake,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.engine = engine
+        self.database = database
+        self.engine = database.engine  # what the domain reads and writes through
+        self.mailbox = database.mailbox  # the agency-facing hot path's store
+        self._proofs: ProofReader | None = None
         self.settings = settings
         self.wake = wake
         self.clock = clock
@@ -64,6 +67,20 @@ class Runtime:
         if not isinstance(self._policy, Policy):
             self._policy = self._policy()
         return self._policy
+
+    @property
+    def proofs(self) -> ProofReader:
+        """The log's proof reader (opened on first use, kept: it caches what it read)."""
+        if self._proofs is None:
+            self._proofs = ProofReader(self.engine)
+        return self._proofs
+
+    def close(self) -> None:
+        """Close what the runtime opened itself (the proof reader; the database is its
+        opener's to close)."""
+        if self._proofs is not None:
+            self._proofs.close()
+            self._proofs = None
 
     def context(self, now: datetime | None = None) -> DisclosureContext:
         """The disclosure context at ``now`` (default: the clock's now)."""

@@ -12,15 +12,15 @@ import importlib
 import pkgutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.protocol.errors import HubError
 from hub.settings import Settings
-from hub.storage import database
-from hub.storage.database import Revision
+from hub.storage import schema as migrations
+from hub.storage.engine import create_engine
+from hub.storage.schema import Revision
 from hub.storage.tables import metadata
 
 __all__ = [
@@ -86,11 +86,11 @@ class SchemaState:
 
 @contextlib.asynccontextmanager
 async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = database.create_engine(settings.db_url)
     try:
-        path = database.sqlite_file(engine)
-        if path is not None and not Path(path).exists():
-            raise HubError(f"no database at {path}: run marac-hub init", code="not-found")
+        engine = create_engine(settings.db_url, existing=True)
+    except FileNotFoundError as missing:
+        raise HubError(f"no database at {missing}: run marac-hub init", code="not-found") from None
+    try:
         yield engine
     finally:
         await engine.dispose()
@@ -98,18 +98,18 @@ async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 def history() -> list[Revision]:
     """Every migration the code knows, newest first."""
-    return database.schema_history()
+    return migrations.schema_history()
 
 
 async def state(settings: Settings, *, compare: bool = True) -> SchemaState:
     """The database's revision, the newest one, and (``compare``, at head) how its tables
     differ from the code's."""
     async with _engine(settings) as engine:
-        current = await database.schema_current(engine)
-        heads = database.schema_heads()
+        current = await migrations.schema_current(engine)
+        heads = migrations.schema_heads()
         differences: list[str] = []
         if compare and set(current) == set(heads):
-            differences = await database.schema_differences(engine, every_table())
+            differences = await migrations.schema_differences(engine, every_table())
         return SchemaState(current, heads, tuple(differences))
 
 
@@ -117,7 +117,7 @@ async def upgrade(settings: Settings, revision: str = "head") -> tuple[SchemaSta
     """Migrate up to ``revision``: the state before and after."""
     async with _engine(settings) as engine:
         before = await _plain_state(engine)
-        await database.upgrade(engine, revision)
+        await migrations.upgrade(engine, revision)
         return before, await _plain_state(engine)
 
 
@@ -125,9 +125,9 @@ async def downgrade(settings: Settings, revision: str) -> tuple[SchemaState, Sch
     """Migrate down to ``revision``: the state before and after."""
     async with _engine(settings) as engine:
         before = await _plain_state(engine)
-        await database.downgrade(engine, revision)
+        await migrations.downgrade(engine, revision)
         return before, await _plain_state(engine)
 
 
 async def _plain_state(engine: AsyncEngine) -> SchemaState:
-    return SchemaState(await database.schema_current(engine), database.schema_heads(), ())
+    return SchemaState(await migrations.schema_current(engine), migrations.schema_heads(), ())

@@ -7,10 +7,10 @@ import re
 import secrets
 from typing import Final
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.cases.tables import case_sequences
+from hub.storage.sql import upsert
 
 __all__ = ["CASE_REF", "SUBJECT_ID", "new_subject_id", "next_case_ref"]
 
@@ -20,16 +20,15 @@ SUBJECT_ID: Final = re.compile(r"^S-[A-Z2-7]{12}$")
 
 async def next_case_ref(conn: AsyncConnection, year: int) -> str:
     """The next ref for ``year``: one atomic upsert, so concurrent referrals never collide."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    upsert = (
-        insert(case_sequences)
+    statement = (
+        upsert(conn)(case_sequences)
         .values(year=year, last=1)
         .on_conflict_do_update(
             index_elements=[case_sequences.c.year], set_={"last": case_sequences.c.last + 1}
         )
         .returning(case_sequences.c.last)
     )
-    number = (await conn.execute(upsert)).scalar_one()
+    number = (await conn.execute(statement)).scalar_one()
     return f"M-{year:04d}-{number:04d}"
 
 

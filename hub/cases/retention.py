@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.cases.tables import areas, case_keys, case_subjects, cases
 from hub.log import LogEntry, append
+from hub.storage.sql import overwrite_deleted
 
-__all__ = ["RetentionRun", "retention_due", "run_retention", "scrub_sqlite"]
+__all__ = ["RetentionRun", "retention_due", "run_retention"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +88,7 @@ async def run_retention(
             for ref in due
         ],
     )
-    if conn.dialect.name == "sqlite":
-        await conn.execute(text("PRAGMA secure_delete=ON"))  # overwrite what is removed
+    await overwrite_deleted(conn)
     await conn.execute(
         update(case_keys)
         .where(case_keys.c.case_ref.in_(due))
@@ -113,14 +112,3 @@ async def run_retention(
         )
     )
     return RetentionRun(due, held, subjects)
-
-
-async def scrub_sqlite(engine: AsyncEngine) -> None:
-    """On SQLite, fold the WAL into the database and truncate it, so no old page survives."""
-    if engine.dialect.name != "sqlite":
-        return
-    async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()  # outside any transaction, as a checkpoint must be
-        driver: Any = raw.driver_connection
-        cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        await cursor.close()

@@ -1,12 +1,6 @@
-"""Delivery: the transactional outbox and the mailbox transport."""
+"""Delivery: the outbox around the mailbox store, push delivery and the long-poll wake-ups."""
 
-from hub.delivery.outbox import (
-    Acknowledgement,
-    acknowledge,
-    expire,
-    pending,
-    queue_message,
-)
+from hub.delivery.outbox import Acknowledgement, acknowledge, expire
 from hub.delivery.waiters import Waiters
 
-__all__ = ["Acknowledgement", "Waiters", "acknowledge", "expire", "pending", "queue_message"]
+__all__ = ["Acknowledgement", "Waiters", "acknowledge", "expire"]

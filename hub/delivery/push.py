@@ -37,7 +37,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.adapters.registry import Registry
 from hub.adapters.transport import Delivered, DeliveryFailed, Outgoing, Signer, Transport
@@ -52,6 +52,7 @@ from hub.delivery.tables import agency_delivery, alerts, delivery_attempts, outb
 from hub.hub_keys import HubKeys
 from hub.protocol.errors import HubError
 from hub.settings import Settings
+from hub.storage.database import Database
 
 __all__ = ["Dispatcher", "PushSettings", "retry_delay", "signer"]
 
@@ -130,7 +131,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        database: Database,
         keys: HubKeys,
         hub_id: str,
         registry: Registry,
@@ -139,7 +140,8 @@ class Dispatcher:
         clock: Clock = _utc_now,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self.engine = engine
+        self.database = database
+        self.engine = database.engine
         self.keys = keys
         self.hub_id = hub_id
         self.registry = registry
@@ -316,7 +318,7 @@ class Dispatcher:
                 agency = await get_agency(conn, agency_id)
             if agency is None:
                 return False
-            await acknowledge(self.engine, agency, [signed], now=self.clock())
+            await acknowledge(self.database.mailbox, agency, [signed], now=self.clock())
         except HubError as exc:
             log.warning("receipt from %s not stored: %s", agency_id, exc.code)
             return False

@@ -18,7 +18,7 @@ from hub.log import LogEntry, append
 from hub.policy.standing import Standing
 from hub.protocol.canonical import canonical_json
 from hub.protocol.messages import Message, payload_of
-from hub.storage.database import insert_many
+from hub.storage.sql import insert_many
 
 __all__ = ["Batch"]
 

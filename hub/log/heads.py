@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.tree_head import SignedTreeHead, sign_tree_head
 from hub.hub_keys import load_hub_keys
-from hub.log.store import lock, root, size
+from hub.log.store import root, size
 from hub.log.tables import log_heads
 from hub.settings import Settings
+from hub.storage.sql import release_session_lock, serialise, try_session_lock
 
 __all__ = [
     "HeadSigner",
@@ -66,7 +67,7 @@ async def sign_head(
 ) -> SignedTreeHead:
     """Sign a head for the log's current size (or return the newest if it already covers it)."""
     async with engine.begin() as conn:
-        await lock(conn, SIGN_LOCK)
+        await serialise(conn, SIGN_LOCK)
         newest = await latest_head(conn, log_id)
         current = await size(conn)
         if newest is not None and newest.size >= current:
@@ -109,9 +110,11 @@ class HeadSigner:
         log_id: str,
         *,
         interval: float = 0.2,
+        shared: bool = False,
     ) -> None:
         self._engine, self._identity, self._log_id = engine, identity, log_id
         self._interval = interval
+        self._shared = shared  # other processes serve from the database: one leads
         self._signed = -1
 
     async def step(self) -> SignedTreeHead | None:
@@ -128,9 +131,9 @@ class HeadSigner:
         return head
 
     async def run(self) -> None:
-        """Sign every ``interval`` seconds (coalescing appends) until cancelled; on
-        PostgreSQL only while this process leads (see the module docstring)."""
-        if self._engine.dialect.name != "postgresql":
+        """Sign every ``interval`` seconds (coalescing appends) until cancelled; on a
+        shared database only while this process leads (see the module docstring)."""
+        if not self._shared:
             await self._loop()
             return
         while True:
@@ -148,9 +151,7 @@ class HeadSigner:
     async def _lead(self) -> None:
         """Sign while holding ``LEADER_LOCK`` on a connection of our own; return if not won."""
         async with self._engine.connect() as conn:
-            won = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": LEADER_LOCK})
-            await conn.commit()  # the lock is the session's; end the transaction it began
-            if not won:
+            if not await try_session_lock(conn, LEADER_LOCK):
                 return
             self.leading = True
             try:
@@ -165,8 +166,7 @@ class HeadSigner:
             finally:
                 self.leading = False
                 with contextlib.suppress(Exception):  # a pooled session would keep the lock
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
-                    await conn.commit()
+                    await release_session_lock(conn, LEADER_LOCK)
 
     async def _loop(self) -> None:
         while True:

@@ -16,13 +16,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
 from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block, hash_in
 from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
+    log_blocks,
     log_entries,
     log_index,
     log_index_cases,
@@ -31,7 +31,7 @@ from hub.log.tables import (
     log_nodes,
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
-from hub.storage.database import insert_many, sqlite_file
+from hub.storage.sql import fetch_raw, insert_many, insert_rows, read_only_connection, serialise
 
 __all__ = [
     "APPEND_LOCK",
@@ -45,9 +45,7 @@ __all__ = [
     "inclusion_proof",
     "index_of_envelope",
     "index_rows",
-    "lock",
     "prepare",
-    "proof_reader",
     "root",
     "size",
     "write",
@@ -58,23 +56,9 @@ _H: Final = merkle.HASH_SIZE
 Node = tuple[int, int]  # (level, position): leaves [position * 2**level, (position + 1) * 2**level)
 
 
-async def lock(conn: AsyncConnection, key: int) -> None:
-    """Take a transaction-scoped lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already has one)."""
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-async def _fetch(conn: AsyncConnection, sql: str) -> list[Any]:
-    """Rows of ``sql`` straight from the driver: SQLAlchemy's layers cost more than the query."""
-    driver: Any = (await conn.get_raw_connection()).driver_connection
-    if conn.dialect.name == "sqlite":
-        return list(await driver.execute_fetchall(sql))
-    return list(await driver.fetch(sql))
-
-
 async def size(conn: AsyncConnection) -> int:
     """The number of entries (one index lookup)."""
-    rows = await _fetch(conn, "SELECT max(idx) FROM log_entries")
+    rows = await fetch_raw(conn, "SELECT max(idx) FROM log_entries")
     return 0 if rows[0][0] is None else int(rows[0][0]) + 1
 
 
@@ -153,7 +137,7 @@ async def _read(
     conn: AsyncConnection, wanted: Iterable[Node]
 ) -> tuple[dict[Node, bytes], dict[int, tuple[int, bytes]]]:
     keys = set(wanted)
-    found, missing, blocks = _decode(keys, await _fetch(conn, _query(keys)) if keys else [])
+    found, missing, blocks = _decode(keys, await fetch_raw(conn, _query(keys)) if keys else [])
     if missing:
         raise _missing(missing, await size(conn))
     return found, blocks
@@ -325,41 +309,13 @@ async def frontier(conn: AsyncConnection, first: int) -> list[bytes]:
     return (await edge(conn, first))[0]
 
 
-_UPSERT_BLOCK = (
-    "INSERT INTO log_blocks (block, size, hashes) VALUES ({}) ON CONFLICT (block) "
-    "DO UPDATE SET size = excluded.size, hashes = excluded.hashes"
-)
-
-
 async def write(conn: AsyncConnection, rows: Prepared) -> None:
-    """Insert prepared rows, one executemany per table (on SQLite, straight to the driver)."""
-    if conn.dialect.name == "sqlite":
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        if rows.entries:
-            await driver.executemany(
-                "INSERT INTO log_entries (idx, entry) VALUES (?, ?)", rows.entries
-            )
-        if rows.blocks:
-            await driver.executemany(_UPSERT_BLOCK.format("?, ?, ?"), rows.blocks)
-        if rows.nodes:
-            await driver.executemany(
-                "INSERT INTO log_nodes (level, position, hash) VALUES (?, ?, ?)", rows.nodes
-            )
-    else:
-        if rows.entries:
-            await conn.execute(
-                log_entries.insert(), [{"idx": i, "entry": e} for i, e in rows.entries]
-            )
-        if rows.blocks:
-            await conn.execute(
-                text(_UPSERT_BLOCK.format(":block, :size, :hashes")),
-                [{"block": b, "size": n, "hashes": h} for b, n, h in rows.blocks],
-            )
-        if rows.nodes:
-            await conn.execute(
-                log_nodes.insert(),
-                [{"level": lv, "position": p, "hash": h} for lv, p, h in rows.nodes],
-            )
+    """Insert prepared rows, one executemany per table."""
+    await insert_rows(conn, log_entries, ("idx", "entry"), rows.entries)
+    await insert_rows(
+        conn, log_blocks, ("block", "size", "hashes"), rows.blocks, replace_on=("block",)
+    )
+    await insert_rows(conn, log_nodes, ("level", "position", "hash"), rows.nodes)
     for table, search in (
         (log_index, rows.index),
         (log_index_cases, rows.cases),
@@ -378,7 +334,7 @@ async def append(conn: AsyncConnection, entries: Sequence[LogEntry]) -> list[int
     """
     if not entries:
         return []
-    await lock(conn, APPEND_LOCK)
+    await serialise(conn, APPEND_LOCK)
     first = await size(conn)
     hashes, tail = await edge(conn, first)
     rows = prepare(first, hashes, entries, tail)
@@ -401,11 +357,7 @@ class ProofReader:
         self._db: sqlite3.Connection | None = None
         self._nodes: dict[Node, bytes] = {}  # log_nodes rows read so far (immutable)
         self._rowid = 0  # the highest log_nodes rowid read
-        path = sqlite_file(engine)
-        if path is not None:
-            self._db = sqlite3.connect(
-                f"file:{path}?mode=ro", uri=True, check_same_thread=False, isolation_level=None
-            )
+        self._db = read_only_connection(engine)
 
     def close(self) -> None:
         """Close the SQLite read connection."""
@@ -462,17 +414,3 @@ class ProofReader:
         if not 0 <= old_size <= new_size:
             raise ProtocolError("a consistency proof needs 0 <= from <= to")
         return await self._range_hashes(merkle.consistency_plan(old_size, new_size))
-
-
-_READERS: dict[str, ProofReader] = {}
-
-
-def proof_reader(engine: AsyncEngine) -> ProofReader:
-    """This process's reader for ``engine``'s database (one per database)."""
-    key = engine.url.render_as_string(hide_password=False)
-    reader = _READERS.get(key)
-    if reader is None or reader._engine is not engine:
-        if reader is not None:
-            reader.close()
-        reader = _READERS[key] = ProofReader(engine)
-    return reader

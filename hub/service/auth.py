@@ -18,7 +18,7 @@ from hub.app.tokens import StaffUser, bearer_user
 from hub.crypto.request_signing import HEADER_AGENCY, read_claims
 from hub.http.request_log import note_role
 from hub.protocol.errors import HubError
-from hub.service.appkeys import ENGINE, RUNTIME, TOKENS
+from hub.service.appkeys import RUNTIME, TOKENS
 from hub.service.problems import read_body
 
 __all__ = [
@@ -92,7 +92,7 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         body = await read_body(request)
         agency_id, fingerprint = read_claims(request.headers)
         agency, nonce = check_caller(
-            await calling_agency(app[ENGINE], agency_id),
+            await calling_agency(app[RUNTIME], agency_id),
             fingerprint,
             request.headers,
             request.method,
@@ -105,7 +105,7 @@ def agency_request(handler: Callable[[web.Request, Agency, bytes], Awaitable[Any
         if getattr(handler, "keeps_nonce", False):  # kept in the handler's own transaction
             request[NONCE] = (agency.id, nonce, now)
         else:
-            await remember_nonce(app[ENGINE], agency.id, nonce, now)
+            await remember_nonce(app[RUNTIME].engine, agency.id, nonce, now)
         result: web.StreamResponse = await handler(request, agency, body)
         return result
 
@@ -122,7 +122,7 @@ def keeps_nonce(handler: Any) -> Any:
 
 async def prune_nonces(app: web.Application, now: datetime) -> None:
     """Forget nonces too old to matter (housekeeping: ``hub.app.mailbox.prune_nonces``)."""
-    await mailbox.prune_nonces(app[ENGINE], now)
+    await mailbox.prune_nonces(app[RUNTIME].engine, now)
 
 
 def agency_or_staff(

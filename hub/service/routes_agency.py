@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -20,7 +19,7 @@ from hub.app.mailbox import (
 )
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
-from hub.service.appkeys import CHECKER, ENGINE, RUNTIME, SETTINGS, WAITERS
+from hub.service.appkeys import CHECKER, RUNTIME, SETTINGS, WAITERS
 from hub.service.auth import NONCE, agency_request, keeps_nonce
 from hub.service.openapi import documented
 from hub.service.openapi_models import (
@@ -96,13 +95,13 @@ async def mailbox(request: web.Request, agency: Agency, _body: bytes) -> web.Res
     wait = _number(request, "wait", 0, 0, settings.max_wait_seconds)
     limit = int(_number(request, "limit", settings.batch_size, 1, settings.batch_size))
     lease = _number(request, "lease", 0, 0, MAX_LEASE_SECONDS)
-    engine, waiters = request.app[ENGINE], request.app[WAITERS]
+    rt, waiters = request.app[RUNTIME], request.app[WAITERS]
     deadline = time.monotonic() + wait
     nonce: Nonce | None = request[NONCE]
     with waiters.subscription(agency.id) as woken:
         while True:
             woken.clear()  # before looking: a notification during the look is kept
-            batch = await look(engine, agency.id, limit, datetime.now(UTC), lease, nonce)
+            batch = await look(rt, agency.id, limit, lease=lease, nonce=nonce)
             nonce = None  # kept with the first look
             left = deadline - time.monotonic()
             if batch or left <= 0:
@@ -130,10 +129,9 @@ async def receipts(request: web.Request, agency: Agency, body: bytes) -> web.Res
     if not 0 < len(doc["receipts"]) <= _MAX_RECEIPTS:
         raise ProtocolError(f"send 1 to {_MAX_RECEIPTS} receipts", code="bad-receipt")
     result = await acknowledge(
-        request.app[ENGINE],
+        request.app[RUNTIME],
         agency,
         parse_receipts(doc["receipts"]),
-        now=datetime.now(UTC),
         nonce=request[NONCE],
         checker=request.app.get(CHECKER),
     )

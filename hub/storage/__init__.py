@@ -1,5 +1,3 @@
-"""Storage: SQLAlchemy Core tables on SQLite or PostgreSQL, Alembic migrations."""
-
-from hub.storage.database import create_engine, is_sqlite, migrate
-
-__all__ = ["create_engine", "is_sqlite", "migrate"]
+"""Storage: the bottom layer. SQLAlchemy Core tables on SQLite or PostgreSQL
+(``engine``), the database the hub holds (``database``), the hot path's mailbox stores
+(``mailbox``), the few dialect differences (``sql``) and the migrations (``schema``)."""

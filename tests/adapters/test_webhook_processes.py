@@ -20,7 +20,7 @@ from hub.delivery.push import Dispatcher, PushSettings
 from hub.delivery.tables import outbox
 from hub.protocol.envelope import parse_envelope
 from hub.service.appkeys import ENGINE, KEYS
-from hub.storage.database import create_engine
+from hub.storage.database import open_database
 from hub.testing import RunningHub, postgres_database, running_hub
 
 FAST = PushSettings(interval=0.01, retry_initial=0.05, retry_max=0.2, lease=10)
@@ -44,8 +44,8 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
 
 @contextlib.asynccontextmanager
 async def other_process(hub: RunningHub) -> AsyncIterator[None]:
-    engine = create_engine(hub.settings.db_url)
-    dispatcher = Dispatcher(engine, hub.app[KEYS], hub.settings.hub_id, default_registry(), FAST)
+    database = open_database(hub.settings.db_url)
+    dispatcher = Dispatcher(database, hub.app[KEYS], hub.settings.hub_id, default_registry(), FAST)
     task = asyncio.create_task(dispatcher.run())
     try:
         yield
@@ -53,7 +53,7 @@ async def other_process(hub: RunningHub) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await engine.dispose()
+        await database.dispose()
 
 
 async def test_three_dispatchers_send_each_envelope_once_in_order(

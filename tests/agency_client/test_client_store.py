@@ -179,7 +179,5 @@ def test_a_store_left_world_readable_is_narrowed_to_its_owner(tmp_path: Path) ->
     wal.touch()
     wal.chmod(0o644)
     with store_at(tmp_path):
-        modes = {
-            p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.is_file()
-        }
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir() if p.is_file()}
     assert modes and all(mode == 0o600 for mode in modes.values()), modes

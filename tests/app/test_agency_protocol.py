@@ -14,7 +14,8 @@ from hub.app.mailbox import check_caller, keep_nonce, prune_nonces, remember_non
 from hub.crypto.request_signing import WINDOW
 from hub.delivery.tables import nonces
 from hub.protocol.errors import CryptoError, PolicyError
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 
 DOORS = ["auth.py", "routes_agency.py", "routes_inbound.py", "routes_schemas.py"]
 LOWER = (

@@ -13,7 +13,8 @@ from engines import ENGINES, database_url
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
-from hub.storage.database import _alembic_config, create_engine
+from hub.storage.engine import create_engine
+from hub.storage.schema import _alembic_config
 
 
 @pytest.fixture(params=ENGINES)

@@ -43,7 +43,8 @@ from hub.protocol import parse_envelope
 from hub.protocol.errors import HubError
 from hub.protocol.messages import Agenda, AgendaItem, CaseExtract, Message
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 T = TypeVar("T")

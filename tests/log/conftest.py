@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 from hub.testing import postgres_database
 
 

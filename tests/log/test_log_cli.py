@@ -35,7 +35,8 @@ from hub.log.tables import (
 )
 from hub.protocol.canonical import b64decode, canonical_json
 from hub.settings import Settings
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 

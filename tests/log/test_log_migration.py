@@ -15,7 +15,8 @@ from hub.crypto.tree_head import sign_tree_head
 from hub.log import entry_bytes, store
 from hub.log.search import LogQuery, search
 from hub.log.verify import verify_log
-from hub.storage.database import _alembic_config, create_engine
+from hub.storage.engine import create_engine
+from hub.storage.schema import _alembic_config
 
 SIZE = 300  # past 256: subtrees of levels 7 and 8 exist
 

@@ -16,7 +16,7 @@ from hub.log.heads import sign_head
 from hub.log.tables import log_blocks, log_entries, log_index, log_nodes
 from hub.log.verify import LogTampered, verify_log
 from hub.protocol.errors import LogIntegrityError, ProtocolError
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 
 
 async def test_roots_and_proofs_match_merkle_for_many_sizes(engine: AsyncEngine) -> None:
@@ -145,13 +145,14 @@ async def test_large_subtrees_come_from_log_nodes_and_verify_checks_them(
                     proof = await store.consistency_proof(conn, old, n)
                     assert proof == merkle.consistency_proof(leaves[:n], old)
         assert (await verify_log(conn, identity.public, "hub")).size == 300
-    reader = store.proof_reader(engine)  # what the API serves proofs with: the same answers
+    reader = store.ProofReader(engine)  # what the API serves proofs with: the same answers
     for n in (1, 128, 129, 300):
         assert await reader.root(n) == merkle.root(leaves[:n])
         assert await reader.inclusion_proof(n - 1, n) == merkle.inclusion_proof(leaves[:n], n - 1)
         assert await reader.consistency_proof(1, n) == merkle.consistency_proof(leaves[:n], 1)
     with pytest.raises(ProtocolError, match="the log has fewer than"):
         await reader.inclusion_proof(400, 512)
+    reader.close()
     async with engine.begin() as conn:
         await conn.execute(
             update(log_nodes)

@@ -35,7 +35,8 @@ from hub.policy.fields import categories_of
 from hub.policy.isp import publish_isp, sign_isp
 from hub.policy.standing import Standing
 from hub.protocol.errors import ProtocolError
-from hub.storage.database import create_engine, migrate
+from hub.storage.engine import create_engine
+from hub.storage.schema import migrate
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 BASES = {b["id"]: BasisSpec.model_validate(b) for b in DEFAULT_BASES}

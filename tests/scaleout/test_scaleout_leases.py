@@ -21,7 +21,7 @@ from hub.crypto.request_signing import WINDOW, sign_request
 from hub.delivery.outbox import expire
 from hub.delivery.tables import nonces, outbox, outbox_claims, receipts
 from hub.protocol.messages import Receipt
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 from hub.testing import RunningHub, postgres_database, running_hub
 
 
@@ -199,10 +199,10 @@ async def test_sqlite_writer_waits_off_the_loop_for_another_process(tmp_path: Pa
 async def test_rows_a_poll_and_receipts_write_read_back_as_sqlalchemy_writes_them(
     hub: RunningHub,
 ) -> None:
-    """On SQLite the mailbox and receipts run on the driver (hub.delivery.sqlite_mailbox):
+    """On SQLite the mailbox and receipts run on the driver (hub.storage.mailbox.sqlite):
     the nonce, lease, receipt and delivery rows they write read back through SQLAlchemy
     as the values given, and the hub's own SQLAlchemy housekeeping (nonce pruning, ended
-    leases) finds them. PostgreSQL runs the SQLAlchemy path: the same checks hold."""
+    leases) finds them. PostgreSQL runs its asyncpg store: the same checks hold."""
     async with aiohttp.ClientSession() as http:
         agency = await _setup(hub, http, 2)
         before = datetime.now(UTC)

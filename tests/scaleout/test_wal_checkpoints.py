@@ -17,16 +17,10 @@ import pytest
 from scaleout_helpers import enrol_agencies, staff
 from sqlalchemy import text
 
-from hub.delivery.sqlite_mailbox import sqlite_mailbox
-from hub.service.appkeys import ENGINE
+from hub.service.appkeys import ENGINE, RUNTIME
 from hub.storage.checkpoints import WalCheckpointer
-from hub.storage.database import (
-    WRITER_CACHE_KIB,
-    background_checkpoints,
-    create_engine,
-    light_transaction,
-    writer_connection,
-)
+from hub.storage.engine import WRITER_CACHE_KIB, SQLiteEngine, create_engine
+from hub.storage.mailbox.sqlite import SQLiteMailbox
 from hub.testing import running_hub
 
 ROW = "x" * 4000  # one page a row: 1 200 rows are past SQLite's automatic 1 000 pages
@@ -45,7 +39,7 @@ async def _fill(path: Path, *, background: bool) -> sqlite3.Connection:
     """1 200 rows in ``t``; returns a connection that keeps the WAL open (SQLite
     checkpoints when the last connection to a file closes)."""
     engine = create_engine(f"sqlite+aiosqlite:///{path}", background_checkpoints=background)
-    assert background_checkpoints(engine) is background
+    assert isinstance(engine, SQLiteEngine) and engine.background_checkpoints is background
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (x TEXT)"))
@@ -82,14 +76,14 @@ async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
     its checkpointer, which copies sent envelopes into the database file within a second."""
     async with running_hub(tmp_path) as hub, aiohttp.ClientSession() as http:
         engine = hub.app[ENGINE]
-        assert background_checkpoints(engine)
+        assert isinstance(engine, SQLiteEngine) and engine.background_checkpoints
         async with engine.connect() as conn:
             assert await conn.scalar(text("PRAGMA wal_autocheckpoint")) == 0
         (agency,) = await enrol_agencies(http, hub.url, hub.admin_token, 1, publish=False)
-        mailbox = sqlite_mailbox(engine)
-        assert mailbox is not None
+        mailbox = hub.app[RUNTIME].mailbox
+        assert isinstance(mailbox, SQLiteMailbox)
         assert mailbox._reader.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
-        writer = await writer_connection(engine)  # the mailbox's writes share the engine's
+        writer = await engine.writer_connection()  # the mailbox's writes share the engine's
         assert writer.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         for n in range(5):
             body = {"to": agency.id, "text": f"notice {n}"}
@@ -105,7 +99,7 @@ async def test_the_server_checkpoints_in_the_background(tmp_path: Path) -> None:
 _CRASH = """
 import asyncio, os, sys
 from sqlalchemy import text
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 
 async def main():
     engine = create_engine("sqlite+aiosqlite:///" + sys.argv[1], background_checkpoints=True)
@@ -155,22 +149,23 @@ async def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
 
 
 async def test_every_write_of_a_process_goes_through_one_connection(tmp_path: Path) -> None:
-    """Engine write transactions, light transactions and the mailbox's driver-level writes
-    share one ``sqlite3`` connection (its page cache stays warm); reads use the pool."""
+    """Engine write transactions and the mailbox store's driver-level writes share one
+    ``sqlite3`` connection (its page cache stays warm); reads use the pool."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    assert isinstance(engine, SQLiteEngine)
+    store = SQLiteMailbox(engine)
     try:
-        writer = await writer_connection(engine)
+        writer = await engine.writer_connection()
         seen = set()
         for _ in range(3):
             async with engine.begin() as conn:
                 raw = (await conn.get_raw_connection()).driver_connection
                 seen.add(id(raw._connection))
                 await conn.execute(text("CREATE TABLE IF NOT EXISTS t (x TEXT)"))
-            async with light_transaction(engine) as conn:
-                raw = (await conn.get_raw_connection()).driver_connection
-                seen.add(id(raw._connection))
-                await conn.execute(text("INSERT INTO t VALUES ('y')"))
-        assert seen == {id(writer)} and await writer_connection(engine) is writer
+            async with store._light_transaction() as db:
+                seen.add(id(db))
+                db.execute("INSERT INTO t VALUES ('y')")
+        assert seen == {id(writer)} and await engine.writer_connection() is writer
         assert writer.execute("PRAGMA cache_size").fetchone()[0] == -WRITER_CACHE_KIB
         async with engine.connect() as conn:  # a read: the pool, not the writer
             raw = (await conn.get_raw_connection()).driver_connection
@@ -178,6 +173,7 @@ async def test_every_write_of_a_process_goes_through_one_connection(tmp_path: Pa
             assert raw._connection.execute("PRAGMA cache_size").fetchone()[0] == -2000  # default
             assert await conn.scalar(text("SELECT count(*) FROM t")) == 3
     finally:
+        store.close()
         await engine.dispose()
     with pytest.raises(sqlite3.ProgrammingError):  # disposed with the engine
         writer.execute("SELECT 1")

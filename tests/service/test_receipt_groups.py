@@ -1,4 +1,4 @@
-"""Receipts group-committed on SQLite (``hub.delivery.sqlite_mailbox``): the batches that
+"""Receipts group-committed on SQLite (``hub.storage.mailbox.sqlite``): the batches that
 arrive together share one durable transaction, each in its own savepoint, and each still
 stands or falls alone."""
 
@@ -16,18 +16,18 @@ from sqlalchemy import func, select
 from hub.agencies import Agency, get_agency
 from hub.crypto.receipts import parse_signed_receipt
 from hub.delivery.outbox import acknowledge
-from hub.delivery.sqlite_mailbox import sqlite_mailbox
 from hub.delivery.tables import nonces, outbox, receipts
 from hub.protocol import Envelope
 from hub.protocol.errors import CryptoError, HubError
-from hub.service.appkeys import ENGINE
+from hub.service.appkeys import ENGINE, RUNTIME
+from hub.storage.mailbox.sqlite import SQLiteMailbox
 from hub.testing import RunningHub
 
 
 @pytest.fixture
 def mailbox(hub: RunningHub):  # type: ignore[no-untyped-def]
-    found = sqlite_mailbox(hub.app[ENGINE])
-    if found is None:
+    found = hub.app[RUNTIME].mailbox
+    if not isinstance(found, SQLiteMailbox):
         pytest.skip("group commit is the SQLite hot path; PostgreSQL stores each batch alone")
     return found
 
@@ -54,7 +54,7 @@ async def _store(
     signed = [parse_signed_receipt(agent.receipt(e)) for e in envelopes]
     now = datetime.now(UTC)
     result = await acknowledge(
-        hub.app[ENGINE], agency, signed, now=now, nonce=(agent.id, nonce, now)
+        hub.app[RUNTIME].mailbox, agency, signed, now=now, nonce=(agent.id, nonce, now)
     )
     return result.acknowledged, result.already
 

@@ -16,7 +16,7 @@ from hub.app.backup import backup, restore
 from hub.cli import main
 from hub.log.store import index_of_envelope
 from hub.settings import Settings
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 from hub.testing import running_hub
 from tests.storage.storage_helpers import enrolled, serving, staff, sync_postgres_database
 

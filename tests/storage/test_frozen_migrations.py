@@ -35,7 +35,7 @@ from hub.log.heads import sign_head
 from hub.log.verify import verify_log
 from hub.meetings.tables import meetings
 from hub.policy.tables import lawful_bases
-from hub.storage.database import create_engine
+from hub.storage.engine import create_engine
 from hub.storage.tables import metadata
 from hub.users.tables import users
 

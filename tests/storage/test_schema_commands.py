@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from hub.cli import main
-from hub.storage.database import create_engine, schema_history
+from hub.storage.engine import create_engine
+from hub.storage.schema import schema_history
 from tests.engines import ENGINES
 from tests.storage.storage_helpers import sync_postgres_database
 

@@ -1,11 +1,11 @@
 """Alembic environment: migrations run on a connection handed in by ``hub.storage``, or,
 under the stock ``alembic`` command (``alembic.ini``), on the hub's own database
-(``hub.storage.database.run_on_command_database``)."""
+(``hub.storage.schema.run_on_command_database``)."""
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from hub.storage.database import run_on_command_database
+from hub.storage.schema import run_on_command_database
 from hub.storage.tables import metadata
 
 

@@ -1,5 +1,5 @@
-"""The agency-facing hot path on SQLite, on the driver itself: signed-request lookups,
-mailbox looks (with their nonce and lease) and receipts.
+"""The mailbox store on SQLite, on the driver itself: signed-request lookups, mailbox
+looks (with their nonce and lease) and receipts.
 
 Every signed request an agency makes reads its agency row, records its nonce, and looks
 in its mailbox or stores receipts. Through SQLAlchemy's async layer each of those costs
@@ -10,7 +10,7 @@ event loop's thread:
 
 * reads (the agency, a look without nonce or lease) on a reader connection kept here:
   WAL readers never wait for the writer;
-* writes on the engine's own writer connection (``writer_connection``: one connection
+* writes on the engine's own writer connection (``SQLiteEngine.writer_connection``: one connection
   for all of a process's writes keeps its page cache warm), inside the same asyncio lock
   as the engine's write transactions, so this process's writers still take turns;
   ``BEGIN IMMEDIATE`` is tried without waiting and, if another process holds SQLite's
@@ -23,8 +23,8 @@ event loop's thread:
 
 Values are stored exactly as SQLAlchemy stores them (each through its column type's bind
 processor), so the rest of the hub reads these rows as its own. The SQL is the same as
-``hub.delivery.outbox``'s SQLAlchemy statements, which PostgreSQL runs; the tests run the
-mailbox and receipts on both.
+the PostgreSQL store's (:mod:`hub.storage.mailbox.postgres`) but for its placeholders;
+the tests run both through one suite.
 """
 
 from __future__ import annotations
@@ -32,32 +32,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from hub.agencies import Agency
-from hub.delivery.receipt_checks import receipt_json, sort_receipts
-from hub.delivery.tables import outbox
-from hub.protocol.errors import CryptoError, HubError
 from hub.protocol.messages import Receipt
-from hub.storage.database import (
-    BUSY_MS,
-    background_checkpoints,
-    sqlite_file,
-    writer_connection,
-    writer_lock,
+from hub.storage.engine import BUSY_MS, SQLiteEngine
+from hub.storage.mailbox.base import (
+    AGENCY_COLUMNS,
+    AgencyRow,
+    Nonce,
+    Stored,
+    receipt_json,
+    replayed,
+    sort_receipts,
 )
+from hub.storage.tables import TZ
 
-__all__ = ["SQLiteMailbox", "close_sqlite_mailbox", "sqlite_mailbox"]
+__all__ = ["SQLiteMailbox"]
 
-_AGENCY: Final = (
-    "SELECT id, name, kind, status, isp_version, isp_signed_by, isp_signed_on, "
-    "identity_fingerprint, identity_key FROM agencies WHERE id = ?"
-)
+_AGENCY: Final = f"SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = ?"  # noqa: S608
 _READY: Final = (
     "SELECT o.envelope_id, o.envelope FROM outbox o WHERE o.agency_id = ? "
     "AND o.status = 'queued' AND o.expires_at > ? AND NOT EXISTS (SELECT 1 FROM "
@@ -81,25 +75,34 @@ _DELIVERED: Final = (
     "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE envelope_id IN ({})"
 )
 
-Nonce = tuple[str, str, datetime]
-
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
 class SQLiteMailbox:
-    """The hot path's statements on one SQLite file (see the module docstring)."""
+    """The mailbox store on one SQLite file (see the module docstring)."""
 
-    def __init__(self, engine: AsyncEngine, path: str) -> None:
-        self._engine = weakref.ref(engine)  # the engine's finalizer closes this
+    def __init__(self, engine: SQLiteEngine) -> None:
+        if engine.file is None:
+            raise ValueError("the SQLite mailbox store needs a database file")
+        self._engine = engine
         dialect = engine.dialect
-        stamp = outbox.c.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
+        stamp = TZ.dialect_impl(dialect).bind_processor(dialect)
         self._stamp: Callable[[datetime], Any] = stamp or (lambda value: value)
-        self._reader = self._connect(path, background_checkpoints(engine))
+        self._file = engine.file
+        self._opened: sqlite3.Connection | None = None  # the reader, opened on first use
         self._writer: sqlite3.Connection | None = None  # the engine's: writer_connection
         self._group: _Group | None = None  # the receipts transaction open now, if any
+        self._running: set[asyncio.Task[None]] = set()  # group commits under way
         self.commits = 0  # receipts transactions committed (for tests and diagnostics)
+
+    @property
+    def _reader(self) -> sqlite3.Connection:
+        """The reader connection (opened on first use: the file exists by then)."""
+        if self._opened is None:
+            self._opened = self._connect(self._file, self._engine.background_checkpoints)
+        return self._opened
 
     @staticmethod
     def _connect(path: str, background_checkpoints: bool) -> sqlite3.Connection:
@@ -113,37 +116,43 @@ class SQLiteMailbox:
 
     def close(self) -> None:
         """Close the reader (the writer is the engine's, closed with it)."""
-        self._reader.close()
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
         self._writer = None
 
     @contextlib.asynccontextmanager
     async def _writer_locked(self) -> AsyncIterator[sqlite3.Connection]:
         """The engine's writer connection, after this process's other writers."""
-        engine = self._engine()
-        if engine is None:
-            raise HubError("the database engine is gone")
-        async with writer_lock(engine):
+        async with self._engine.writer_lock():
             if self._writer is None:
-                self._writer = await writer_connection(engine)
+                self._writer = await self._engine.writer_connection()
             yield self._writer
 
-    def agency(self, agency_id: str) -> Agency | None:
+    async def agency(self, agency_id: str) -> AgencyRow | None:
         """The agency a signed request names, as it is now."""
         row = self._reader.execute(_AGENCY, (agency_id,)).fetchone()
         if row is None:
             return None
         signed_on = date.fromisoformat(row[6]) if isinstance(row[6], str) else row[6]
         key = bytes(row[8]) if row[8] is not None else None
-        agency_row_id, name, kind, status, isp_version, isp_signed_by = row[:6]
-        return Agency(
-            agency_row_id, name, kind, status, isp_version, isp_signed_by, signed_on, row[7], key
+        agency_id, name, kind, status, isp_version, isp_signed_by = row[:6]
+        return AgencyRow(
+            agency_id, name, kind, status, isp_version, isp_signed_by, signed_on, row[7], key
         )
 
     async def look(
-        self, agency_id: str, limit: int, now: datetime, lease: float, nonce: Nonce | None
+        self,
+        agency_id: str,
+        limit: int,
+        now: datetime,
+        *,
+        lease: float = 0,
+        nonce: Nonce | None = None,
     ) -> list[bytes]:
         """Up to ``limit`` envelopes, oldest first; with ``nonce`` (kept in the same
-        transaction) or ``lease`` (claimed until ``now + lease``) a write."""
+        transaction) or ``lease`` (claimed until ``now + lease``) a write, under this
+        process's writers' lock, committed without the fsync."""
         at = self._stamp(now)
         if nonce is None and lease <= 0:
             rows = self._reader.execute(_READY, (agency_id, at, at, limit)).fetchall()
@@ -165,10 +174,11 @@ class SQLiteMailbox:
         agency_id: str,
         signed: Sequence[tuple[Receipt, bytes]],
         now: datetime,
-        nonce: Nonce | None,
-    ) -> tuple[list[str], list[str]]:
-        """One durable transaction: the nonce, every receipt and every outbox status
-        change, or none; ``(acknowledged, already)``."""
+        nonce: Nonce | None = None,
+    ) -> Stored:
+        """One durable transaction, group-committed with the batches that arrive in the
+        same turn of the event loop: the nonce, every receipt and every outbox status
+        change, or none."""
         ids = [receipt.envelope_id for receipt, _ in signed]
         async with self._grouped() as db:
             if nonce is not None:
@@ -184,7 +194,7 @@ class SQLiteMailbox:
             if fresh:
                 db.executemany(_RECEIPT, fresh)
                 db.execute(_DELIVERED.format(_marks(len(done))), (stored, *done))
-        return done, already
+        return Stored(done, already)
 
     @contextlib.asynccontextmanager
     async def _grouped(self) -> AsyncIterator[sqlite3.Connection]:
@@ -195,8 +205,8 @@ class SQLiteMailbox:
             if group is None:
                 group = self._group = _Group(asyncio.get_running_loop())
                 task = asyncio.create_task(self._commit_group(group))
-                _RUNNING.add(task)
-                task.add_done_callback(_RUNNING.discard)
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
             await asyncio.shield(group.opened)
             if not group.closing:
                 break  # else it committed while this batch waited: join the next one
@@ -257,12 +267,13 @@ class SQLiteMailbox:
         try:
             db.execute(_NONCE, (agency_id, value, self._stamp(seen)))
         except sqlite3.IntegrityError:
-            raise CryptoError("this request was already made", code="replayed-request") from None
+            raise replayed() from None
 
     @contextlib.asynccontextmanager
     async def _light_transaction(self) -> AsyncIterator[sqlite3.Connection]:
         """A write transaction committed without the fsync (``synchronous=NORMAL``), for
-        a look's nonce and lease (see ``hub.storage.database.light_transaction``)."""
+        a look's nonce and lease: a crash of the process loses nothing, a power cut at
+        most these (the next durable commit's fsync of the WAL covers them)."""
         async with self._writer_locked() as db:
             db.execute("PRAGMA synchronous=NORMAL")
             try:
@@ -310,35 +321,3 @@ class _Group:
 def _seen(done: asyncio.Future[None]) -> None:
     if not done.cancelled():
         done.exception()  # retrieved: a waiter may have gone away
-
-
-_RUNNING: set[asyncio.Task[None]] = set()  # group commits under way (kept referenced)
-_OPEN: dict[int, SQLiteMailbox] = {}
-
-
-def sqlite_mailbox(engine: AsyncEngine) -> SQLiteMailbox | None:
-    """The hot path for ``engine`` if it is a SQLite file, else None (PostgreSQL, or an
-    in-memory database, go through SQLAlchemy)."""
-    path = sqlite_file(engine)
-    if path is None:
-        return None
-    found = _OPEN.get(id(engine))
-    if found is None or found._engine() is not engine:
-        if found is not None:
-            found.close()
-        found = _OPEN[id(engine)] = SQLiteMailbox(engine, path)
-        weakref.finalize(engine, _forget, id(engine), found)
-    return found
-
-
-def close_sqlite_mailbox(engine: AsyncEngine) -> None:
-    """Close ``engine``'s hot-path connections (when the app shuts down)."""
-    found = _OPEN.get(id(engine))
-    if found is not None and found._engine() is engine:
-        _forget(id(engine), found)
-
-
-def _forget(key: int, mailbox: SQLiteMailbox) -> None:
-    if _OPEN.get(key) is mailbox:
-        del _OPEN[key]
-    mailbox.close()

@@ -1,55 +1,70 @@
-"""The agency-facing hot path on PostgreSQL, on asyncpg itself: a signed request's agency,
-a mailbox look (with the request's nonce) and a batch of receipts.
+"""The mailbox store on PostgreSQL, on asyncpg itself: a signed request's agency, a
+mailbox look (with the request's nonce, and with a lease) and a batch of receipts.
 
 Through SQLAlchemy each statement costs the hub 0.3-0.5 ms of CPU (compiling-cache
 lookups, parameter processing, the adapter's greenlet hops), and a poll made five of
 them: at 200 messages/s one hub process was nearly saturated by the agencies' polls and
-receipts alone. Here the same SQL runs on the pooled connection's asyncpg driver:
+receipts alone. Here the same SQL runs on a pooled connection's asyncpg driver:
 
 * the agency, and a look without nonce or lease: one statement each, outside any
   transaction (asyncpg autocommit; SQLAlchemy began none, so it rolls none back);
-* a look with the request's nonce: one transaction without the fsync
-  (``SET LOCAL synchronous_commit TO OFF``, as ``hub.storage.database.light_transaction``)
-  and one statement that inserts the nonce and reads the mailbox (a data-modifying
-  ``WITH`` runs whether or not the query reads it). A nonce seen before is refused;
+* a look with the request's nonce or a lease: one transaction without the fsync
+  (``SET LOCAL synchronous_commit TO OFF``). The nonce is inserted by the statement that
+  reads the mailbox (a data-modifying ``WITH`` runs whether or not the query reads it);
+  a nonce seen before is refused. A lease locks the rows it reads (``FOR UPDATE SKIP
+  LOCKED``: another poll skips them) and claims them with an insert that only wins a row
+  whose earlier lease has ended, so two hub processes never hand out one row at once;
 * a batch of receipts: one durable transaction, the nonce and the envelopes' rows read
   in one statement, then one insert of the receipts and one update of the outbox. If
   another request acknowledged one of them meanwhile, the batch is tried once more (it
   then finds those envelopes delivered).
 
-A look with a lease (``FOR UPDATE SKIP LOCKED`` and the claim insert) stays on
-SQLAlchemy (``hub.delivery.outbox.claim``). The statements are ``hub.delivery.outbox``'s,
-which SQLite runs through ``hub.delivery.sqlite_mailbox``; the tests run both.
+The SQL is the SQLite store's (:mod:`hub.storage.mailbox.sqlite`) but for placeholders and
+the row locks; the tests run both through one suite.
 """
 
 from __future__ import annotations
 
 import contextlib
-import weakref
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hub.agencies import Agency
-from hub.delivery.receipt_checks import receipt_json, sort_receipts
-from hub.protocol.errors import CryptoError, HubError
+from hub.protocol.errors import HubError
 from hub.protocol.messages import Receipt
-
-__all__ = ["PostgresMailbox", "postgres_mailbox"]
-
-_AGENCY: Final = (
-    "SELECT id, name, kind, status, isp_version, isp_signed_by, isp_signed_on, "
-    "identity_fingerprint, identity_key FROM agencies WHERE id = $1"
+from hub.storage.mailbox.base import (
+    AGENCY_COLUMNS,
+    AgencyRow,
+    Nonce,
+    Stored,
+    receipt_json,
+    replayed,
+    sort_receipts,
 )
+
+__all__ = ["PostgresMailbox"]
+
+_AGENCY: Final = f"SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1"  # noqa: S608
 _READY_WHERE: Final = (
     "FROM outbox o WHERE o.agency_id = $1 AND o.status = 'queued' AND o.expires_at > $2 "
     "AND NOT EXISTS (SELECT 1 FROM outbox_claims c WHERE c.envelope_id = o.envelope_id "
     "AND c.until > $2) ORDER BY o.seq LIMIT $3"
 )
 _READY: Final = "SELECT o.envelope " + _READY_WHERE
+_KEEP_NONCE: Final = "INSERT INTO nonces (agency_id, nonce, seen_at) VALUES ($1, $2, $3)"
+# The rows a leased look hands out: locked as they are read (another poll skips them),
+# then claimed; a row some other process claimed meanwhile, its lease running, is lost.
+_CLAIM: Final = (
+    "WITH ready AS (SELECT o.envelope_id, o.envelope, o.seq "  # noqa: S608 (fixed text)
+    + _READY_WHERE
+    + " FOR UPDATE OF o SKIP LOCKED), won AS (INSERT INTO outbox_claims (envelope_id, "
+    "agency_id, until) SELECT envelope_id, $1, $4 FROM ready ON CONFLICT (envelope_id) DO "
+    "UPDATE SET until = excluded.until WHERE outbox_claims.until <= $2 RETURNING envelope_id) "
+    "SELECT r.envelope FROM ready r JOIN won w ON w.envelope_id = r.envelope_id ORDER BY r.seq"
+)
 # fixed text throughout; every value is a parameter
 _NONCE_AND_READY: Final = (
     "WITH kept AS (INSERT INTO nonces (agency_id, nonce, seen_at) VALUES ($4, $5, $6)) "  # noqa: S608
@@ -72,48 +87,61 @@ _DELIVERED: Final = (
     "UPDATE outbox SET status = 'delivered', delivered_at = $1 WHERE envelope_id = ANY($2::text[])"
 )
 
-Nonce = tuple[str, str, datetime]
-
 
 class PostgresMailbox:
-    """The hot path's statements on one PostgreSQL engine (see the module docstring)."""
+    """The mailbox store on one PostgreSQL engine (see the module docstring)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = weakref.ref(engine)  # kept per engine, not keeping it alive
+        if engine.dialect.driver != "asyncpg":
+            raise ValueError("the PostgreSQL mailbox store runs on asyncpg")
+        self._engine = engine
 
     @contextlib.asynccontextmanager
     async def _driver(self) -> AsyncIterator[Any]:
         """A pooled connection's asyncpg connection, returned to the pool afterwards."""
-        engine = self._engine()
-        if engine is None:
-            raise HubError("the database engine is gone")
-        async with engine.connect() as conn:
+        async with self._engine.connect() as conn:
             yield (await conn.get_raw_connection()).driver_connection
 
-    async def agency(self, agency_id: str) -> Agency | None:
+    def close(self) -> None:
+        """Nothing of its own to close: its connections are the engine's pool's."""
+
+    async def agency(self, agency_id: str) -> AgencyRow | None:
         """The agency a signed request names, as it is now."""
         async with self._driver() as db:
             row = await db.fetchrow(_AGENCY, agency_id)
         if row is None:
             return None
         key = bytes(row[8]) if row[8] is not None else None
-        return Agency(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], key)
+        return AgencyRow(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], key)
 
     async def look(
-        self, agency_id: str, limit: int, now: datetime, nonce: Nonce | None
+        self,
+        agency_id: str,
+        limit: int,
+        now: datetime,
+        *,
+        lease: float = 0,
+        nonce: Nonce | None = None,
     ) -> list[bytes]:
-        """Up to ``limit`` unleased envelopes, oldest first; with ``nonce``, kept in the
-        same (unsynced) transaction, and a replayed one refused."""
+        """Up to ``limit`` unleased envelopes, oldest first; with ``nonce`` or ``lease``
+        one unsynced transaction (a replayed nonce refused, a lease claimed)."""
         async with self._driver() as db:
-            if nonce is None:
+            if nonce is None and lease <= 0:
                 rows = await db.fetch(_READY, agency_id, now, limit)
-            else:
-                try:
-                    async with db.transaction():
-                        await db.execute("SET LOCAL synchronous_commit TO OFF")
+                return [bytes(row[0]) for row in rows]
+            try:
+                async with db.transaction():
+                    await db.execute("SET LOCAL synchronous_commit TO OFF")
+                    if lease <= 0:
+                        assert nonce is not None
                         rows = await db.fetch(_NONCE_AND_READY, agency_id, now, limit, *nonce)
-                except asyncpg.UniqueViolationError:
-                    raise _replayed() from None
+                    else:
+                        if nonce is not None:
+                            await db.execute(_KEEP_NONCE, *nonce)
+                        until = now + timedelta(seconds=lease)
+                        rows = await db.fetch(_CLAIM, agency_id, now, limit, until)
+            except asyncpg.UniqueViolationError:
+                raise replayed() from None
         return [bytes(row[0]) for row in rows]
 
     async def store_receipts(
@@ -121,16 +149,16 @@ class PostgresMailbox:
         agency_id: str,
         signed: Sequence[tuple[Receipt, bytes]],
         now: datetime,
-        nonce: Nonce | None,
-    ) -> tuple[list[str], list[str]]:
+        nonce: Nonce | None = None,
+    ) -> Stored:
         """One durable transaction: the nonce, every receipt and every outbox status
-        change, or none; ``(acknowledged, already)``."""
+        change, or none."""
         for attempt in (1, 2):
             try:
                 return await self._store_receipts(agency_id, signed, now, nonce)
             except asyncpg.UniqueViolationError as exc:
                 if exc.table_name == "nonces":
-                    raise _replayed() from None
+                    raise replayed() from None
                 if attempt == 2:  # acknowledged concurrently twice over: not expected
                     raise HubError("the receipts could not be stored") from None
         raise AssertionError("unreachable")
@@ -141,7 +169,7 @@ class PostgresMailbox:
         signed: Sequence[tuple[Receipt, bytes]],
         now: datetime,
         nonce: Nonce | None,
-    ) -> tuple[list[str], list[str]]:
+    ) -> Stored:
         ids = [receipt.envelope_id for receipt, _ in signed]
         async with self._driver() as db, db.transaction():
             if nonce is None:
@@ -159,21 +187,4 @@ class PostgresMailbox:
                     ],
                 )
                 await db.execute(_DELIVERED, now, done)
-        return done, already
-
-
-def _replayed() -> CryptoError:
-    return CryptoError("this request was already made", code="replayed-request")
-
-
-_OPEN: weakref.WeakKeyDictionary[AsyncEngine, PostgresMailbox] = weakref.WeakKeyDictionary()
-
-
-def postgres_mailbox(engine: AsyncEngine) -> PostgresMailbox | None:
-    """The hot path for ``engine`` if it is PostgreSQL on asyncpg, else None."""
-    if engine.dialect.name != "postgresql" or engine.dialect.driver != "asyncpg":
-        return None
-    found = _OPEN.get(engine)
-    if found is None:
-        found = _OPEN[engine] = PostgresMailbox(engine)
-    return found
+        return Stored(done, already)

@@ -1,66 +1,91 @@
-"""PostgreSQL's hot path on asyncpg (``hub.delivery.postgres_mailbox``): the agency and the
-mailbox looks read what SQLAlchemy reads, a nonce is kept with its look and refused when
-replayed; and the pool keeps its connections instead of opening and closing overflow."""
+"""The mailbox store (``hub.storage.mailbox``), one suite for both implementations: SQLite
+on ``sqlite3`` and PostgreSQL on asyncpg. The agency and the mailbox looks read what
+SQLAlchemy reads; a nonce is kept with its look and refused when replayed; a lease hands
+each envelope to one look at a time; receipts are checked and stored once. And the
+PostgreSQL pool keeps its connections instead of opening and closing overflow."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import staff_call
 from sqlalchemy import func, select
 
-from hub.agencies import get_agency
+from hub.agencies import agency_from_row, get_agency
 from hub.crypto.receipts import parse_signed_receipt, sign_receipt
-from hub.delivery.outbox import acknowledge, claim, look
-from hub.delivery.postgres_mailbox import PostgresMailbox, postgres_mailbox
-from hub.delivery.tables import nonces, receipts
+from hub.delivery.outbox import acknowledge
+from hub.delivery.tables import nonces, outbox, outbox_claims, receipts
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
-from hub.service.appkeys import ENGINE
-from hub.storage.database import POOL_SIZE
+from hub.service.appkeys import ENGINE, RUNTIME
+from hub.storage.engine import POOL_SIZE
+from hub.storage.mailbox import MailboxStore
+from hub.storage.mailbox.postgres import PostgresMailbox
+from hub.storage.mailbox.sqlite import SQLiteMailbox
 from hub.testing import RunningHub
 
-pytestmark = pytest.mark.parametrize("hub", ["postgresql"], indirect=True)  # conftest's
+pytestmark = pytest.mark.parametrize("hub", ["sqlite", "postgresql"], indirect=True)  # conftest's
 
 
 @pytest.fixture
-def pg(hub: RunningHub) -> PostgresMailbox:
-    found = postgres_mailbox(hub.app[ENGINE])
-    assert found is not None  # SQLite files have their own (hub.delivery.sqlite_mailbox)
+def store(hub: RunningHub) -> MailboxStore:
+    """The store the hub chose when it opened its database: one a database, never asked
+    for again."""
+    found: MailboxStore = hub.app[RUNTIME].mailbox
+    expected = SQLiteMailbox if hub.app[ENGINE].dialect.name == "sqlite" else PostgresMailbox
+    assert type(found) is expected
     return found
 
 
 async def test_the_agency_is_the_one_sqlalchemy_reads(
-    hub: RunningHub, pg: PostgresMailbox, make_agency: Any
+    hub: RunningHub, store: MailboxStore, make_agency: Any
 ) -> None:
     agent = await make_agency("police-north")
     async with hub.app[ENGINE].connect() as conn:
         expected = await get_agency(conn, agent.id)
-    assert await pg.agency(agent.id) == expected
-    assert await pg.agency("nobody") is None
+    row = await store.agency(agent.id)
+    assert row is not None and agency_from_row(row) == expected
+    assert await store.agency("nobody") is None
+
+
+async def _reference(hub: RunningHub, agency_id: str) -> list[bytes]:
+    """The agency's queued envelopes, oldest first, read through SQLAlchemy."""
+    query = (
+        select(outbox.c.envelope)
+        .where(outbox.c.agency_id == agency_id, outbox.c.status == "queued")
+        .order_by(outbox.c.seq)
+    )
+    async with hub.app[ENGINE].connect() as conn:
+        return [bytes(e) for e in (await conn.execute(query)).scalars()]
+
+
+async def _sent(hub: RunningHub, http: Any, agency_id: str, count: int) -> None:
+    for n in range(count):
+        body = {"to": agency_id, "text": f"notice {n}"}
+        status, doc = await staff_call(hub, http, "POST", "/api/v1/notices", body=body)
+        assert status == 202, doc
 
 
 async def test_a_look_keeps_its_nonce_and_a_replay_is_refused(
-    hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
+    hub: RunningHub, http: Any, store: MailboxStore, make_agency: Any
 ) -> None:
     agent = await make_agency("police-north")
-    for n in range(3):
-        status, doc = await staff_call(
-            hub, http, "POST", "/api/v1/notices", body={"to": agent.id, "text": f"notice {n}"}
-        )
-        assert status == 202, doc
+    await _sent(hub, http, agent.id, 3)
     engine, now = hub.app[ENGINE], datetime.now(UTC)
-    async with engine.connect() as conn:
-        expected = await claim(conn, agent.id, 10, now)  # SQLAlchemy's statement
+    expected = await _reference(hub, agent.id)
     assert len(expected) == 3
     nonce = (agent.id, "n-0001", now)
-    assert await look(engine, agent.id, 10, now, nonce=nonce) == expected
-    assert await look(engine, agent.id, 2, now) == expected[:2]  # no nonce, oldest first
+    assert await store.look(agent.id, 10, now, nonce=nonce) == expected
+    assert await store.look(agent.id, 2, now) == expected[:2]  # no nonce, oldest first
     with pytest.raises(CryptoError) as info:
-        await look(engine, agent.id, 10, now, nonce=nonce)
+        await store.look(agent.id, 10, now, nonce=nonce)
     assert info.value.code == "replayed-request"
+    with pytest.raises(CryptoError):  # with a lease too: nothing claimed
+        await store.look(agent.id, 10, now, lease=30, nonce=nonce)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(outbox_claims))).all() == []
     async with engine.connect() as conn:
         kept = await conn.scalar(
             select(func.count()).select_from(nonces).where(nonces.c.nonce == "n-0001")
@@ -68,9 +93,39 @@ async def test_a_look_keeps_its_nonce_and_a_replay_is_refused(
     assert kept == 1
 
 
-async def test_a_burst_of_checkouts_waits_for_the_pool_instead_of_growing_it(
-    hub: RunningHub, pg: PostgresMailbox
+async def test_a_lease_hands_each_envelope_to_one_look_until_it_ends(
+    hub: RunningHub, http: Any, store: MailboxStore, make_agency: Any
 ) -> None:
+    agent = await make_agency("police-north")
+    await _sent(hub, http, agent.id, 5)
+    expected = await _reference(hub, agent.id)
+    now = datetime.now(UTC)
+    first = await store.look(agent.id, 2, now, lease=30)
+    assert first == expected[:2]
+    second = await store.look(agent.id, 10, now, lease=30, nonce=(agent.id, "n-lease", now))
+    assert second == expected[2:]  # the first look's envelopes are leased
+    assert await store.look(agent.id, 10, now, lease=30) == []  # everything is leased
+    assert await store.look(agent.id, 10, now) == []  # a plain look skips leases too
+    later = now + timedelta(seconds=31)
+    assert await store.look(agent.id, 10, later, lease=30) == expected  # leases ended
+
+
+async def test_concurrent_leased_looks_never_hand_out_one_envelope_twice(
+    hub: RunningHub, http: Any, store: MailboxStore, make_agency: Any
+) -> None:
+    agent = await make_agency("police-north")
+    await _sent(hub, http, agent.id, 12)
+    now = datetime.now(UTC)
+    looks = await asyncio.gather(*(store.look(agent.id, 4, now, lease=30) for _ in range(6)))
+    handed = [e for batch in looks for e in batch]
+    assert len(handed) == len(set(handed)) == 12
+
+
+async def test_a_burst_of_checkouts_waits_for_the_pool_instead_of_growing_it(
+    hub: RunningHub, store: MailboxStore
+) -> None:
+    if not isinstance(store, PostgresMailbox):
+        pytest.skip("a PostgreSQL pool's behaviour (SQLite has one writer connection)")
     engine = hub.app[ENGINE]
     held, most = 0, 0
 
@@ -99,13 +154,18 @@ async def _acknowledge(
         forged = receipt.model_copy(update=change)
         signed[0] = parse_signed_receipt(sign_receipt(agent.identity, forged))
     now = datetime.now(UTC)
+    assert agency is not None
     return await acknowledge(
-        hub.app[ENGINE], agency, signed, now=now, nonce=(agent.id, nonce, now) if nonce else None
+        hub.app[RUNTIME].mailbox,
+        agency,
+        signed,
+        now=now,
+        nonce=(agent.id, nonce, now) if nonce else None,
     )
 
 
 async def test_receipts_are_stored_once_and_checked(
-    hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
+    hub: RunningHub, http: Any, store: MailboxStore, make_agency: Any
 ) -> None:
     agent, envelopes = await _polled(hub, http, make_agency, 3)
     ids = sorted(e.header.id for e in envelopes)
@@ -128,7 +188,7 @@ async def test_receipts_are_stored_once_and_checked(
 
 
 async def test_two_requests_acknowledging_at_once_store_each_receipt_once(
-    hub: RunningHub, http: Any, pg: PostgresMailbox, make_agency: Any
+    hub: RunningHub, http: Any, store: MailboxStore, make_agency: Any
 ) -> None:
     agent, envelopes = await _polled(hub, http, make_agency, 5)
     results = await asyncio.gather(

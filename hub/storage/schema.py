@@ -1,0 +1,168 @@
+"""The schema's migrations (Alembic): bring a database to the code's newest revision, and
+the operator's schema commands (``marac-hub db``) and the stock ``alembic`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.protocol.errors import HubError
+from hub.storage.engine import create_engine
+
+__all__ = [
+    "Revision",
+    "command_database_url",
+    "downgrade",
+    "migrate",
+    "run_on_command_database",
+    "schema_current",
+    "schema_differences",
+    "schema_heads",
+    "schema_history",
+    "upgrade",
+]
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration."""
+    await upgrade(engine, "head")
+
+
+# --- The operator's schema commands (``marac-hub db``) and the stock ``alembic`` command.
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One migration: its id, the ones it follows, its docstring's first paragraph."""
+
+    id: str
+    down: tuple[str, ...]
+    summary: str
+    head: bool
+
+
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def _revision_error(exc: Exception) -> HubError:
+    return HubError(" ".join(str(exc).split()), code="not-found")
+
+
+def schema_heads() -> tuple[str, ...]:
+    """The newest revision(s) the code knows."""
+    return tuple(_script().get_heads())
+
+
+def schema_history() -> list[Revision]:
+    """Every migration, newest first."""
+    script = _script()
+    heads = set(script.get_heads())
+    history: list[Revision] = []
+    for rev in script.walk_revisions():
+        down = rev.down_revision
+        downs = () if down is None else (down,) if isinstance(down, str) else tuple(down)
+        summary = " ".join((rev.doc or "").strip().split("\n\n")[0].split())
+        history.append(Revision(rev.revision, downs, summary, rev.revision in heads))
+    return history
+
+
+async def schema_current(engine: AsyncEngine) -> tuple[str, ...]:
+    """The revision(s) the database is at; empty for a database never migrated."""
+
+    def current(sync: Connection) -> tuple[str, ...]:
+        return tuple(MigrationContext.configure(sync).get_current_heads())
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(current)
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    """Migrate the schema up to ``revision`` (HubError ``not-found`` for an unknown one)."""
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
+    except CommandError as exc:
+        raise _revision_error(exc) from None
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    """Migrate the schema down to ``revision`` (``base``: nothing left)."""
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), revision))
+    except CommandError as exc:
+        raise _revision_error(exc) from None
+
+
+async def schema_differences(engine: AsyncEngine, metadata: MetaData) -> list[str]:
+    """How the database's tables differ from ``metadata`` (Alembic's ``compare_metadata``):
+    one line a difference; empty when they agree."""
+
+    def compare(sync: Connection) -> list[str]:
+        context = MigrationContext.configure(sync, opts={"compare_type": True})
+        return [_describe(diff) for diff in compare_metadata(context, metadata)]
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(compare)
+
+
+def _describe(diff: Any) -> str:
+    if isinstance(diff, list):  # column modifications come as a list of tuples
+        return "; ".join(_describe(d) for d in diff)
+    kind, *rest = diff
+    names = [getattr(r, "name", None) or str(r) for r in rest if r is not None][:3]
+    return " ".join([str(kind), *map(str, names)])
+
+
+def command_database_url() -> str:
+    """The database the stock ``alembic`` command works on: ``MARAC_HUB_DATABASE_URL``, or
+    the SQLite file in ``MARAC_HUB_DATA_DIR`` (default ``data``), as the hub's settings
+    would name it (a TOML settings file is not read here: set the variable)."""
+    url = os.environ.get("MARAC_HUB_DATABASE_URL")
+    if url:
+        if url.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + url.split("://", 1)[1]
+        return url
+    return (
+        f"sqlite+aiosqlite:///{Path(os.environ.get('MARAC_HUB_DATA_DIR', 'data')) / 'hub.sqlite3'}"
+    )
+
+
+def run_on_command_database(work: Callable[[Connection], None]) -> None:
+    """Run ``work`` on a connection to :func:`command_database_url` in a write transaction:
+    what ``migrations/env.py`` does when the stock ``alembic`` command, not the hub,
+    runs it."""
+
+    async def run() -> None:
+        engine = create_engine(command_database_url())
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
