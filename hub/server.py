@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from hub.adapters.registry import default_registry
 from hub.app.runtime import Runtime
+from hub.app.transports import registry_for
 from hub.crypto.signature_checker import SignatureChecker
 from hub.delivery.outbox import expire
 from hub.delivery.push import Dispatcher, PushSettings
@@ -29,8 +29,10 @@ from hub.http.appkeys import (
     TOKENS,
     WAITERS,
 )
+from hub.http.body_timeout import body_timeout_middleware
 from hub.http.metrics import setup_metrics
 from hub.http.request_log import observe_requests, setup_request_log
+from hub.http.security_headers import setup_security_headers
 from hub.hub_keys import load_hub_keys
 from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
@@ -65,7 +67,7 @@ def create_app(settings: Settings) -> web.Application:
     """The hub application for ``settings`` (keys and database open on startup)."""
     answer_unparsable_requests_as_problems()  # an over-long request line: problem+json too
     app = web.Application(
-        middlewares=[observe_requests, problem_middleware],
+        middlewares=[observe_requests, problem_middleware, body_timeout_middleware],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -86,6 +88,7 @@ def create_app(settings: Settings) -> web.Application:
         app.add_routes(module.routes)
     setup_metrics(app)  # /metrics, if a scrape token is set
     setup_request_log(app)
+    setup_security_headers(app)  # no-store, HSTS behind TLS, Server: marac-hub
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_signature_checker)
@@ -201,7 +204,7 @@ async def _push_dispatcher(app: web.Application) -> AsyncIterator[None]:
         app[RUNTIME].database,
         app[KEYS],
         settings.hub_id,
-        default_registry(),
+        registry_for(settings),
         PushSettings.from_settings(settings),
     )
     app[DISPATCHER] = dispatcher
