@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from hub.log.entries import EntryKey
 from hub.protocol.canonical import b64decode
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.protocol.messages import AgencyKind
-from hub.secrets import hash_secret, new_secret, verify_secret
+from hub.secrets import check_off_loop, hash_secret, new_secret
 
 IDENTITY_SUITE: Final = "ed25519"
 Door = Literal["api", "web", "cli"]
@@ -174,7 +173,7 @@ async def enrol(
                 agencies.c.id == agency_id, agencies.c.status == "invited"
             )
         )
-    if code_hash is None or not await asyncio.to_thread(verify_secret, code_hash, secret):
+    if code_hash is None or not await check_off_loop(code_hash, secret):
         raise refused
     async with engine.begin() as conn:
         row = (
