@@ -2,7 +2,7 @@
 
 Settings (``marac-hub agency set-delivery ID --transport webhook --transport-config FILE``)::
 
-    {"url": "https://gateway.police.example/marac", "ca_file": "/etc/marac/gateway-ca.pem",
+    {"url": "https://gateway.police.example/marac", "ca_file": "gateway-ca.pem",
      "timeout": 10, "allow_http": false}
 
 The POST's body is the envelope's wire bytes (``application/json``); the hub signs it as
@@ -11,7 +11,10 @@ answer is a delivery; a JSON body ``{"receipt": …, "signature": …}`` is the 
 signed receipt, which the hub stores as if it came through the mailbox. 413 is a refusal
 for good; any other answer, a time-out or a failed connection is retried, after the
 ``Retry-After`` the receiver gave, if any. TLS verifies the certificate and host name
-(the system's CAs or ``ca_file``); plain ``http://`` only with ``allow_http: true``.
+(the system's CAs, ``ca_file`` in the hub's ``delivery_ca_dir``, or ``ca_pem`` inline);
+plain ``http://`` only with ``allow_http: true``. Only public addresses are reached unless
+the hub's operator allows a network (``delivery_allow_networks``), checked when the
+settings are chosen and again on each connection (:mod:`hub.adapters.destinations`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from hub.adapters import _config
+from hub.adapters.destinations import CheckedResolver, Destinations, RefusedAddress
 from hub.adapters.transport import (
     Delivered,
     DeliveryFailed,
@@ -70,9 +74,17 @@ class WebhookTransport:
     push: ClassVar[bool] = True
     max_bytes: int = MAX_ENVELOPE_BYTES
 
+    def __init__(self, destinations: Destinations | None = None) -> None:
+        self.destinations = destinations or Destinations()
+
+    def with_destinations(self, destinations: Destinations) -> WebhookTransport:
+        """This transport limited to ``destinations`` (the hub's operator settings)."""
+        return WebhookTransport(destinations)
+
     def check_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """``url`` (https, or http with ``allow_http``), optional ``ca_file``, ``timeout``."""
-        check_keys(config, {"url"}, {"ca_file", "timeout", "allow_http"}, self.name)
+        """``url`` (https, or http with ``allow_http``; an address the hub may reach),
+        optional ``ca_file`` or ``ca_pem``, ``timeout``."""
+        check_keys(config, {"url"}, {"ca_file", "ca_pem", "timeout", "allow_http"}, self.name)
         url = _config.text(config, "url", limit=2000)
         allow_http = _config.flag(config, "allow_http")
         parts = urlsplit(url)
@@ -84,29 +96,37 @@ class WebhookTransport:
             )
         if parts.username or parts.password:
             raise ProtocolError("url must not hold credentials", code="bad-config")
+        self.destinations.check_host(parts.hostname)
         checked: dict[str, Any] = {
             "url": url,
             "timeout": _config.number(config, "timeout", default=10.0, low=0.1, high=300.0),
             "allow_http": allow_http,
         }
-        return checked | _config.ca_file(config)
+        return checked | self.destinations.trust(config)
 
     async def deliver(self, outgoing: Outgoing, config: Mapping[str, Any]) -> Delivered:
-        """POST the envelope once; the receiver's receipt, if it sent one."""
+        """POST the envelope once, only to an address the hub may reach; the receiver's
+        receipt, if it sent one."""
         refuse_oversized(outgoing, self.max_bytes)
-        settings = self.check_config(config)
+        try:
+            settings = self.check_config(config)
+            parts = urlsplit(settings["url"])
+            ssl_context = (
+                self.destinations.tls_context(settings) if parts.scheme == "https" else False
+            )
+        except ProtocolError as exc:
+            raise DeliveryFailed(f"the webhook settings are refused: {exc.message}") from None
         url = settings["url"]
-        parts = urlsplit(url)
         headers = {"Content-Type": "application/json", "X-Marac-Envelope": outgoing.envelope_id}
         if outgoing.sign is not None:
             headers.update(outgoing.sign("POST", parts.path or "/", parts.query, outgoing.envelope))
-        ssl_context = (
-            _config.tls_context(settings.get("ca_file")) if parts.scheme == "https" else False
-        )
         timeout = aiohttp.ClientTimeout(total=settings["timeout"])
+        connector = aiohttp.TCPConnector(
+            resolver=CheckedResolver(self.destinations), use_dns_cache=False
+        )
         try:
             async with (
-                aiohttp.ClientSession(timeout=timeout) as http,
+                aiohttp.ClientSession(timeout=timeout, connector=connector) as http,
                 http.post(
                     url,
                     data=io.BytesIO(outgoing.envelope),
@@ -119,6 +139,10 @@ class WebhookTransport:
                 return _outcome(answer.status, answer.headers, body)
         except TimeoutError:
             raise DeliveryFailed("the receiver did not answer in time") from None
+        except aiohttp.ClientConnectorDNSError as exc:
+            if isinstance(exc.os_error, RefusedAddress):
+                raise DeliveryFailed(f"refused: {exc.os_error}") from None
+            raise DeliveryFailed("could not resolve the receiver's host") from None
         except aiohttp.ClientError as exc:
             raise DeliveryFailed(f"could not reach the receiver ({type(exc).__name__})") from None
 

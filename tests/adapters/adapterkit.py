@@ -28,6 +28,7 @@ from agency_client.receiver import WebhookReceiver
 from agency_client.rotation import KeyRotation
 from agency_client.runner import CycleReport, Runner, RunnerSettings
 from agency_client.sinks import FolderSink
+from hub.adapters.destinations import Destinations
 from hub.adapters.smtp import SmtpTransport
 from hub.adapters.testing import Harness
 from hub.adapters.webhook import WebhookTransport
@@ -156,7 +157,8 @@ class WebhookHarness(Harness):
 
     def __init__(self, receiver: HttpReceiver, tls: Tls) -> None:
         config = {"url": receiver.url, "ca_file": str(tls.cert), "timeout": 5}
-        super().__init__(WebhookTransport(), config)
+        loopback = Destinations.of(["127.0.0.0/8"], ca_dir=tls.cert.parent)
+        super().__init__(WebhookTransport(loopback), config)
         self.receiver = receiver
 
     def fail_next(self, times: int, *, retry_after: float | None = None) -> None:

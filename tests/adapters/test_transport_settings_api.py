@@ -21,7 +21,7 @@ PATH = "/api/v1/agencies/{}/delivery"
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub") as running:
+    async with running_hub(tmp_path / "hub", delivery_ca_dir=tmp_path) as running:
         yield running
 
 

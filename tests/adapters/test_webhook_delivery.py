@@ -33,6 +33,7 @@ FAST = {
     "push_retry_max_seconds": 0.5,
     "push_dead_letter_after": timedelta(seconds=2),
     "push_lease_seconds": 5,
+    "delivery_allow_networks": ("127.0.0.0/8",),  # the receivers are on loopback
 }
 
 
@@ -40,7 +41,7 @@ FAST = {
 async def hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A hub that dead-letters after 2 s, or after ``request.param`` (indirect parameter)."""
     dead_letter_after = getattr(request, "param", FAST["push_dead_letter_after"])
-    settings = {**FAST, "push_dead_letter_after": dead_letter_after}
+    settings = {**FAST, "push_dead_letter_after": dead_letter_after, "delivery_ca_dir": tmp_path}
     async with running_hub(tmp_path / "hub", **settings) as running:
         yield running
 

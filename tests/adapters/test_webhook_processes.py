@@ -15,7 +15,7 @@ import pytest
 from adapterkit import enrolled, http_receiver, make_tls, notice, receiver_for, set_delivery
 from sqlalchemy import select
 
-from hub.adapters.registry import default_registry
+from hub.app.transports import registry_for
 from hub.delivery.push import Dispatcher, PushSettings
 from hub.delivery.tables import outbox
 from hub.protocol.envelope import parse_envelope
@@ -35,7 +35,11 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
     try:
         async with running_hub(
-            tmp_path / "hub", database_url=url, push_interval_seconds=0.01
+            tmp_path / "hub",
+            database_url=url,
+            push_interval_seconds=0.01,
+            delivery_allow_networks=("127.0.0.0/8",),  # the receiver is on loopback
+            delivery_ca_dir=tmp_path,
         ) as running:
             yield running
     finally:
@@ -45,7 +49,9 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
 @contextlib.asynccontextmanager
 async def other_process(hub: RunningHub) -> AsyncIterator[None]:
     database = open_database(hub.settings.db_url)
-    dispatcher = Dispatcher(database, hub.app[KEYS], hub.settings.hub_id, default_registry(), FAST)
+    dispatcher = Dispatcher(
+        database, hub.app[KEYS], hub.settings.hub_id, registry_for(hub.settings), FAST
+    )
     task = asyncio.create_task(dispatcher.run())
     try:
         yield
