@@ -125,7 +125,11 @@ def test_the_agency_install_brings_no_server_library(wheel: Path, agency_venv: P
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A real hub served from the test's environment (the server install)."""
-    async with running_hub(tmp_path / "hub", push_interval_seconds=0.05) as running:
+    async with running_hub(
+        tmp_path / "hub",
+        push_interval_seconds=0.05,
+        delivery_allow_networks=("127.0.0.0/8",),  # the agency's webhook receiver is on loopback
+    ) as running:
         yield running
 
 
