@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import sqlite3
 import weakref
@@ -48,6 +49,8 @@ class _InlineSQLite(aiosqlite.Connection):
     runs inline too: it is what makes an acknowledged send survive a crash.
     """
 
+    on_busy: Callable[[], None] = staticmethod(lambda: None)  # set by the engine
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or not self._connection:
             raise ValueError("Connection closed")
@@ -63,6 +66,7 @@ class _InlineSQLite(aiosqlite.Connection):
                     raise
             finally:
                 db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            self.on_busy()
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
 
@@ -87,7 +91,7 @@ def private_sqlite_file(database: str) -> None:
                 os.chmod(path, PRIVATE_FILE)
 
 
-def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:
+def _connect_inline(database: str, *, on_busy: Callable[[], None], **kwargs: Any) -> _InlineSQLite:
     def connector() -> sqlite3.Connection:
         if not kwargs.get("uri"):
             private_sqlite_file(database)
@@ -96,6 +100,7 @@ def _connect_inline(database: str, **kwargs: Any) -> _InlineSQLite:
         return connection
 
     connection = _InlineSQLite(connector, 64)
+    connection.on_busy = on_busy
     connection._thread.daemon = True
     return connection
 
@@ -122,7 +127,9 @@ class SQLiteEngine(AsyncEngine):
     """
 
     def __init__(self, url: str, *, background_checkpoints: bool = False) -> None:
-        connect_args = {"timeout": 30, "async_creator_fn": _connect_inline}
+        self.busy_waits = 0  # write transactions that found another process writing
+        creator = functools.partial(_connect_inline, on_busy=self._waited)
+        connect_args = {"timeout": 30, "async_creator_fn": creator}
         super().__init__(create_async_engine(url, connect_args=connect_args).sync_engine)
         self.background_checkpoints = background_checkpoints
         _sqlite_events(self, background_checkpoints=background_checkpoints)
@@ -140,6 +147,9 @@ class SQLiteEngine(AsyncEngine):
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
+
+    def _waited(self) -> None:
+        self.busy_waits += 1
 
     def writer_lock(self) -> asyncio.Lock:
         """This event loop's lock for the engine's write transactions."""
