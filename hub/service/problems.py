@@ -15,6 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from hub.http.security_headers import SERVER
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import PROBLEM_CONTENT_TYPE, HubError, ProtocolError, problem
 from hub.service.appkeys import SETTINGS
@@ -131,7 +132,10 @@ def _problem_for_unparsable(
     detail = "the request could not be read" if code != "hub-error" else "internal error"
     doc = problem(HubError(detail, code=code))
     response = web.Response(
-        status=answer.status, text=json.dumps(doc), content_type=PROBLEM_CONTENT_TYPE
+        status=answer.status,
+        text=json.dumps(doc),
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers={"Server": SERVER, "Cache-Control": "no-store"},  # no app to add them here
     )
     response.force_close()
     return response

@@ -182,3 +182,23 @@ async def test_without_tls_there_is_no_hsts_but_still_no_store(tmp_path: Path) -
         assert "Strict-Transport-Security" not in resp.headers
         assert resp.headers["Cache-Control"] == "no-store"
         assert resp.headers["Server"] == "marac-hub"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 20_000 + b"\r\n\r\n"],
+    ids=["bad-request-line", "header-too-long"],
+)
+async def test_a_request_aiohttp_cannot_parse_names_no_version_either(
+    hub: RunningHub, raw: bytes
+) -> None:
+    url = urlsplit(hub.url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        head = (await asyncio.wait_for(reader.read(4096), 30)).split(b"\r\n\r\n")[0]
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
+    assert b"\r\nServer: marac-hub" in head and b"aiohttp" not in head.lower(), head
