@@ -22,6 +22,7 @@ def run_command(
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in subcommands:
         module.register(sub)
+    _finish(parser)
     args = parser.parse_args(argv)
     try:
         status: int = args.handler(args)
@@ -31,3 +32,16 @@ def run_command(
     except KeyboardInterrupt:
         return 130
     return status
+
+
+def _finish(parser: argparse.ArgumentParser) -> None:
+    """No abbreviated options anywhere (``--al`` is not ``--all``), and each subcommand's
+    one-line help as its ``--help`` description when it has none of its own."""
+    parser.allow_abbrev = False
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None:
+                    child.description = helps.get(name)
+                _finish(child)
