@@ -99,6 +99,18 @@ class Settings(BaseSettings):
         default="json", description="JSON lines (docs/monitoring.md) or plain text for a terminal"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_head_grace_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="log verify fails if the newest entry no signed head covers is older "
+        "than this (the serving hub signs within a second of an append)",
+    )
+    log_head_max_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="log verify fails if the newest signed head is older than this while "
+        "entries were appended after it",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
