@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 from hub.app.bootstrap import init_hub
-from hub.cli._context import require_initialised, settings_from
+from hub.app.runtime import Runtime
+from hub.cli._context import require_initialised, settings_from, with_settings_runtime
 from hub.serving import serve
 
 MAX_WORKERS = 64
@@ -40,6 +41,14 @@ def register(sub: Any) -> None:
         help="the least severe level logged (default INFO; MARAC_HUB_LOG_LEVEL)",
     )
     serve.set_defaults(handler=run_serve)
+    about = sub.add_parser("hub", help="this hub's identity: its key fingerprints")
+    actions = about.add_subparsers(dest="hub_command", metavar="ACTION", required=True)
+    show = actions.add_parser(
+        "show",
+        help="print the hub's identity and encryption key fingerprints "
+        "(what agency-client enrol asks the agency to check)",
+    )
+    show.set_defaults(handler=run_hub_show)
 
 
 def run_init(args: argparse.Namespace) -> int:
@@ -50,6 +59,23 @@ def run_init(args: argparse.Namespace) -> int:
     print(f"hub identity key  {done.identity_key}")
     print(f"hub fingerprint   {done.fingerprint}")
     print(f"admin token for {args.admin} (shown once, store it safely):\n{done.admin_token}")
+    return 0
+
+
+def run_hub_show(args: argparse.Namespace) -> int:
+    """Print the fingerprints of the hub's public keys, read from its key files."""
+    settings = settings_from(args)
+    require_initialised(settings)
+
+    async def fingerprints(rt: Runtime) -> tuple[str, str, str]:
+        keys = rt.keys
+        return keys.identity.fingerprint, keys.encryption.suite, keys.encryption.fingerprint
+
+    identity, suite, encryption = with_settings_runtime(settings, fingerprints)
+    print(f"hub id          {settings.hub_id} ({settings.data_dir})")
+    print(f"hub identity    {identity}  ed25519")
+    print(f"hub encryption  {encryption}  {suite}")
+    print("An agency enrolling checks the identity fingerprint against the one its client shows.")
     return 0
 
 
