@@ -28,15 +28,18 @@ T = TypeVar("T")
 def add_by(
     parser: argparse.ArgumentParser, what: str = "who does it", *, alias: bool = True
 ) -> None:
-    """Add ``--by USER`` (and ``--actor``, unless ``alias`` is False): the member of staff
-    who acts, whose role and areas apply; without it, the hub's operator."""
+    """Add ``--by USER``: the member of staff who acts, whose role and areas apply; without
+    it, the hub's operator. ``--actor`` (unless ``alias`` is False) is its deprecated older
+    spelling, still accepted but left out of ``--help``."""
     parser.add_argument(
-        *(("--by", "--actor") if alias else ("--by",)),
+        "--by",
         dest="by",
         metavar="USER",
         help=f"{what}: an active member of staff, whose role and areas apply "
         "(default: the hub's operator; recorded in the log)",
     )
+    if alias:
+        parser.add_argument("--actor", dest="by", metavar="USER", help=argparse.SUPPRESS)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
