@@ -16,7 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -33,10 +33,11 @@ from hub.storage.schema import migrate
 __all__ = ["serve"]
 
 
-def serve(settings: Settings, workers: int = 1) -> int:
-    """Serve until interrupted; the exit status (0: stopped cleanly)."""
+def serve(settings: Settings, workers: int = 1, *, ready: Callable[[], None] | None = None) -> int:
+    """Serve until interrupted; the exit status (0: stopped cleanly). One process calls
+    ``ready`` once it listens (an ``OSError`` before then: it could not listen)."""
     if workers == 1:
-        _serve(settings, reuse_port=False)
+        _serve(settings, reuse_port=False, ready=ready)
         return 0
     return _serve_workers(settings, workers)
 
@@ -55,7 +56,9 @@ async def _start_signature_checker(app: web.Application) -> None:
         app[CHECKER].start()
 
 
-def _serve(settings: Settings, *, reuse_port: bool) -> None:
+def _serve(
+    settings: Settings, *, reuse_port: bool, ready: Callable[[], None] | None = None
+) -> None:
     """One hub process (a worker shares the port with its siblings: ``SO_REUSEPORT``)."""
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
@@ -65,7 +68,7 @@ def _serve(settings: Settings, *, reuse_port: bool) -> None:
         app,
         host=settings.host,
         port=settings.port,
-        print=None,
+        print=None if ready is None else lambda _message: ready(),
         shutdown_timeout=5,
         reuse_port=reuse_port or None,
     )
