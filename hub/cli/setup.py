@@ -10,6 +10,7 @@ from typing import Any
 from hub.app.bootstrap import init_hub
 from hub.app.runtime import Runtime
 from hub.cli._context import require_initialised, settings_from, with_settings_runtime
+from hub.protocol.errors import HubError
 from hub.serving import serve
 
 MAX_WORKERS = 64
@@ -103,9 +104,21 @@ def run_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    print(
-        f"marac-hub serving on http://{settings.host}:{settings.port}"
-        + (f" with {workers} processes" if workers > 1 else ""),
-        flush=True,
-    )
-    return serve(settings, workers)
+    where = f"http://{settings.host}:{settings.port}"
+    listening: list[bool] = []
+
+    def ready() -> None:
+        listening.append(True)
+        print(f"marac-hub serving on {where}", flush=True)
+
+    if workers > 1:
+        print(f"marac-hub serving on {where} with {workers} processes", flush=True)
+        return serve(settings, workers)
+    try:
+        return serve(settings, ready=ready)
+    except OSError as exc:
+        if listening:
+            raise
+        raise HubError(
+            f"cannot serve on {where}: {exc.strerror or exc}", code="hub-error"
+        ) from None
