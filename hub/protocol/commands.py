@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NoReturn
 
 from hub.protocol.errors import HubError
 
-__all__ = ["run_command"]
+__all__ = ["run_command", "run_console"]
 
 
 def run_command(
@@ -45,3 +46,17 @@ def _finish(parser: argparse.ArgumentParser) -> None:
                 if child.description is None:
                     child.description = helps.get(name)
                 _finish(child)
+
+
+def run_console(prog: str, main: Callable[[], int]) -> NoReturn:
+    """Exit with ``main()``'s status; output cut short by a closed pipe (``… | head``)
+    is one line on stderr and status 1, not a ``BrokenPipeError`` traceback."""
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whatever is still buffered goes nowhere, so the exit's own flush cannot fail.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        print(f"{prog}: output closed before it was all written (broken pipe)", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(status)
