@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from agency_client.cli import (
@@ -19,7 +18,7 @@ from agency_client.cli import (
     show,
 )
 from hub import __version__
-from hub.protocol.commands import run_command
+from hub.protocol.commands import run_command, run_console
 
 __all__ = ["console", "main"]
 
@@ -42,5 +41,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point (a closed pipe: one line and status 1)."""
+    run_console("agency-client", main)

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 
 from hub import __version__
-from hub.protocol.commands import run_command
+from hub.protocol.commands import run_command, run_console
 
 # `pip install marac-hub` alone is the agency's install (agency-client only): without the
 # server extra the subcommands' libraries are missing, and `console` says so in one line.
@@ -84,4 +84,4 @@ def console() -> None:
             "marac-hub: the hub server needs `pip install 'marac-hub[server]'` "
             f"({_SERVER_MISSING} is not installed; this install has agency-client only)"
         )
-    sys.exit(main())
+    run_console("marac-hub", main)
