@@ -3,14 +3,19 @@
 Streams the entries once, in order: recomputes every leaf hash from the entry bytes,
 checks the indices run 0..n-1 with no gap, rebuilds every subtree hash stored with each
 entry, takes the root at the size of every stored head, checks each head's signature
-with the hub identity key and that heads never shrink. The first fault raises
-``LogTampered`` naming the first bad entry or the bad head.
+with the hub identity key and that heads never shrink. Given a ``Coverage``, it checks
+that a signed head covers the end of the log (beyond a grace for the signer) and that the
+newest head is not stale while entries follow it. It compares the search index with what
+each chunk of entries says (``hub.log.index_check``), a chunk at a time. The first fault
+raises ``LogTampered`` naming the first bad entry or the bad head; a chain or head fault
+comes before an index fault (``IndexMismatch``), which is reported after the whole pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -21,11 +26,31 @@ from hub.crypto import merkle
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.tree_head import SignedTreeHead
 from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block
+from hub.log.entries import LogEntry
 from hub.log.heads import head_from_row
+from hub.log.index_check import (
+    IndexFault,
+    IndexRepair,
+    find_fault,
+    rebuild,
+    remove_outside,
+    rows_outside,
+)
+from hub.log.store import APPEND_LOCK
 from hub.log.tables import log_blocks, log_entries, log_heads, log_nodes
 from hub.protocol.errors import CryptoError, LogIntegrityError
+from hub.storage.sql import serialise
 
-__all__ = ["LogTampered", "Progress", "Verified", "verify_log"]
+__all__ = [
+    "Coverage",
+    "IndexMismatch",
+    "IndexRepair",
+    "LogTampered",
+    "Progress",
+    "Verified",
+    "repair_index",
+    "verify_log",
+]
 
 Progress = Callable[[int, int], None]
 _H: Final = merkle.HASH_SIZE
@@ -39,6 +64,20 @@ class LogTampered(LogIntegrityError):
         super().__init__(message)
         self.index = index
         self.head_id = head_id
+
+
+class IndexMismatch(LogTampered):
+    """The entries and their hashes verify, but the search index differs from them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """When a signed head must cover the log's end: the newest entry no head covers may
+    be ``grace`` old at most, and the newest head ``max_age`` old while entries follow it."""
+
+    now: datetime
+    grace: timedelta
+    max_age: timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,27 +105,65 @@ async def verify_log(
     key: IdentityPublicKey,
     log_id: str,
     progress: Progress | None = None,
+    *,
+    index: bool = True,
+    coverage: Coverage | None = None,
 ) -> Verified:
-    """Verify everything stored; raise ``LogTampered`` at the first fault."""
-    return await conn.run_sync(lambda sync: _verify(sync, key, log_id, progress))
+    """Verify everything stored; raise ``LogTampered`` at the first fault. ``index``: also
+    compare the search index with the entries; ``coverage``: also check the log's end is
+    signed."""
+    return await conn.run_sync(
+        lambda sync: _verify(sync, key, log_id, progress, index=index, coverage=coverage)
+    )
+
+
+async def repair_index(
+    conn: AsyncConnection,
+    key: IdentityPublicKey,
+    log_id: str,
+    coverage: Coverage | None,
+    progress: Progress | None = None,
+) -> tuple[Verified, IndexRepair]:
+    """In ``conn``'s transaction, with appends held off: verify the entries, hashes and
+    heads (``LogTampered`` if they fail: nothing is changed), then rewrite the search rows
+    of every entry whose rows differ from what it says, and delete rows of no entry."""
+    await serialise(conn, APPEND_LOCK)
+    verified = await verify_log(conn, key, log_id, progress, index=False, coverage=coverage)
+    return verified, await conn.run_sync(lambda sync: _rebuild(sync, verified.size, progress))
+
+
+def _rebuild(conn: Connection, size: int, progress: Progress | None) -> IndexRepair:
+    repair = IndexRepair()
+    result = conn.execute(
+        select(log_entries.c.idx, log_entries.c.entry)
+        .order_by(log_entries.c.idx)
+        .execution_options(stream_results=True, yield_per=_CHUNK)
+    )
+    for rows in result.partitions(_CHUNK):
+        rebuild(conn, rows, repair)
+        if progress is not None:
+            progress(int(rows[-1][0]) + 1, size)
+    remove_outside(conn, size, repair)
+    return repair
 
 
 def _verify(
-    conn: Connection, key: IdentityPublicKey, log_id: str, progress: Progress | None
+    conn: Connection,
+    key: IdentityPublicKey,
+    log_id: str,
+    progress: Progress | None,
+    *,
+    index: bool,
+    coverage: Coverage | None,
 ) -> Verified:
-    last = conn.scalar(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
-    total = 0 if last is None else int(last) + 1
-    heads = [
-        (row.id, head_from_row(log_id, row))
-        for row in conn.execute(select(log_heads).order_by(log_heads.c.id))
-    ]
+    top = conn.scalar(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
+    total = 0 if top is None else int(top) + 1
+    heads = _stored_heads(conn, log_id)
     sizes = sorted({head.size for _, head in heads})
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     stack: list[tuple[int, bytes]] = []  # the right edge: (level, hash), largest first
     expected = nodes = 0
-    want = 0  # the next head size whose root the pass must take
-    while want < len(sizes) and sizes[want] == 0:
-        want += 1
+    want = sum(1 for s in sizes if s == 0)  # the next head size whose root the pass must take
     node_hash = merkle.node_hash
     high: dict[tuple[int, int], bytes] = {}  # the subtree hashes log_nodes must hold
     stored = _StoredBlocks(conn)
@@ -97,7 +174,10 @@ def _verify(
         .order_by(log_entries.c.idx)
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
+    checker = _IndexCheck(conn, enabled=index)
+    last = b""
     for rows in result.partitions(_CHUNK):
+        checker.chunk(rows)
         for idx, entry in rows:
             if idx != expected:
                 raise LogTampered(
@@ -123,6 +203,7 @@ def _verify(
             if want < len(sizes) and sizes[want] == expected:
                 roots[expected] = merkle.root_from_perfect_subtrees([x for _, x in stack])
                 want += 1
+        last = rows[-1][1]
         if progress is not None:
             progress(expected, total)
     if block.size:
@@ -130,7 +211,66 @@ def _verify(
     stored.check_none_after(expected)
     _check_nodes(conn, high)
     checked, newest = _check_heads(key, heads, roots, expected)
+    if coverage is not None:
+        _check_coverage(coverage, newest, expected, bytes(last))
+    checker.finish(expected)
     return Verified(expected, nodes, checked, newest)
+
+
+def _stored_heads(conn: Connection, log_id: str) -> list[tuple[int, SignedTreeHead]]:
+    return [
+        (row.id, head_from_row(log_id, row))
+        for row in conn.execute(select(log_heads).order_by(log_heads.c.id))
+    ]
+
+
+class _IndexCheck:
+    """The search index compared chunk by chunk; the first fault kept for the end."""
+
+    def __init__(self, conn: Connection, *, enabled: bool) -> None:
+        self._conn, self._enabled = conn, enabled
+        self._fault: IndexFault | None = None
+
+    def chunk(self, rows: Sequence[Any]) -> None:
+        if self._enabled and self._fault is None:
+            self._fault = find_fault(self._conn, rows)
+
+    def finish(self, size: int) -> None:
+        """Raise the first fault found, or one for rows of no entry."""
+        if not self._enabled:
+            return
+        fault = self._fault or rows_outside(self._conn, size)
+        if fault is not None:
+            raise IndexMismatch(fault.message, index=fault.index)
+
+
+def _check_coverage(
+    coverage: Coverage, newest: SignedTreeHead | None, size: int, last: bytes
+) -> None:
+    """A signed head covers the log's end, give or take the signer's grace."""
+    signed = newest.size if newest is not None else 0
+    if size <= signed:
+        return
+    tail = f"entry {signed}" if size - 1 == signed else f"entries {signed} to {size - 1}"
+    try:
+        logged = LogEntry.model_validate_json(last).at
+    except ValueError:
+        logged = None
+    if logged is None or coverage.now - logged > coverage.grace:
+        raise LogTampered(
+            f"no signed head covers the end of the log: {tail} "
+            f"{'is' if size - 1 == signed else 'are'} signed by no head, and the newest was "
+            f"logged more than {coverage.grace.total_seconds():g} s ago "
+            f"(heads deleted, or the hub is not signing)",
+            index=signed,
+        )
+    if newest is not None and coverage.now - newest.timestamp > coverage.max_age:
+        age = int((coverage.now - newest.timestamp).total_seconds())
+        raise LogTampered(
+            f"the newest signed head (size {newest.size}) is {age} s old, more than "
+            f"{coverage.max_age.total_seconds():g} s, and {tail} came after it unsigned",
+            index=signed,
+        )
 
 
 def _check_nodes(conn: Connection, high: dict[tuple[int, int], bytes]) -> None:
