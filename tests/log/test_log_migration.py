@@ -71,7 +71,8 @@ async def _check_new_layout(engine: Any, data: list[bytes], identity: IdentityKe
         assert await store.root(conn, SIZE) == merkle.root(data)
         assert await store.inclusion_proof(conn, 200, SIZE) == merkle.inclusion_proof(data, 200)
         assert await store.consistency_proof(conn, 129, SIZE) == merkle.consistency_proof(data, 129)
-        verified = await verify_log(conn, identity.public, "hub")
+        # the old layout above writes only the case refs of the index: check the chain only
+        verified = await verify_log(conn, identity.public, "hub", index=False)
         assert (verified.size, verified.heads) == (SIZE, 1)
         found = await search(conn, LogQuery(case_ref="C-3"), below=SIZE, limit=1000)
         assert [i for i, _ in found] == [i for i in range(SIZE) if i % 5 == 3]
