@@ -141,13 +141,14 @@ class Runner:
                 "stored earlier: handed %d, waiting for the sink %d", report.handed, report.pending
             )
 
-    async def run(self) -> None:
-        """Cycle until :meth:`stop`; transient failures back off, others raise."""
+    async def run(self, *, waiting: Callable[[], None] | None = None) -> None:
+        """Cycle until :meth:`stop`; transient failures back off, others raise. The first
+        poll does not wait: once it has succeeded, ``waiting`` is called (connected)."""
         await self.start()
         attempt = 0
         while not self._stop.is_set():
             try:
-                report = await self.cycle()
+                report = await self.cycle(wait=0 if waiting else None)
             except HubError as exc:
                 if not is_transient(exc):
                     raise
@@ -165,6 +166,9 @@ class Runner:
             attempt = 0
             if report is not None and (report.received or report.handed or report.pending):
                 log.info("%s", report.summary())
+            if waiting is not None and report is not None:
+                waiting()
+                waiting = None
 
     async def cycle(self, wait: float | None = None) -> CycleReport | None:
         """One poll and everything after it; None if stopped while polling."""
