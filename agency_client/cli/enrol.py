@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_connection_arguments, add_dir, data_dir
 from agency_client.cli.keys import SUITE_NAMES
 from agency_client.datadir import DataDir
+from agency_client.keystore import IDENTITY_FILE
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.protocol.errors import CryptoError, HubError
 
@@ -67,20 +70,27 @@ def run(args: argparse.Namespace) -> int:
     data = data_dir(args)
     if data.enrolled():
         raise HubError(f"{args.dir} is already enrolled", code="already-enrolled")
-    secret = passphrase.read(args, confirm=not data.keys.exists())
+    made = not data.keys.exists()
+    secret = passphrase.read(args, confirm=made)
+    had = [p for p in (data.path, data.keys.path) if p.exists()]
     identity, encryption = _keys(data, args, secret)
     now = datetime.now(UTC)
-    enrolment = asyncio.run(
-        HubClient.enrol(
-            args.hub,
-            args.code,
-            identity,
-            encryption.public,
-            now,
-            ca_bundle=args.ca_bundle,
-            allow_http=args.allow_http,
+    try:
+        enrolment = asyncio.run(
+            HubClient.enrol(
+                args.hub,
+                args.code,
+                identity,
+                encryption.public,
+                now,
+                ca_bundle=args.ca_bundle,
+                allow_http=args.allow_http,
+            )
         )
-    )
+    except BaseException:
+        if made:  # a retry starts afresh, with whatever passphrase it is given
+            _forget(data, encryption, keep=had)
+        raise
     with data.open_store(identity, create=True) as store:
         store.record_enrolment(
             agency_id=enrolment.agency_id,
@@ -100,6 +110,16 @@ def run(args: argparse.Namespace) -> int:
         "and check the hub identity fingerprint against the one they read to you."
     )
     return 0
+
+
+def _forget(data: DataDir, encryption: EncryptionKeyPair, *, keep: list[Path]) -> None:
+    """Delete the keys this enrolment made, and the folders it made for them if empty."""
+    data.keys.encryption_key_path(encryption.fingerprint).unlink(missing_ok=True)
+    (data.keys.path / IDENTITY_FILE).unlink(missing_ok=True)
+    for folder in (data.keys.path, data.path):
+        if folder not in keep:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
 
 
 def _suite_name(suite: str) -> str:

@@ -105,8 +105,18 @@ async def _main(args: argparse.Namespace, data: DataDir, sink: Sink | None) -> i
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, runner.stop)
+            agency, hub_url = store.require_config("agency_id"), store.require_config("hub_url")
+
+            def waiting() -> None:
+                print(
+                    f"agency-client: connected to {hub_url} as {agency}; waiting for messages "
+                    "(Ctrl-C stops)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
             try:
-                await runner.run()
+                await runner.run(waiting=waiting)
             finally:
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(signum)
