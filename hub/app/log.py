@@ -5,8 +5,9 @@ Who may do what (``@use_case`` checks the role before each runs):
 
 * ``log.head``: any member of staff (the newest signed head holds no personal data);
 * ``log.search``, ``log.entry``, ``log.consistency``, ``log.export``, ``log.verify``,
-  ``log.integrity``, ``log.reviews``, ``log.charts``, ``log.subject``: the DPO and the
-  admin. A coordinator reads the log only through their own cases' pages.
+  ``log.repair-index``, ``log.integrity``, ``log.reviews``, ``log.charts``,
+  ``log.subject``: the DPO and the admin. A coordinator reads the log only through their
+  own cases' pages.
 
 Agencies reach the log through signed requests (the newest head, proofs of their own
 envelopes, consistency proofs, their key entries): the ``agency_*`` functions, which are
@@ -26,7 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import select
@@ -55,14 +56,25 @@ from hub.log.search import (
     search,
 )
 from hub.log.tables import log_entries, log_index
-from hub.log.verify import LogTampered, Verified, verify_log
+from hub.log.verify import (
+    Coverage,
+    IndexMismatch,
+    IndexRepair,
+    LogTampered,
+    Verified,
+    repair_index,
+    verify_log,
+)
 from hub.protocol.errors import HubError, ProtocolError
 
 __all__ = [
     "FILTERS",
+    "INDEX_REPAIR",
     "KINDS",
     "LOG_READERS",
     "EntryProof",
+    "IndexMismatch",
+    "IndexRepaired",
     "LogActivity",
     "LogEntry",
     "LogExport",
@@ -84,12 +96,14 @@ __all__ = [
     "log_integrity",
     "log_query",
     "log_reviews",
+    "repair_log_index",
     "search_log",
     "subject_access",
     "verify_log_now",
 ]
 
 LOG_READERS: Final = ("admin", "dpo")
+INDEX_REPAIR: Final = "index-repair"  # the purpose of the entry a repair of the index logs
 FILTERS: Final = (
     "case",
     "agency",
@@ -431,7 +445,72 @@ async def verify_log_now(
     """Verify every stored entry, subtree hash and signed head (``LogTampered`` names the
     first fault)."""
     async with rt.engine.connect() as conn:
-        return await verify_log(conn, rt.keys.identity.public, rt.settings.hub_id, progress)
+        return await verify_log(
+            conn, rt.keys.identity.public, rt.settings.hub_id, progress, coverage=_coverage(rt)
+        )
+
+
+def _coverage(rt: Runtime) -> Coverage:
+    """How soon a signed head must cover the log's end (the settings), as of now."""
+    return Coverage(
+        now=datetime.now(UTC),
+        grace=timedelta(seconds=rt.settings.log_head_grace_seconds),
+        max_age=timedelta(seconds=rt.settings.log_head_max_age_seconds),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRepaired:
+    """A repair of the search index: what verified, what changed, the entry logging it."""
+
+    verified: Verified
+    repair: IndexRepair
+    entry: int | None  # none when nothing needed changing (then nothing is logged)
+
+
+def _repair_summary(repair: IndexRepair) -> str:
+    found = repair.entries  # in order
+    which = f" (entries {found[0]} to {found[-1]})" if found else ""
+    return (
+        f"search index rebuilt from the entries: rows of {len(repair.entries)} entries "
+        f"rewritten{which}; {repair.added} rows added, {repair.removed} removed"
+    )
+
+
+@use_case("log.repair-index", *LOG_READERS)
+async def repair_log_index(
+    rt: Runtime, actor: Actor, progress: Callable[[int, int], None] | None = None
+) -> IndexRepaired:
+    """Rebuild the search index from the entries, in one transaction, once the entries,
+    hashes and heads verify (else refuse, changing nothing); log a ``review`` entry
+    (purpose ``index-repair``: who, through which door, which tables, how many rows)."""
+    now = datetime.now(UTC)
+    async with rt.engine.begin() as conn:
+        try:
+            verified, repair = await repair_index(
+                conn, rt.keys.identity.public, rt.settings.hub_id, _coverage(rt), progress
+            )
+        except LogTampered as exc:
+            raise LogTampered(
+                f"refusing to repair the search index: the log fails verification: {exc}",
+                index=exc.index,
+                head_id=exc.head_id,
+            ) from None
+        entry = None
+        if repair.changed:
+            logged = LogEntry(
+                kind="review",
+                at=now,
+                actor=actor.log_name,
+                door=actor.door,
+                purpose=INDEX_REPAIR,
+                fields=tuple(sorted(repair.tables)),
+                status=_repair_summary(repair),
+            )
+            (entry,) = await store.append(conn, [logged])
+    if entry is not None:
+        await _covering(rt, entry + 1)
+    return IndexRepaired(verified, repair, entry)
 
 
 @use_case("log.integrity", *LOG_READERS)

@@ -1,7 +1,8 @@
 """``marac-hub log head|verify|proof|search|export|subject``: the DPO's tools over the log.
 
 Each command calls one ``log.*`` use-case (``hub.app.log``) as ``--by USER`` (a DPO or an
-admin; ``log head`` any member of staff), or as the host's operator by default.
+admin; ``log head`` any member of staff), or as the host's operator by default
+(``log verify --repair-index`` calls ``log.repair-index``).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +32,18 @@ def register(sub: Any) -> None:
     head = actions.add_parser("head", help="sign (if the log grew) and print the newest head")
     add_by(head, "who asks", alias=False)
     head.set_defaults(handler=run_head, use_case="log.head")
-    verify = actions.add_parser("verify", help="verify every entry, hash and signed head")
+    verify = actions.add_parser(
+        "verify", help="verify every entry, hash, signed head and the search index"
+    )
+    verify.add_argument(
+        "--repair-index",
+        action="store_true",
+        help="once the log verifies, rebuild the search index from the entries (logged)",
+    )
     add_by(verify, "who asks", alias=False)
-    verify.set_defaults(handler=run_verify, use_case="log.verify")
+    verify.set_defaults(
+        handler=run_verify, use_case="log.verify", also_use_cases=("log.repair-index",)
+    )
     proof = actions.add_parser("proof", help="an inclusion or consistency proof")
     which = proof.add_mutually_exclusive_group(required=True)
     which.add_argument("--index", type=int, help="entry index")
@@ -89,23 +101,66 @@ def run_head(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _progress() -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (standard error), with the total once known; none on a
+    pipe. A pass that starts again from 0 (a repair's second pass) restarts the bar."""
+    with tqdm(
+        total=0,
+        unit="entry",
+        file=sys.stderr,
+        desc="verifying",
+        leave=False,
+        disable=not sys.stderr.isatty(),
+    ) as bar:
+
+        def progress(done: int, total: int) -> None:
+            if done < bar.n:
+                bar.reset(total)
+                bar.set_description("rebuilding the index")
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield progress
+
+
+def _verified_line(result: log_app.Verified) -> str:
+    newest = f"; newest head covers {result.newest.size}" if result.newest else ""
+    return (
+        f"log verified: {result.size} entries, {result.nodes} subtree hashes, "
+        f"{result.heads} signed heads, search index{newest}"
+    )
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Verify the whole log with a progress bar; exit 1 naming the first fault."""
+    """Verify the whole log with a progress bar; exit 1 naming the first fault. With
+    ``--repair-index``, rebuild the search index once the rest verifies."""
+    if args.repair_index:
+        return _run_repair(args)
 
     async def work(rt: Runtime, who: Actor) -> log_app.Verified:
-        with tqdm(total=0, unit="entry", file=sys.stderr, desc="verifying", leave=False) as bar:
-
-            def progress(done: int, total: int) -> None:
-                bar.total = total
-                bar.update(done - bar.n)
-
+        with _progress() as progress:
             return await log_app.verify_log_now(rt, who, progress)
 
-    result = with_runtime(args, work)
-    newest = f"; newest head covers {result.newest.size}" if result.newest else ""
+    print(_verified_line(with_runtime(args, work)))
+    return 0
+
+
+def _run_repair(args: argparse.Namespace) -> int:
+    async def work(rt: Runtime, who: Actor) -> log_app.IndexRepaired:
+        with _progress() as progress:
+            return await log_app.repair_log_index(rt, who, progress)
+
+    done = with_runtime(args, work)
+    repair = done.repair
+    if done.entry is None:
+        print(f"search index already matches the {done.verified.size} entries: nothing changed")
+        return 0
+    which = f" (entries {repair.entries[0]} to {repair.entries[-1]})" if repair.entries else ""
     print(
-        f"log verified: {result.size} entries, {result.nodes} subtree hashes, "
-        f"{result.heads} signed heads{newest}"
+        f"search index repaired: rows of {len(repair.entries)} entries rewritten{which}, "
+        f"{repair.added} rows added, {repair.removed} removed, in "
+        f"{', '.join(sorted(repair.tables))}; logged as entry {done.entry}"
     )
     return 0
 

@@ -156,8 +156,7 @@ def _verify(
     index: bool,
     coverage: Coverage | None,
 ) -> Verified:
-    top = conn.scalar(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
-    total = 0 if top is None else int(top) + 1
+    total = _announce(conn, progress)
     heads = _stored_heads(conn, log_id)
     sizes = sorted({head.size for _, head in heads})
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -215,6 +214,15 @@ def _verify(
         _check_coverage(coverage, newest, expected, bytes(last))
     checker.finish(expected)
     return Verified(expected, nodes, checked, newest)
+
+
+def _announce(conn: Connection, progress: Progress | None) -> int:
+    """The number of entries the pass will read, told to ``progress`` before it starts."""
+    top = conn.scalar(select(log_entries.c.idx).order_by(log_entries.c.idx.desc()).limit(1))
+    total = 0 if top is None else int(top) + 1
+    if progress is not None:
+        progress(0, total)
+    return total
 
 
 def _stored_heads(conn: Connection, log_id: str) -> list[tuple[int, SignedTreeHead]]:
