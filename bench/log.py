@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/log.py            # 10^4, 10^5, 10^6 entries (~3 min on 2 cores)
     .venv/bin/python bench/log.py --quick    # 10^4, 10^5 only
+    .venv/bin/python bench/log.py --verify-only   # just the full verify of 10^6
 
 It prints Markdown tables, ours and pymerkle's side by side in the same run:
 
@@ -22,11 +23,16 @@ It prints Markdown tables, ours and pymerkle's side by side in the same run:
   ``prove_inclusion`` / ``prove_consistency`` from memory, at 10^4, 10^5 and 10^6.
   Every proof is checked with ``hub.crypto.merkle.verify_*`` once per size.
 * **full verify of 10^6**: ``hub.log.verify.verify_log`` (stream every entry once:
-  re-hash it, rebuild and compare every stored subtree hash, check the signed head) against pymerkle
+  re-hash it, rebuild and compare every stored subtree hash, check the signed head, and
+  compare the search rows with what each entry says) against pymerkle
   rebuilding its tree from the same entries (the only way it has to re-derive a root).
+  ``--verify-only`` times just this, twice, without pymerkle; run it with
+  ``PYTHONPATH=<a worktree of an older commit>`` to time that commit's ``verify_log`` on
+  the same log.
 
 The stored log is grown to each size by the log append (one transaction per 50 000
-entries), not timed; pymerkle's tree is grown in step.
+entries), not timed, with each entry's search rows (as ``hub.log.append`` writes them);
+pymerkle's tree is grown in step.
 """
 
 from __future__ import annotations
@@ -91,6 +97,25 @@ def bulk_entry(i: int) -> bytes:
     return TEMPLATE.replace(_SLOT, f"01J{i:023d}", 1).encode()
 
 
+def _template_rows() -> store.Prepared:
+    rows = store.Prepared()
+    store.index_rows(0, make_entry(0), rows)
+    return rows
+
+
+_ROWS = _template_rows()
+
+
+def add_search_rows(rows: store.Prepared, first: int, count: int) -> None:
+    """The search rows of ``bulk_entry(first)`` .. ``bulk_entry(first + count - 1)``, as
+    ``store.index_rows`` derives them (from the template's, with the index and envelope id)."""
+    for i in range(first, first + count):
+        rows.index += [{**r, "idx": i, "envelope_id": f"01J{i:023d}"} for r in _ROWS.index]
+        rows.cases += [{**r, "idx": i} for r in _ROWS.cases]
+        rows.subjects += [{**r, "idx": i} for r in _ROWS.subjects]
+        rows.categories += [{**r, "idx": i} for r in _ROWS.categories]
+
+
 async def bench_appends(path: Path, count: int, batch: int) -> dict[str, float]:
     entries = [make_entry(i) for i in range(count)]
     encoded = [entry_bytes(e) for e in entries]
@@ -138,6 +163,7 @@ class Grown:
             n = min(CHUNK, target - self.size)
             chunk = [bulk_entry(i) for i in range(self.size, self.size + n)]
             rows = store.prepare(self.size, self.frontier, chunk, self.tail)
+            add_search_rows(rows, self.size, n)
             async with self.engine.begin() as conn:
                 await store.write(conn, rows)
                 self.frontier, self.tail = await store.edge(conn, self.size + n)
@@ -210,7 +236,13 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--appends", type=int, default=20_000, help="entries appended")
     parser.add_argument("--batch", type=int, default=1000, help="entries per transaction")
     parser.add_argument("--proofs", type=int, default=300, help="proofs timed per size")
+    parser.add_argument(
+        "--verify-only", action="store_true", help="only time verify_log on 10^6 entries"
+    )
     args = parser.parse_args(argv)
+    if args.verify_only:
+        await verify_only(10**6)
+        return
     started = time.perf_counter()
     sizes = [10**4, 10**5] + ([] if args.quick else [10**6])
     print("# disclosure log: stored RFC 9162 log vs pymerkle InmemoryTree\n")
@@ -288,6 +320,31 @@ async def main(argv: list[str]) -> None:
         )
         await engine.dispose()
     print(f"_total run time {time.perf_counter() - started:.0f} s_")
+
+
+async def verify_only(size: int) -> None:
+    """Grow the stored log alone to ``size`` (with its search rows) and time
+    ``verify_log`` on it twice (the second with the file in the page cache)."""
+    import hub.log.verify as verify_module  # noqa: PLC0415 (to print which code is timed)
+
+    print(machine_line())
+    print(f"- verify_log from {Path(verify_module.__file__).resolve()}\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'log.sqlite3'}")
+        await migrate(engine)
+        grown = Grown(engine)
+        grown.tree.append_entry = lambda data: None  # type: ignore[method-assign]
+        await grown.grow_to(size)
+        identity = IdentityKeyPair.generate()
+        await sign_head(engine, identity, "hub")
+        rows = []
+        for run in (1, 2):
+            t0 = time.perf_counter()
+            async with engine.connect() as conn:
+                result = await verify_log(conn, identity.public, "hub")
+            rows.append([f"run {run}", f"{result.size:,}", f"{time.perf_counter() - t0:.1f}"])
+        table(["verify_log", "entries", "seconds"], rows)
+        await engine.dispose()
 
 
 if __name__ == "__main__":
