@@ -53,7 +53,9 @@ browser:
 	@test -f tests/web/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null && \
 	  npm ci --prefix tests/web --no-audit --no-fund || echo "npm is missing: the browser tests skip without axe-core"; }
 
-test: lint typecheck pytest
+# mypy runs beside the tests (they wait on sockets and subprocesses much of the time).
+test: lint
+	$(MAKE) --no-print-directory --output-sync=line -j 2 typecheck pytest
 
 # The README's screenshots (docs/screenshots), made by the browser tests on demand only.
 screenshots: $(TESTS) browser
