@@ -356,6 +356,22 @@ def test_the_cli_refuses_every_caller_a_use_case_does_not_name(
     assert _state(kit) == before
 
 
+def test_the_cli_refuses_a_log_index_repair_to_every_caller_it_does_not_name(
+    kit: Kit, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``log verify --repair-index`` is a flag of a command named for ``log.verify``: the
+    probe above does not set it, so its own use-case is probed here."""
+    before = _state(kit)
+    argv = ("log", "verify", "--repair-index")
+    for role, who in ROLES.items():
+        if role not in roles_of("log.repair-index"):
+            status, _, err = kit.cli(capsys, *argv, by=who)
+            assert status == 1 and "forbidden" in err, (role, err)
+    status, _, err = kit.cli(capsys, *argv, by="nobody-at-all")
+    assert status == 1 and "unauthorized" in err, err
+    assert _state(kit) == before
+
+
 FILE_CONTENTS = ("{}", '{"items": []}', 'id = "probe"\n')
 
 
