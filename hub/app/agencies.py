@@ -44,7 +44,7 @@ from hub.delivery.configure import (
 )
 from hub.delivery.settings import DeliverySettings, delivery_of
 from hub.delivery.tables import alerts
-from hub.policy.isp import IspStatus, IspVersion, isp_status
+from hub.policy.isp import IspStatus, IspVersion, check_version, isp_status, list_isp_versions
 from hub.protocol.errors import HubError, ProtocolError
 
 __all__ = [
@@ -182,21 +182,36 @@ async def invite_agency(
             isp_signed_on=isp_signed_on,
             now=rt.clock(),
         )
+        await _require_published(conn, isp_version)  # after invite_in has checked the input
         for area in wanted:
             await add_agency(conn, area, agency_id)
     return code
 
 
+async def _require_published(conn: AsyncConnection, version: str) -> None:
+    """Refuse an ISP version never published: an agency 'signed' to it would be refused
+    every disclosure (``isp-not-signed``) while it looked enrolled."""
+    if check_version(version) not in {v.version for v in await list_isp_versions(conn)}:
+        raise HubError(
+            f"ISP version {version} is not published: an admin publishes it first "
+            f"(marac-hub isp publish {version} --title TITLE)",
+            code="not-found",
+        )
+
+
 @use_case("agency.approve", *WRITERS)
-async def approve_agency(rt: Runtime, actor: Actor, agency_id: str, fingerprint: str) -> None:
+async def approve_agency(rt: Runtime, actor: Actor, agency_id: str, fingerprint: str) -> bool:
     """Approve an enrolled agency once the fingerprint it read out matches (an admin, or
-    a coordinator of an area it serves)."""
+    a coordinator of an area it serves). Returns whether it has signed the current ISP
+    (until it has, every disclosure to it is refused)."""
     _text(fingerprint, "identity_fingerprint")
     async with rt.engine.begin() as conn:
         await require_administers(conn, actor, _text(agency_id, "agency"))
         await approve_in(
             conn, agency_id, fingerprint, by=actor.log_name, now=rt.clock(), door=actor.door
         )
+        _, statuses = await isp_status(conn)
+    return any(s.agency_id == agency_id and s.current for s in statuses)
 
 
 async def _change(

@@ -116,10 +116,16 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_approve(args: argparse.Namespace) -> int:
     """Approve an agency."""
-    with_runtime(
+    signed = with_runtime(
         args, lambda rt, who: agency_app.approve_agency(rt, who, args.id, args.fingerprint)
     )
-    print(f"{args.id} approved: it now receives what it is sent")
+    if signed:
+        print(f"{args.id} approved: it now receives what it is sent")
+    else:
+        print(
+            f"{args.id} approved, but it has not signed the current ISP: it receives nothing "
+            "until it does (marac-hub isp status; marac-hub isp sign)"
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ may reach."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from hub.app import notices as notices_app
@@ -28,16 +29,23 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Seal, queue and log in one transaction; the running hub delivers it."""
+    """Seal, queue and log in one transaction; the running hub delivers it. Exit status
+    1 when nothing was queued, whatever the reason."""
     to = "all" if args.all else args.to
     outcomes = signed_then_raised(
         args, lambda rt, who: notices_app.send_notice(rt, who, to, args.text, args.case_ref)
     )
+    queued = 0
     for outcome in outcomes:
         if isinstance(outcome, notices_app.Disclosed):
+            queued += 1
             print(f"queued {outcome.envelope_id} for {outcome.agency_id}")
         elif isinstance(outcome, notices_app.Refused):
-            print(f"not sent to {outcome.agency_id}: {outcome.code} (logged)")
+            print(f"not sent to {outcome.agency_id}: {outcome.code}: {outcome.reason} (logged)")
+    if queued:
+        return 0
     if not outcomes:
-        print("no active agencies: nothing sent")
-    return 0
+        print("marac-hub: no active agencies: nothing sent", file=sys.stderr)
+    else:
+        print("marac-hub: nothing sent (each refusal is above)", file=sys.stderr)
+    return 1
