@@ -38,6 +38,8 @@ def fails(result: subprocess.CompletedProcess[str], text: str) -> None:
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("hub") / "data"
     assert run("marac-hub", "--data-dir", str(path), "init").returncode == 0
+    publish = ("isp", "publish", "2026.1", "--title", "ISP")  # invite needs a published ISP
+    assert run("marac-hub", "--data-dir", str(path), *publish).returncode == 0
     invited = run(
         "marac-hub",
         "--data-dir",

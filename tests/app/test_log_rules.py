@@ -208,6 +208,7 @@ def test_retention_and_the_safelives_return_by_role(
         assert _run(data, capsys, "user", "add", name, "--role", role)[0] == 0
     invite = ["agency", "invite", "police-north", "--name", "Police", "--kind", "police"]
     invite += ["--isp-version", "1", "--isp-signed-by", "DMO", "--isp-signed-on", "2026-01-01"]
+    assert _run(data, capsys, "isp", "publish", "1", "--title", "ISP")[0] == 0  # invite needs it
     assert _run(data, capsys, *invite)[0] == 0
     for area in ("north", "south"):
         assert _run(data, capsys, "area", "add", area, "--name", f"{area} MARAC")[0] == 0

@@ -39,6 +39,7 @@ def test_a_coordinators_day(data: Path, capsys: pytest.CaptureFixture[str], tmp_
     assert run(data, capsys, "user", "add", "nora", "--role", "coordinator")[0] == 0
     invite = ["agency", "invite", "police-north", "--name", "Police", "--kind", "police"]
     invite += ["--isp-version", "1", "--isp-signed-by", "DMO", "--isp-signed-on", "2026-01-01"]
+    assert run(data, capsys, "isp", "publish", "1", "--title", "ISP")[0] == 0  # invite needs it
     assert run(data, capsys, *invite)[0] == 0
     status, out, _ = run(data, capsys, "area", "add", "north", "--name", "Northtown MARAC")
     assert status == 0 and "target 42 days" in out and "retention 6 years" in out

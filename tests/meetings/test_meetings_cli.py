@@ -54,6 +54,7 @@ def test_a_meeting_by_command_line(
 ) -> None:
     invite = ["agency", "invite", "police-north", "--name", "Police", "--kind", "police"]
     invite += ["--isp-version", "1", "--isp-signed-by", "DMO", "--isp-signed-on", "2026-01-01"]
+    assert run(data, capsys, "isp", "publish", "1", "--title", "ISP")[0] == 0  # invite needs it
     assert run(data, capsys, *invite)[0] == 0
     assert run(data, capsys, "area", "add", "north", "--name", "Northtown MARAC")[0] == 0
     assert run(data, capsys, "area", "add-agency", "north", "police-north")[0] == 0
