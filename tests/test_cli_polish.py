@@ -1,0 +1,220 @@
+"""The command lines' rough edges (issue 25): abbreviations, help, busy ports, closed
+pipes, the acting person's flag, the hub's fingerprints, failed enrolments, ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+import agency_client.cli as agency_cli
+import hub.cli as hub_cli
+from tests.test_first_message import BIN, Shell, free_port, shell
+
+FAST = {"MARAC_HUB_KEY_FILE_STRENGTH": "interactive"}
+
+
+def _subcommands(module: ModuleType) -> Iterator[tuple[list[str], str | None]]:
+    """Every subcommand path of a CLI and its one-line help, from its real parser."""
+    parser = module.build_parser()
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in module._SUBCOMMANDS:
+        command.register(sub)
+
+    def walk(
+        at: argparse.ArgumentParser, path: list[str]
+    ) -> Iterator[tuple[list[str], str | None]]:
+        for action in at._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for choice in action._choices_actions:
+                    yield [*path, choice.dest], choice.help
+                    yield from walk(action.choices[choice.dest], [*path, choice.dest])
+
+    yield from walk(parser, [])
+
+
+CLIS = [pytest.param(hub_cli, id="marac-hub"), pytest.param(agency_cli, id="agency-client")]
+
+
+@pytest.mark.parametrize("module", CLIS)
+def test_every_subcommand_says_what_it_does(
+    module: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each subcommand has a line in its parent's list and a description in its --help."""
+    found = list(_subcommands(module))
+    assert len(found) > 5
+    for path, summary in found:
+        assert summary, f"{' '.join(path)} has no help text"
+        with pytest.raises(SystemExit) as done:
+            module.main([*path, "--help"])
+        assert done.value.code == 0
+        described = capsys.readouterr().out.split("\n\n")[1]  # after the usage
+        assert not described.startswith(("positional arguments:", "options:")), path
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        (hub_cli, ["send", "--al", "--text", "hi"]),
+        (hub_cli, ["agency", "invite", "x", "--nam", "X", "--kind", "police"]),
+        (agency_cli, ["inbox", "--di", "somewhere"]),
+    ],
+)
+def test_abbreviated_send_al_does_not_send_to_every_agency(
+    module: ModuleType, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``send --al`` once meant ``--all``: an abbreviation is now refused, everywhere."""
+    with pytest.raises(SystemExit) as done:
+        module.main(argv)
+    assert done.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def hub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("hub") / "data"
+    done = _hub(data, "init")
+    assert done.returncode == 0, done.stderr
+    return data
+
+
+def _hub(data: Path, *argv: str, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **FAST}
+    env.pop("MARAC_HUB_DATABASE_URL", None)
+    return subprocess.run(
+        [str(BIN / "marac-hub"), "--data-dir", str(data), *argv],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_serve_on_a_busy_port_is_one_line_not_a_traceback(hub_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _hub(hub_dir, "serve", "--port", str(port), "--log-format", "text")
+    assert done.returncode == 1
+    assert "serving on" not in done.stdout
+    assert "Traceback" not in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("marac-hub: ") and f"cannot serve on http://127.0.0.1:{port}" in last
+
+
+def test_log_export_into_a_closed_pipe_is_one_line_not_a_broken_pipe_traceback(
+    hub_dir: Path,
+) -> None:
+    """``marac-hub log export … | head``: the reader goes away before the writer ends."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = _hub(hub_dir, "log", "export", "--format", "jsonl", stdout=writer)
+    finally:
+        os.close(writer)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "broken pipe" in done.stderr, done.stderr
+
+
+def test_by_names_the_acting_person_and_actor_is_a_hidden_alias(hub_dir: Path) -> None:
+    shown = _hub(hub_dir, "case", "refer", "--help").stdout
+    assert "--by USER" in shown and "--actor" not in shown
+    for flag in ("--by", "--actor"):
+        done = _hub(hub_dir, "agency", "list", flag, "nobody")
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert "nobody" in done.stderr
+
+
+def test_invite_refuses_an_unpublished_isp_and_names_the_command(hub_dir: Path) -> None:
+    invite = ["agency", "invite", "police-x", "--name", "X", "--kind", "police"]
+    invite += ["--isp-version", "2031.9", "--isp-signed-by", "DMO", "--isp-signed-on", "2026-01-01"]
+    done = _hub(hub_dir, *invite)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "not published" in done.stderr and "marac-hub isp publish 2031.9" in done.stderr
+    assert "police-x" not in _hub(hub_dir, "agency", "list").stdout
+
+
+def _fingerprint(label: str, text: str) -> str:
+    found = re.search(rf"^{label}\s+(?:ed25519\s+)?([0-9a-f]{{64}})", text, flags=re.MULTILINE)
+    assert found, text
+    return found.group(1)
+
+
+def test_a_failed_enrolment_leaves_no_keys_so_a_retry_works(tmp_path: Path) -> None:
+    """A wrong code, then the right one with another passphrase: the retry enrols, its
+    hub fingerprint is the one ``hub show`` prints, and ``run`` says it is waiting."""
+    port = free_port()
+    env = {"MARAC_HUB_DATA_DIR": str(tmp_path / "hub"), "MARAC_HUB_PORT": str(port), **FAST}
+    with shell(tmp_path, env) as sh:
+        must(sh, "marac-hub init")
+        sh.start("marac-hub serve", lambda out: out.startswith("marac-hub serving on"))
+        must(sh, "marac-hub isp publish 2026.1 --title ISP")
+        invite = "marac-hub agency invite police-north --name Police --kind police "
+        invite += "--isp-version 2026.1 --isp-signed-by DMO --isp-signed-on 2026-11-01"
+        code = must(sh, invite).split()[-1]
+        wrong = code.rsplit(":", 1)[0] + ":" + "A" * len(code.rsplit(":", 1)[1])
+        enrol = f"agency-client enrol --hub http://127.0.0.1:{port} --dir ~/marac --code "
+        sh.env["AGENCY_CLIENT_PASSPHRASE"] = "the first passphrase"
+        failed = sh.run(enrol + wrong)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+        assert not (tmp_path / "marac").exists(), list((tmp_path / "marac").rglob("*"))
+        sh.env["AGENCY_CLIENT_PASSPHRASE"] = "another passphrase"
+        enrolled = must(sh, enrol + code)
+        shown = must(sh, "marac-hub hub show")
+        assert _fingerprint("hub identity", enrolled) == _fingerprint("hub identity", shown)
+        assert _fingerprint("hub encryption", shown)
+        agency = _fingerprint("agency identity", enrolled)
+        approved = must(sh, f"marac-hub agency approve police-north --fingerprint {agency}")
+        assert "now receives what it is sent" in approved
+        waiting: Callable[[str], bool] = lambda err: "connected" in err  # noqa: E731
+        line = sh.start("agency-client run --dir ~/marac", waiting, stderr=True)
+        assert line.strip() == (
+            f"agency-client: connected to http://127.0.0.1:{port} as police-north; "
+            "waiting for messages (Ctrl-C stops)"
+        )
+
+
+def test_approve_says_an_agency_without_the_current_isp_receives_nothing(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {"MARAC_HUB_DATA_DIR": str(tmp_path / "hub"), "MARAC_HUB_PORT": str(port), **FAST}
+    with shell(tmp_path, env) as sh:
+        must(sh, "marac-hub init")
+        sh.start("marac-hub serve", lambda out: out.startswith("marac-hub serving on"))
+        must(sh, "marac-hub isp publish 2026.1 --title ISP")
+        invite = "marac-hub agency invite police-north --name Police --kind police "
+        invite += "--isp-version 2026.1 --isp-signed-by DMO --isp-signed-on 2026-11-01"
+        code = must(sh, invite).split()[-1]
+        must(sh, "marac-hub isp publish 2027.1 --title 'ISP, revised'")
+        sh.env["AGENCY_CLIENT_PASSPHRASE"] = "a passphrase"
+        enrolled = must(
+            sh, f"agency-client enrol --hub http://127.0.0.1:{port} --dir d --code {code}"
+        )
+        agency = _fingerprint("agency identity", enrolled)
+        approved = must(sh, f"marac-hub agency approve police-north --fingerprint {agency}")
+        assert "has not signed the current ISP" in approved and "receives nothing" in approved
+        sent = sh.run("marac-hub send --all --text 'Agenda out'")
+        assert sent.returncode == 1, sent.stdout + sent.stderr
+        assert "not sent to police-north: isp-not-signed" in sent.stdout
+        assert "nothing sent" in sent.stderr
+        must(sh, "marac-hub isp sign police-north --version 2027.1 --signed-by DMO")
+        sent = sh.run("marac-hub send --all --text 'Agenda out'")
+        assert sent.returncode == 0 and "queued" in sent.stdout, sent.stdout + sent.stderr
+
+
+def must(sh: Shell, line: str) -> str:
+    """Run ``line``; it succeeds; its output."""
+    done = sh.run(line)
+    assert done.returncode == 0, (line, done.stdout, done.stderr)
+    return done.stdout
