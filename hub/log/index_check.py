@@ -21,7 +21,7 @@ from hub.log.entries import LogEntry
 from hub.log.store import Prepared, index_rows
 from hub.log.tables import log_index, log_index_cases, log_index_categories, log_index_subjects
 
-__all__ = ["IndexFault", "IndexRepair", "expected_rows", "find_fault", "rebuild"]
+__all__ = ["IndexFault", "IndexRepair", "derive", "find_fault", "rebuild", "rows_outside"]
 
 _MAIN: Final = tuple(c.name for c in log_index.c if c.name != "idx")
 _SIDES: Final[tuple[tuple[Table, str], ...]] = (
@@ -74,17 +74,56 @@ def _main_row(row: Any) -> tuple[Any, ...]:
     return tuple(_aware(row[name]) if name == "at" else row[name] for name in _MAIN)
 
 
-def expected_rows(chunk: Iterable[tuple[int, bytes]]) -> tuple[dict[int, Rows], Prepared]:
-    """What the index must hold for these entries (``index_rows``, as the append wrote it).
-    An entry that does not parse has no rows (the hash pass has already named it)."""
+def derive(chunk: Iterable[tuple[int, bytes]]) -> Prepared:
+    """The rows the index must hold for these entries (``index_rows``, as the append
+    wrote them). An entry that does not parse has none (the hash pass names it)."""
     out = Prepared()
+    validate = LogEntry.model_validate_json
     for idx, data in chunk:
         try:
-            entry = LogEntry.model_validate_json(bytes(data))
+            entry = validate(bytes(data))
         except ValueError:
             continue
         index_rows(int(idx), entry, out)
-    return _group(out.index, out.cases, out.subjects, out.categories), out
+    return out
+
+
+def _by_entry(prepared: Prepared) -> dict[int, Rows]:
+    return _group(prepared.index, prepared.cases, prepared.subjects, prepared.categories)
+
+
+def _flat_expected(prepared: Prepared, *, naive: bool) -> list[list[tuple[Any, ...]]]:
+    """The rows ``prepared`` holds as sorted tuples, as ``_flat_stored`` reads them."""
+    main = sorted(tuple(row[n] for n in ("idx", *_MAIN)) for row in prepared.index)
+    if naive:  # SQLite hands datetimes back naive (they are stored as UTC)
+        at = 1 + _MAIN.index("at")
+        main = [(*r[:at], r[at].replace(tzinfo=None), *r[at + 1 :]) for r in main]
+    sides = [
+        sorted((row["idx"], row[column]) for row in rows)
+        for rows, (_, column) in zip(
+            (prepared.cases, prepared.subjects, prepared.categories), _SIDES, strict=True
+        )
+    ]
+    return [main, *sides]
+
+
+def _flat_stored(conn: Connection, low: int, high: int) -> list[list[tuple[Any, ...]]]:
+    """The rows stored for entries ``low`` to ``high - 1``: sorted tuples, one list a table."""
+    main = select(log_index.c.idx, *(log_index.c[n] for n in _MAIN))
+    queries = [main.where(log_index.c.idx >= low, log_index.c.idx < high)]
+    for table, column in _SIDES:
+        queries.append(
+            select(table.c.idx, table.c[column]).where(table.c.idx >= low, table.c.idx < high)
+        )
+    # sorted here, not by the database: its collation need not be Python's order
+    return [sorted(tuple(row) for row in conn.execute(query)) for query in queries]
+
+
+def _same(conn: Connection, prepared: Prepared, low: int, high: int) -> bool:
+    """Whether the stored rows of entries ``low`` to ``high - 1`` are ``prepared``'s: the
+    whole chunk compared at once, as sorted tuples."""
+    naive = conn.dialect.name == "sqlite"
+    return _flat_expected(prepared, naive=naive) == _flat_stored(conn, low, high)
 
 
 def _group(
@@ -129,12 +168,15 @@ def _difference(index: int, want: Rows, have: Rows) -> str:
 
 
 def find_fault(conn: Connection, chunk: Sequence[tuple[int, bytes]]) -> IndexFault | None:
-    """The first entry of ``chunk`` (consecutive entries, in order) whose rows differ."""
+    """The first entry of ``chunk`` (consecutive entries, in order) whose rows differ (the
+    rows are grouped by entry only when the chunk's differ, to name it and how)."""
     if not chunk:
         return None
     low, high = int(chunk[0][0]), int(chunk[-1][0]) + 1
-    want, _ = expected_rows(chunk)
-    have = stored_rows(conn, low, high)
+    prepared = derive(chunk)
+    if _same(conn, prepared, low, high):
+        return None
+    want, have = _by_entry(prepared), stored_rows(conn, low, high)
     for idx in range(low, high):
         w, h = want.get(idx, _NONE), have.get(idx, _NONE)
         if w != h:
@@ -162,8 +204,10 @@ def rebuild(conn: Connection, chunk: Sequence[tuple[int, bytes]], repair: IndexR
     if not chunk:
         return
     low, high = int(chunk[0][0]), int(chunk[-1][0]) + 1
-    want, prepared = expected_rows(chunk)
-    have = stored_rows(conn, low, high)
+    prepared = derive(chunk)
+    if _same(conn, prepared, low, high):
+        return
+    want, have = _by_entry(prepared), stored_rows(conn, low, high)
     bad = [i for i in range(low, high) if want.get(i, _NONE) != have.get(i, _NONE)]
     if not bad:
         return
