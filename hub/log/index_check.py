@@ -92,12 +92,9 @@ def _by_entry(prepared: Prepared) -> dict[int, Rows]:
     return _group(prepared.index, prepared.cases, prepared.subjects, prepared.categories)
 
 
-def _flat_expected(prepared: Prepared, *, naive: bool) -> list[list[tuple[Any, ...]]]:
+def _flat_expected(prepared: Prepared) -> list[list[tuple[Any, ...]]]:
     """The rows ``prepared`` holds as sorted tuples, as ``_flat_stored`` reads them."""
     main = sorted(tuple(row[n] for n in ("idx", *_MAIN)) for row in prepared.index)
-    if naive:  # SQLite hands datetimes back naive (they are stored as UTC)
-        at = 1 + _MAIN.index("at")
-        main = [(*r[:at], r[at].replace(tzinfo=None), *r[at + 1 :]) for r in main]
     sides = [
         sorted((row["idx"], row[column]) for row in rows)
         for rows, (_, column) in zip(
@@ -115,15 +112,18 @@ def _flat_stored(conn: Connection, low: int, high: int) -> list[list[tuple[Any, 
         queries.append(
             select(table.c.idx, table.c[column]).where(table.c.idx >= low, table.c.idx < high)
         )
-    # sorted here, not by the database: its collation need not be Python's order
-    return [sorted(tuple(row) for row in conn.execute(query)) for query in queries]
+    # sorted here, not by the database: its collation need not be Python's order; a
+    # datetime handed back naive (SQLite's) was stored as UTC
+    at = 1 + _MAIN.index("at")
+    found = [sorted(tuple(row) for row in conn.execute(query)) for query in queries]
+    found[0] = [(*r[:at], _aware(r[at]), *r[at + 1 :]) for r in found[0]]
+    return found
 
 
 def _same(conn: Connection, prepared: Prepared, low: int, high: int) -> bool:
     """Whether the stored rows of entries ``low`` to ``high - 1`` are ``prepared``'s: the
     whole chunk compared at once, as sorted tuples."""
-    naive = conn.dialect.name == "sqlite"
-    return _flat_expected(prepared, naive=naive) == _flat_stored(conn, low, high)
+    return _flat_expected(prepared) == _flat_stored(conn, low, high)
 
 
 def _group(
