@@ -27,11 +27,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, Final, Literal
 
-from sqlalchemy import Integer, LargeBinary, Select, literal, select
+from sqlalchemy import LargeBinary, Select, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from hub.crypto.tree_head import SignedTreeHead
 from hub.log.entries import KINDS, parse_entry
@@ -44,6 +41,7 @@ from hub.log.tables import (
 )
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import ProtocolError
+from hub.storage.sql import byte_position
 
 __all__ = [
     "COLUMNS",
@@ -176,7 +174,7 @@ class LogQuery:
                 stmt = stmt.where(e.idx.in_(select(table.c.idx).where(column == value)))
         if self.actor is not None:
             needle = f'"actor":{json.dumps(self.actor, ensure_ascii=False)}'.encode()
-            stmt = stmt.where(_position(log_entries.c.entry, literal(needle, LargeBinary)) > 0)
+            stmt = stmt.where(byte_position(log_entries.c.entry, literal(needle, LargeBinary)) > 0)
         if self.case_refs is not None:
             stmt = stmt.where(
                 e.idx.in_(
@@ -194,26 +192,6 @@ class LogQuery:
                 )
             )
         return stmt
-
-
-class _position(FunctionElement[int]):
-    """Where ``needle`` first occurs in ``haystack`` (bytes), 1-based; 0 if nowhere."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "byte_position"
-
-
-@compiles(_position)
-def _instr(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
-    haystack, needle = list(element.clauses)
-    return f"instr({compiler.process(haystack, **kw)}, {compiler.process(needle, **kw)})"
-
-
-@compiles(_position, "postgresql")
-def _strpos(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
-    haystack, needle = list(element.clauses)
-    return f"position({compiler.process(needle, **kw)} in {compiler.process(haystack, **kw)})"
 
 
 async def search(

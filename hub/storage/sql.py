@@ -12,13 +12,17 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, text
+from sqlalchemy import Integer, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from hub.storage.engine import SQLiteEngine
 
 __all__ = [
+    "byte_position",
     "fetch_raw",
     "insert_many",
     "insert_rows",
@@ -158,3 +162,24 @@ async def insert_many(conn: AsyncConnection, table: Table, rows: list[dict[str, 
         return
     columns = list(rows[0])
     await insert_rows(conn, table, columns, [tuple(row[c] for c in columns) for row in rows])
+
+
+class byte_position(FunctionElement[int]):
+    """SQL: where ``needle`` first occurs in ``haystack`` (bytes), 1-based; 0 if nowhere
+    (SQLite's ``instr``, PostgreSQL's ``position``)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "byte_position"
+
+
+@compiles(byte_position)
+def _instr(element: byte_position, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = list(element.clauses)
+    return f"instr({compiler.process(haystack, **kw)}, {compiler.process(needle, **kw)})"
+
+
+@compiles(byte_position, "postgresql")
+def _strpos(element: byte_position, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack, needle = list(element.clauses)
+    return f"position({compiler.process(needle, **kw)} in {compiler.process(haystack, **kw)})"
