@@ -57,10 +57,7 @@ def open_database(url: str, *, background_checkpoints: bool = False) -> Database
     engine = create_engine(url, background_checkpoints=background_checkpoints)
     if isinstance(engine, SQLiteEngine):
         if engine.file is None:
-            raise HubError(
-                "the hub keeps its data in a SQLite file or PostgreSQL, not in memory",
-                code="bad-settings",
-            )
+            raise HubError("the hub keeps its data in a SQLite file or PostgreSQL, not in memory")
         checkpoints = engine.file if background_checkpoints else None
         return Database(engine, SQLiteMailbox(engine), shared=False, checkpoints=checkpoints)
     if engine.dialect.driver != "asyncpg":
