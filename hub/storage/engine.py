@@ -27,6 +27,7 @@ __all__ = [
     "POOL_SIZE",
     "SQLiteEngine",
     "WRITE",
+    "begin_without_waiting",
     "create_engine",
     "private_sqlite_file",
 ]
@@ -57,18 +58,27 @@ class _InlineSQLite(aiosqlite.Connection):
         if args and isinstance(args[0], str) and args[0].lstrip()[:15].upper() == "BEGIN IMMEDIATE":
             # Free (no other process writing: this one's writers queue on an asyncio
             # lock), the lock is taken inline; held by another process, on the worker.
-            db = self._connection
-            db.execute("PRAGMA busy_timeout=0")
-            try:
-                return fn(*args, **kwargs)
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                    raise
-            finally:
-                db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+            free, result = begin_without_waiting(self._connection, lambda: fn(*args, **kwargs))
+            if free:
+                return result
             self.on_busy()
             return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
         return fn(*args, **kwargs)
+
+
+def begin_without_waiting(db: sqlite3.Connection, begin: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run ``begin`` (a ``BEGIN IMMEDIATE`` on ``db``) with the busy timeout off:
+    ``(True, its result)`` if the write lock was free, ``(False, None)`` if another
+    connection holds it; the caller then waits for it off the event loop."""
+    db.execute("PRAGMA busy_timeout=0")
+    try:
+        return True, begin()
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+            raise
+        return False, None
+    finally:
+        db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
 
 
 PRIVATE_FILE: Final = 0o600  # the database and its -wal and -shm: the hub's owner alone
@@ -150,6 +160,15 @@ class SQLiteEngine(AsyncEngine):
 
     def _waited(self) -> None:
         self.busy_waits += 1
+
+    async def begin_immediate(self, db: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE`` on a driver-level ``sqlite3`` connection (the mailbox
+        store's): at once if the write lock is free, else waited for on a worker thread
+        (the busy timeout) and counted in :attr:`busy_waits`, as the engine's own writes."""
+        if begin_without_waiting(db, lambda: db.execute("BEGIN IMMEDIATE"))[0]:
+            return
+        self._waited()
+        await asyncio.to_thread(db.execute, "BEGIN IMMEDIATE")
 
     def writer_lock(self) -> asyncio.Lock:
         """This event loop's lock for the engine's write transactions."""

@@ -52,6 +52,7 @@ async def test_a_look_that_meets_another_process_writing_waits_off_the_event_loo
         with pytest.raises(CryptoError):  # and its nonce was kept
             await database.mailbox.look("police", 10, now, nonce=("police", "n-1", now))
         assert isinstance(database.engine, SQLiteEngine)
+        assert database.engine.busy_waits == 1  # counted as the engine's own writes are
     finally:
         other.close()
         await database.dispose()

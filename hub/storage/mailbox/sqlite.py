@@ -37,7 +37,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from hub.protocol.messages import Receipt
-from hub.storage.engine import BUSY_MS, SQLiteEngine
+from hub.storage.engine import SQLiteEngine
 from hub.storage.mailbox.base import (
     AGENCY_COLUMNS,
     AgencyRow,
@@ -232,7 +232,7 @@ class SQLiteMailbox:
         """Open the shared transaction, let this turn's batches in, commit once."""
         try:
             async with self._writer_locked() as db:
-                await self._begin(db)
+                await self._engine.begin_immediate(db)
                 try:
                     group.opened.set_result(None)
                     for _ in range(_JOIN_TURNS):  # the waiters' wake-ups run first
@@ -277,7 +277,7 @@ class SQLiteMailbox:
         async with self._writer_locked() as db:
             db.execute("PRAGMA synchronous=NORMAL")
             try:
-                await self._begin(db)
+                await self._engine.begin_immediate(db)
                 try:
                     yield db
                 except BaseException:
@@ -286,20 +286,6 @@ class SQLiteMailbox:
                 db.execute("COMMIT")
             finally:
                 db.execute("PRAGMA synchronous=FULL")
-
-    @staticmethod
-    async def _begin(db: sqlite3.Connection) -> None:
-        db.execute("PRAGMA busy_timeout=0")  # try without waiting ...
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                raise
-        finally:
-            db.execute(f"PRAGMA busy_timeout={BUSY_MS}")
-        # ... another process writes: wait for it (busy timeout) off the loop
-        await asyncio.to_thread(db.execute, "BEGIN IMMEDIATE")
 
 
 _JOIN_TURNS: Final = 3  # loop turns the shared transaction stays open for this turn's batches
