@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.cli import main
 from hub.storage.engine import create_engine
 from hub.storage.schema import migrate
 from hub.testing import postgres_database
@@ -39,3 +40,14 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture(scope="module")
+def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Hub keys made once by ``marac-hub init`` (each test copies them, with its own database)."""
+    data = tmp_path_factory.mktemp("template") / "data"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MARAC_HUB_KEY_FILE_STRENGTH", "interactive")
+        assert main(["--data-dir", str(data), "init"]) == 0
+    (data / "hub.sqlite3").unlink()
+    return data

@@ -87,17 +87,6 @@ async def _fill(settings: Settings, total: int) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Hub keys made once by ``marac-hub init`` (each test copies them, with its own database)."""
-    data = tmp_path_factory.mktemp("template") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MARAC_HUB_KEY_FILE_STRENGTH", "interactive")
-        assert main(["--data-dir", str(data), "init"]) == 0
-    (data / "hub.sqlite3").unlink()
-    return data
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def log_hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Iterator[Hub]:
     """A data directory whose log holds 21 entries and three signed heads (5, 13, 21)."""

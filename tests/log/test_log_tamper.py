@@ -119,17 +119,6 @@ def entry(n: int, at: datetime | None = None) -> LogEntry:
     )
 
 
-@pytest.fixture(scope="module")
-def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Hub keys made once by ``marac-hub init`` (each test copies them, with its own database)."""
-    data = tmp_path_factory.mktemp("template") / "data"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MARAC_HUB_KEY_FILE_STRENGTH", "interactive")
-        assert main(["--data-dir", str(data), "init"]) == 0
-    (data / "hub.sqlite3").unlink()
-    return data
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Iterator[Hub]:
     """A log of 21 entries, logged from three hours ago a minute apart, with heads signed
