@@ -36,6 +36,7 @@ from hub.delivery.waiters import Waiters, wait_for_event
 from hub.protocol.canonical import b64encode
 from hub.protocol.errors import PolicyError
 from hub.protocol.messages import Receipt
+from hub.storage.mailbox import Nonce
 
 __all__ = [
     "Acknowledgement",
@@ -57,8 +58,6 @@ __all__ = [
     "wait_for_event",
 ]
 
-Nonce = tuple[str, str, datetime]
-"""A signed request's (agency id, nonce, time), kept in the transaction of its work."""
 
 _REFUSED: Final = {
     "pending": ("agency enrolled; awaiting approval", "agency-not-approved"),
