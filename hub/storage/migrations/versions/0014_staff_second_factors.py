@@ -1,0 +1,20 @@
+"""Second factors for staff sign-in (TOTP, passkeys, recovery codes).
+
+Written out column by column (it imports nothing of the hub), so it stays what it was when
+the tables change again.
+
+Revision ID: 0014
+"""
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet: reserved in the revision chain."""
+
+
+def downgrade() -> None:
+    """Nothing yet: reserved in the revision chain."""

@@ -1,0 +1,20 @@
+"""Witness cosignatures on the log's checkpoints.
+
+Written out column by column (it imports nothing of the hub), so it stays what it was when
+the tables change again.
+
+Revision ID: 0016
+"""
+
+revision = "0016"
+down_revision = "0015"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Nothing yet: reserved in the revision chain."""
+
+
+def downgrade() -> None:
+    """Nothing yet: reserved in the revision chain."""
