@@ -103,7 +103,7 @@ def _normalise(name: str) -> str:
 
 def test_the_agency_install_brings_no_server_library(wheel: Path, agency_venv: Path) -> None:
     server = _server_requirements(wheel)
-    assert {"sqlalchemy", "asyncpg", "alembic", "jinja2", "fhir-resources"} <= server
+    assert {"sqlalchemy", "asyncpg", "alembic", "fhir-resources"} <= server
     pip_list = [agency_venv / "python", "-m", "pip", "list", "--format", "json"]
     listed = json.loads(_run(*pip_list, "--disable-pip-version-check"))
     installed = {_normalise(p["name"]) for p in listed}

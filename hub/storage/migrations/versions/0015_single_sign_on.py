@@ -1,4 +1,4 @@
-"""Single sign-on identities and scoped, expiring staff API tokens.
+"""Single sign-on identities for staff.
 
 Written out column by column (it imports nothing of the hub), so it stays what it was when
 the tables change again.
