@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     web_secure_cookies: bool = Field(
         default=False, description="mark cookies Secure even on plain HTTP (behind a TLS proxy)"
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?$",
+        description="the hub's public URL as browsers reach it (https://hub.example.org): "
+        "the WebAuthn relying party of staff passkeys; unset: passkeys work only on "
+        "http://localhost",
+    )
+    mfa_required_roles: tuple[Literal["admin", "coordinator", "dpo"], ...] = Field(
+        default=("admin", "coordinator", "dpo"),
+        description="staff roles that must sign in to the web UI with a second factor "
+        "(TOTP or a passkey; those without one enrol at their next sign-in)",
+    )
     body_read_seconds: float = Field(
         default=30.0, gt=0, le=600, description="a request body must arrive within this long"
     )
