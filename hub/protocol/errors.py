@@ -124,6 +124,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_ENVELOPE = "unknown-envelope"
     BAD_RECEIPT = "bad-receipt"
     BAD_TREE_HEAD = "bad-tree-head"
+    BAD_NOTE = "bad-note"
+    BAD_CHECKPOINT = "bad-checkpoint"
+    BAD_COSIGNATURE = "bad-cosignature"
+    LOG_FORK = "log-fork"
     NO_LAWFUL_BASIS = "no-lawful-basis"
     ISP_NOT_SIGNED = "isp-not-signed"
     POLICY_REFUSED = "policy-refused"
@@ -227,6 +231,10 @@ _TYPES: Final = (
     ProblemType("unknown-envelope", 404, "No such envelope for this agency"),
     ProblemType("bad-receipt", 400, "Receipt does not verify"),
     ProblemType("bad-tree-head", 400, "Tree head is malformed or does not verify"),
+    ProblemType("bad-note", 400, "Signed note is malformed or does not verify"),
+    ProblemType("bad-checkpoint", 400, "Checkpoint is malformed or of another log"),
+    ProblemType("bad-cosignature", 400, "Cosignature is malformed or does not verify"),
+    ProblemType("log-fork", 409, "Checkpoint is inconsistent with one already witnessed"),
     ProblemType("no-lawful-basis", 403, "No lawful basis covers this disclosure"),
     ProblemType("isp-not-signed", 403, "Recipient has not signed the current ISP"),
     ProblemType("policy-refused", 403, "Disclosure refused by policy"),
