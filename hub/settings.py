@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,7 +19,16 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "SsoGrant", "load_settings"]
+
+
+class SsoGrant(BaseModel):
+    """What one value of the role claim grants: a hub role and, for a coordinator, areas."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["admin", "coordinator", "dpo"]
+    areas: tuple[str, ...] = ()
 
 
 class Settings(BaseSettings):
@@ -124,6 +133,66 @@ class Settings(BaseSettings):
         "entries were appended after it",
     )
 
+    sso_issuer: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="single sign-on: the OpenID provider's issuer URL (https; http only on "
+        "loopback); unset: no single sign-on. See docs/single-sign-on.md",
+    )
+    sso_provider_name: str = Field(
+        default="your organisation's account",
+        max_length=60,
+        description="the sign-in page's link text: 'Sign in with <this>'",
+    )
+    sso_client_id: str | None = Field(
+        default=None, max_length=255, description="the hub's client id at the provider"
+    )
+    sso_client_secret: SecretStr | None = Field(
+        default=None, description="the hub's client secret (or sso_client_secret_file)"
+    )
+    sso_client_secret_file: Path | None = Field(
+        default=None, description="a file holding the client secret (its first line)"
+    )
+    sso_redirect_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+/sso/callback$",
+        description="the callback URL registered at the provider; default: public_url + "
+        "/sso/callback, else this hub's address as the browser reached it",
+    )
+    sso_scopes: tuple[str, ...] = Field(
+        default=("openid", "email", "profile"), description="scopes asked for ('openid' added)"
+    )
+    sso_username_claim: str = Field(
+        default="preferred_username",
+        description="the ID token claim that names a new hub user (made at first sign-in)",
+    )
+    sso_role_claim: str = Field(
+        default="groups", description="the ID token claim (a string or a list) mapped to roles"
+    )
+    sso_role_map: dict[str, SsoGrant] = Field(
+        default_factory=dict,
+        description="value of sso_role_claim -> {role, areas}: the only source of an SSO "
+        "user's role and areas; a user none of whose values is mapped is refused",
+    )
+    sso_require_mfa: bool = Field(
+        default=True,
+        description="refuse an ID token whose amr or acr does not show multi-factor sign-in",
+    )
+    sso_mfa_amr: tuple[str, ...] = Field(
+        default=("mfa",), description="amr values that count as multi-factor sign-in"
+    )
+    sso_mfa_acr: tuple[str, ...] = Field(
+        default=(), description="acr values that count as multi-factor sign-in"
+    )
+    sso_algorithms: tuple[Literal["RS256", "PS256", "ES256", "EdDSA"], ...] = Field(
+        default=("RS256", "PS256", "ES256", "EdDSA"),
+        min_length=1,
+        description="ID token signature algorithms accepted (never 'none', never HS*)",
+    )
+    sso_leeway_seconds: int = Field(
+        default=60, ge=0, le=300, description="clock skew allowed on exp and iat"
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: object) -> object:
@@ -140,6 +209,19 @@ class Settings(BaseSettings):
         if value is not None and value.startswith(("postgresql://", "postgres://")):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         return value
+
+    @model_validator(mode="after")
+    def _single_sign_on(self) -> Settings:
+        if self.sso_issuer is None:
+            return self
+        if not self.sso_client_id:
+            raise ValueError("sso_issuer is set: set sso_client_id too")
+        if self.sso_client_secret is not None and self.sso_client_secret_file is not None:
+            raise ValueError("set sso_client_secret or sso_client_secret_file, not both")
+        for url in (self.sso_issuer, self.sso_redirect_url):
+            if url is not None and not _https_or_loopback(url):
+                raise ValueError(f"{url} must be https (http only on loopback)")
+        return self
 
     @property
     def db_url(self) -> str:
@@ -161,6 +243,12 @@ class Settings(BaseSettings):
         if config_file is not None:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _https_or_loopback(url: str) -> bool:
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rsplit(":", 1)[0] if not rest.startswith("[") else "[::1]"
+    return scheme == "https" or host in ("localhost", "127.0.0.1", "[::1]")
 
 
 def _config_file(*sources: PydanticBaseSettingsSource) -> Path | None:
