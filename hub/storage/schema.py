@@ -4,6 +4,7 @@ the operator's schema commands (``marac-hub db``) and the stock ``alembic`` comm
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,19 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest migration."""
+    """Bring the schema to the newest migration.
+
+    A database already there (every start but the first, every command) is told so by one
+    read of ``alembic_version``, without Alembic loading and running its environment.
+    """
+
+    def at_head(sync: Connection) -> bool:
+        current = frozenset(MigrationContext.configure(sync).get_current_heads())
+        return current == _code_heads()
+
+    async with engine.connect() as conn:
+        if await conn.run_sync(at_head):
+            return
     await upgrade(engine, "head")
 
 
@@ -66,6 +79,12 @@ class Revision:
 
 def _script() -> ScriptDirectory:
     return ScriptDirectory(str(MIGRATIONS))
+
+
+@functools.cache
+def _code_heads() -> frozenset[str]:
+    """The code's head revision(s): the migrations on disk do not change while it runs."""
+    return frozenset(_script().get_heads())
 
 
 def _revision_error(exc: Exception) -> HubError:
