@@ -12,12 +12,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    UniqueConstraint,
 )
 
-from hub.storage.tables import TZ, metadata
+from hub.storage.tables import SEQ, TZ, metadata
 
 __all__ = [
     "agency_areas",
+    "referral_amendments",
     "areas",
     "case_keys",
     "case_sequences",
@@ -112,4 +114,20 @@ case_keys = Table(
     Column("wrapped", LargeBinary),  # NULL once destroyed
     Column("created_at", TZ, nullable=False),
     Column("destroyed_at", TZ),
+)
+
+# Every amendment of a referral (migration 0017): who, when, through which door, which
+# fields changed (field names only), and the referral as it was before, under the case key.
+referral_amendments = Table(
+    "referral_amendments",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("case_ref", String(20), ForeignKey("cases.ref"), nullable=False),
+    Column("version", Integer, nullable=False),  # the version this amendment made (from 2)
+    Column("amended_at", TZ, nullable=False),
+    Column("amended_by", String(80), nullable=False),  # role:name
+    Column("door", String(8), nullable=False),
+    Column("fields", String(4000), nullable=False),  # changed field paths, comma-separated
+    Column("previous", LargeBinary),  # the referral before it, under the case key
+    UniqueConstraint("case_ref", "version", name="uq_referral_amendments_version"),
 )

@@ -42,6 +42,11 @@ meetings = Table(
     Column("created_by", String(64), nullable=False),
     Column("published_at", TZ),  # first publication of the agenda
     Column("minutes_at", TZ),  # minutes sent: the meeting is closed
+    # Cancelled (nothing more is published or minuted) or moved (migration 0017):
+    Column("cancelled_at", TZ),
+    Column("cancelled_by", String(64)),
+    Column("moved_at", TZ),  # the latest move
+    Column("moved_from", Date),  # the date before the latest move
     Index("ix_meetings_area", "area_id", "meeting_date"),
 )
 

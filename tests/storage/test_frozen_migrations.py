@@ -96,9 +96,10 @@ async def test_an_empty_database_migrated_to_head_is_the_metadata(engine: AsyncE
 async def test_down_to_base_and_up_again(engine: AsyncEngine) -> None:
     await _step(engine, "head")
     await _step(engine, "0012", down=True)
-    # the comparison sees a difference where there is one: 0013's column
-    (diff,) = await _differences(engine)
-    assert diff[0] == "add_column" and (diff[2], diff[3].name) == ("areas", "four_eyes")
+    # the comparison sees a difference where there is one: 0013's column (and the later
+    # revisions' tables and columns)
+    added = [d for d in await _differences(engine) if isinstance(d, tuple) and d[0] == "add_column"]
+    assert ("areas", "four_eyes") in {(d[2], d[3].name) for d in added}
     await _step(engine, "base", down=True)
     assert await _tables(engine) <= {"alembic_version"}
     await _step(engine, "head")
