@@ -4,7 +4,9 @@ One SQLite file, ``DIR/store.sqlite3``. A message's metadata (id, type, sender, 
 reference, times, recipient key) is in the clear so ``inbox`` works without the
 passphrase; its payload is sealed with ChaCha20-Poly1305 under a *store key* derived
 with HKDF-SHA256 from the agency's identity seed, the envelope id as associated data,
-so the file alone shows no one's name and a body cannot be moved to another row.
+so the file alone shows no one's name and a body cannot be moved to another row. The
+workspace's draft research responses and a copy of what the agency sent are sealed the
+same way (associated data ``draft:CASE`` and ``sent:ID``).
 
 Messages are keyed by envelope id and inserted at most once, which turns the hub's
 at-least-once delivery into exactly-once hand-off: ``acked_at`` and ``handed_at``
@@ -45,6 +47,7 @@ __all__ = [
     "LogAlarm",
     "LogHead",
     "MessageInfo",
+    "SentMessage",
     "Store",
     "StoreError",
     "StoredMessage",
@@ -114,6 +117,19 @@ CREATE TABLE IF NOT EXISTS log_alarms (
     count    INTEGER NOT NULL DEFAULT 1,
     UNIQUE (kind, reason)
 );
+CREATE TABLE IF NOT EXISTS drafts (
+    case_ref   TEXT PRIMARY KEY,
+    updated_at TEXT NOT NULL,
+    body       BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sent (
+    envelope_id TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    case_ref    TEXT NOT NULL,
+    answers     TEXT NOT NULL,
+    sent_at     TEXT NOT NULL,
+    body        BLOB NOT NULL
+);
 """
 _INFO_COLUMNS: Final = (
     "envelope_id, type, sender, case_ref, sent_at, received_at, recipient_key, "
@@ -170,6 +186,18 @@ class StoredMessage:
             "recipient_key": i.recipient_key,
             "payload": self.payload,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A research response or action update this agency sent, as it was sent."""
+
+    envelope_id: str
+    type: str
+    case_ref: str
+    answers: str  # the research request's or the action's id
+    sent_at: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +486,63 @@ class Store:
         if self._aead is None:
             raise StoreError("the store was opened without its key")
         return self._aead
+
+    # -- drafts and sent messages (the workspace's; bodies sealed like messages') -------
+
+    def save_draft(self, case_ref: str, draft: dict[str, Any], now: datetime) -> None:
+        """Keep (or replace) the draft research response for ``case_ref``, sealed."""
+        body = self._seal("draft:" + case_ref, canonical_json(draft))
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO drafts (case_ref, updated_at, body) VALUES (?, ?, ?)",
+                (case_ref, format_timestamp(now), body),
+            )
+
+    def draft(self, case_ref: str) -> tuple[dict[str, Any], str] | None:
+        """The draft for ``case_ref`` and when it was saved, or None."""
+        rows = self._query("SELECT body, updated_at FROM drafts WHERE case_ref = ?", (case_ref,))
+        if not rows:
+            return None
+        body, updated_at = rows[0]
+        return loads_strict(self._open("draft:" + case_ref, body)), str(updated_at)
+
+    def draft_cases(self) -> list[str]:
+        """The case references that have a draft."""
+        return [str(r[0]) for r in self._query("SELECT case_ref FROM drafts ORDER BY case_ref")]
+
+    def delete_draft(self, case_ref: str) -> None:
+        """Drop the draft for ``case_ref`` (if any)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM drafts WHERE case_ref = ?", (case_ref,))
+
+    def record_sent(
+        self,
+        envelope_id: str,
+        message_type: str,
+        case_ref: str,
+        answers: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Record a message sent to the hub (its payload sealed); once per envelope id."""
+        body = self._seal("sent:" + envelope_id, canonical_json(payload))
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO sent (envelope_id, type, case_ref, answers, sent_at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (envelope_id, message_type, case_ref, answers, format_timestamp(now), body),
+            )
+
+    def sent(self) -> list[SentMessage]:
+        """Every message this agency sent, oldest first, decrypted."""
+        rows = self._query(
+            "SELECT envelope_id, type, case_ref, answers, sent_at, body FROM sent "
+            "ORDER BY sent_at, envelope_id"
+        )
+        return [
+            SentMessage(eid, kind, ref, answers, at, loads_strict(self._open("sent:" + eid, body)))
+            for eid, kind, ref, answers, at, body in rows
+        ]
 
     # -- encryption keys ------------------------------------------------------------
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from agency_client import sending
 from agency_client.cli import passphrase
-from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.outbound import fetch_hub_key, research_response, send_to_hub
-from agency_client.store import StoreError
+from agency_client.cli._common import add_dir, data_dir
+from agency_client.outbound import research_response
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, ProtocolError
 from hub.protocol.messages import ActionUpdate, ResearchResponse
@@ -83,18 +83,7 @@ def send_built(args: argparse.Namespace, build: Callable[[Any, str, datetime], M
 async def _send(
     args: argparse.Namespace, build: Callable[[Any, str, datetime], M]
 ) -> tuple[M, Any]:
-    from agency_client.hub_client import HubClient  # noqa: PLC0415 - aiohttp only when needed
-
     data = data_dir(args)
     identity, store = await asyncio.to_thread(data.unlock, passphrase.read(args))
     with store:
-        agency_id = store.require_config("agency_id")
-        pinned = store.hub_key()
-        if pinned is None:
-            raise StoreError(f"{args.dir} has no pinned hub key: run 'agency-client enrol' first")
-        message = build(store, agency_id, datetime.now(UTC))
-        async with HubClient(
-            store.require_config("hub_url"), agency_id, identity, **connection_options(store)
-        ) as client:
-            hub_key = await fetch_hub_key(client, pinned)
-            return message, await send_to_hub(client, message, hub_key)
+        return await sending.send_built(identity, store, build)
