@@ -19,12 +19,24 @@ and the second step of a sign-in (migration 0014).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+)
 
 from hub.storage.tables import SEQ, TZ, metadata
 
 __all__ = [
     "login_attempts",
+    "sso_identities",
+    "sso_logins",
     "staff_passkeys",
     "staff_recovery_codes",
     "staff_totp",
