@@ -1,13 +1,17 @@
-"""``agency-client log check``: check the hub's disclosure log against what this agency saw."""
+"""``agency-client log check``: check the hub's disclosure log against what this agency saw;
+``agency-client log verify-evidence FILE``: check an evidence bundle offline (no hub, no
+data directory; ``hub.crypto.evidence``)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
+from agency_client.evidence import print_evidence, read_bundle
 from agency_client.store import Store, StoreError
 from agency_client.transparency.entries import KnownKeys
 
@@ -29,6 +33,50 @@ def register(sub: Any) -> None:
     add_dir(check)
     passphrase.add_argument(check)
     check.set_defaults(handler=run_check)
+    evidence = log_sub.add_parser(
+        "verify-evidence",
+        help="verify an evidence bundle offline: entries, proofs, checkpoint, cosignatures, keys",
+        description="Check an evidence bundle made by 'marac-hub log evidence', with no hub "
+        "and no data directory: every entry's bytes and inclusion proof against the "
+        "checkpoint's root, the hub's signature on the checkpoint and on the bundle, each "
+        "witness's cosignature, and that every key matches its fingerprint and its key "
+        "directory entry. Pin the hub's key with --hub-key (its fingerprint, learnt from the "
+        "hub's operator by another channel). Exit 0 only if everything checks; else 1 "
+        "with one line saying what failed.",
+    )
+    evidence.add_argument("file", type=Path, metavar="FILE", help="the bundle")
+    evidence.add_argument(
+        "--hub-key",
+        metavar="FINGERPRINT",
+        type=_fingerprint,
+        help="the hub identity key's fingerprint the bundle must carry (64 hex digits)",
+    )
+    evidence.add_argument(
+        "--witness-key",
+        metavar="FINGERPRINT",
+        type=_fingerprint,
+        action="append",
+        default=[],
+        help="a witness key that must have cosigned the checkpoint (repeatable)",
+    )
+    evidence.set_defaults(handler=run_verify_evidence)
+
+
+def _fingerprint(value: str) -> str:
+    text = value.strip().lower().replace(":", "")
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise argparse.ArgumentTypeError("a key fingerprint is 64 hex digits")
+    return text
+
+
+def run_verify_evidence(args: argparse.Namespace) -> int:
+    """Verify the bundle; print what it proves, entry by entry (exit 0), or fail in one line."""
+    from hub.crypto.evidence import verify_bundle  # noqa: PLC0415 - only this command needs it
+
+    data = read_bundle(args.file)
+    evidence = verify_bundle(data, hub_key=args.hub_key, witness_keys=args.witness_key)
+    print_evidence(args.file, evidence)
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
