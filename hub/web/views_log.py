@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from hub.app import evidence as evidence_app
 from hub.app import log as log_app
 from hub.app import retention as retention_app
 from hub.http.appkeys import RUNTIME
@@ -93,6 +94,26 @@ async def entry_page(request: web.Request) -> web.StreamResponse:
             "head": found.head,
             "verified": found.verified,
             "delivery": found.delivery,
+        },
+    )
+
+
+@routes.post("/log/entries/{index}/evidence")
+@page_for("log.evidence")
+async def entry_evidence(request: web.Request) -> web.StreamResponse:
+    """The entry's evidence bundle (``marac-hub log evidence``): a file an investigator
+    verifies offline with ``agency-client log verify-evidence``; making it is logged."""
+    raw = request.match_info["index"]
+    if not raw.isdigit() or len(raw) > 15:
+        raise HubError("no such entry", code="not-found")
+    bundle = await evidence_app.log_evidence(request.app[RUNTIME], await web_actor(request), [raw])
+    return web.Response(
+        body=bundle.data,
+        headers={
+            "Content-Type": "application/json",
+            "Content-Disposition": f'attachment; filename="{bundle.filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 
