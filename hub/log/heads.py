@@ -9,6 +9,10 @@ With several hub processes on one PostgreSQL database, one of them leads: its
 own and is the only one that polls the log and signs in the background; the others try
 for the lock every few seconds and take over when the leader's connection goes.
 (``head_covering`` may still sign on demand in any process, under ``SIGN_LOCK``.)
+
+With each head the hub signs its C2SP checkpoint (``hub.crypto.checkpoint``: origin
+``marac-hub.<hub id>/log``, size, root) and stores the note in ``log_heads.checkpoint``;
+``newest_checkpoint`` serves it (signing one for a head from before migration 0016).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub.crypto.checkpoint import Checkpoint, checkpoint_origin, sign_checkpoint
 from hub.crypto.keys import IdentityKeyPair
 from hub.crypto.tree_head import SignedTreeHead, sign_tree_head
 from hub.hub_keys import load_hub_keys
@@ -34,7 +39,9 @@ __all__ = [
     "HeadSigner",
     "head_covering",
     "head_from_row",
+    "checkpoint_note",
     "latest_head",
+    "newest_checkpoint",
     "sign_for_cli",
     "sign_head",
 ]
@@ -62,6 +69,36 @@ async def latest_head(conn: AsyncConnection, log_id: str) -> SignedTreeHead | No
     return None if row is None else head_from_row(log_id, row)
 
 
+def checkpoint_note(identity: IdentityKeyPair, log_id: str, size: int, root: bytes) -> str:
+    """The checkpoint of the log ``log_id`` at ``size``, signed by the hub, as note text."""
+    checkpoint = Checkpoint(checkpoint_origin(log_id), size, root)
+    return sign_checkpoint(identity, checkpoint).encode().decode("utf-8")
+
+
+async def newest_checkpoint(
+    engine: AsyncEngine, identity: IdentityKeyPair, log_id: str
+) -> tuple[int, SignedTreeHead, str] | None:
+    """The newest head (its row id, the head, its checkpoint note), if any; a head signed
+    before checkpoints were gets its checkpoint signed and stored now."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(select(log_heads).order_by(log_heads.c.id.desc()).limit(1))
+        ).first()
+    if row is None:
+        return None
+    head = head_from_row(log_id, row)
+    if row.checkpoint is not None:
+        return int(row.id), head, str(row.checkpoint)
+    note = checkpoint_note(identity, log_id, head.size, head.root)
+    async with engine.begin() as conn:
+        await conn.execute(
+            log_heads.update()
+            .where(log_heads.c.id == row.id, log_heads.c.checkpoint.is_(None))
+            .values(checkpoint=note)
+        )
+    return int(row.id), head, note
+
+
 async def sign_head(
     engine: AsyncEngine, identity: IdentityKeyPair, log_id: str, *, now: datetime | None = None
 ) -> SignedTreeHead:
@@ -77,7 +114,11 @@ async def sign_head(
         )
         await conn.execute(
             log_heads.insert().values(
-                size=head.size, root=head.root, timestamp=head.timestamp, signature=head.signature
+                size=head.size,
+                root=head.root,
+                timestamp=head.timestamp,
+                signature=head.signature,
+                checkpoint=checkpoint_note(identity, log_id, head.size, head.root),
             )
         )
     return head

@@ -8,7 +8,11 @@
 * ``log_index``, ``log_index_cases``, ``log_index_subjects``, ``log_index_categories``:
   what the DPO searches by, derived from the entries (``hub.log.store.index_rows``), written
   in the append's transaction by the hub;
-* ``log_heads``: every signed tree head, oldest first.
+* ``log_heads``: every signed tree head, oldest first, with its C2SP checkpoint note
+  (``checkpoint``: the text the hub signed and its signature line; migration 0016);
+* ``log_cosignatures``: the witnesses' (agencies') cosignatures of those checkpoints,
+  each checked before it is stored, with the key it was checked against (0016);
+* ``log_witness_alarms``: forks and rollbacks the witnesses reported (0016).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    Text,
+    UniqueConstraint,
 )
 
 from hub.storage.tables import SEQ, TZ, metadata
@@ -35,7 +41,9 @@ __all__ = [
     "log_index_categories",
     "log_index_subjects",
     "log_blocks",
+    "log_cosignatures",
     "log_nodes",
+    "log_witness_alarms",
 ]
 
 IDX = BigInteger().with_variant(Integer(), "sqlite")
@@ -105,5 +113,36 @@ log_heads = Table(
     Column("root", LargeBinary(32), nullable=False),
     Column("timestamp", TZ, nullable=False),
     Column("signature", LargeBinary(64), nullable=False),
+    Column("checkpoint", Text),  # the signed note; none on heads signed before 0016
     Index("ix_log_heads_size", "size"),
+)
+
+log_cosignatures = Table(
+    "log_cosignatures",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("root", LargeBinary(32), nullable=False),
+    Column("key_name", String(300), nullable=False),
+    Column("public_key", LargeBinary(32), nullable=False),
+    Column("signature", LargeBinary(76), nullable=False),  # key ID || timestamp || Ed25519
+    Column("cosigned_at", TZ, nullable=False),  # the cosignature's own timestamp
+    Column("received_at", TZ, nullable=False),
+    UniqueConstraint("agency_id", "size", name="uq_log_cosignatures_agency_size"),
+    Index("ix_log_cosignatures_size", "size"),
+)
+
+log_witness_alarms = Table(
+    "log_witness_alarms",
+    metadata,
+    Column("id", SEQ, primary_key=True, autoincrement=True),
+    Column("agency_id", String(64), nullable=False),
+    Column("problem", String(32), nullable=False),
+    Column("cosigned_size", BigInteger, nullable=False),
+    Column("offered_size", BigInteger, nullable=False),
+    Column("cosigned", Text, nullable=False),  # the witness's last cosigned checkpoint note
+    Column("offered", Text, nullable=False),  # the checkpoint note it refused
+    Column("reported_at", TZ, nullable=False),
+    Index("ix_log_witness_alarms_agency", "agency_id", "id"),
 )
