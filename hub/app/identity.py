@@ -15,11 +15,18 @@ __all__ = ["actor_for", "cli_actor"]
 
 
 async def actor_for(rt: Runtime, user: StaffUser, door: Door) -> Actor:
-    """The actor for an authenticated member of staff (a coordinator's areas read now)."""
+    """The actor for an authenticated member of staff (a coordinator's areas read now).
+    Through a narrowed API token, the token's role, and only those of its areas the user
+    works in now (an admin works in every area)."""
     areas: frozenset[str] | None = None
     if user.role == "coordinator":
-        async with rt.engine.connect() as conn:
-            areas = frozenset(await user_area_ids(conn, user.name))
+        if (user.account_role or user.role) == "coordinator":
+            async with rt.engine.connect() as conn:
+                areas = frozenset(await user_area_ids(conn, user.name))
+            if user.area_limit is not None:
+                areas &= user.area_limit
+        else:
+            areas = user.area_limit or frozenset()
     return Actor(name=user.name, role=user.role, areas=areas, door=door)
 
 

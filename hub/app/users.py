@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from hub.app.actor import Actor
 from hub.app.catalogue import use_case
 from hub.app.runtime import Runtime
@@ -22,9 +24,19 @@ def _text(value: object, what: str) -> str:
 
 
 @use_case("user.add", "admin")
-async def add_user(rt: Runtime, actor: Actor, name: str, role: str) -> str:
-    """Add a member of staff; returns their bearer token (shown once, stored hashed)."""
-    return await store_user(rt.engine, _text(name, "name"), _text(role, "role"), now=rt.clock())
+async def add_user(
+    rt: Runtime, actor: Actor, name: str, role: str, *, expires_at: datetime | None = None
+) -> str:
+    """Add a member of staff; returns their first bearer token (shown once, stored hashed,
+    expiring at ``expires_at``: by default in 90 days)."""
+    return await store_user(
+        rt.engine,
+        _text(name, "name"),
+        _text(role, "role"),
+        now=rt.clock(),
+        expires_at=expires_at,
+        created_by=actor.log_name,
+    )
 
 
 @use_case("user.list", "admin")

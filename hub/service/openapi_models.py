@@ -15,6 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "NewToken",
+    "NewTokenBody",
+    "TokenList",
+    "TokenOut",
+    "TokensRevoked",
     "Acknowledged",
     "ActionBody",
     "ActionCreated",
@@ -48,6 +53,8 @@ __all__ = [
     "Enrolled",
     "EnrolmentBody",
     "Envelopes",
+    "EvidenceBody",
+    "EvidenceBundle",
     "EntriesQuery",
     "ExplainQuery",
     "Explanation",
@@ -380,6 +387,56 @@ class UserRevoked(_Out):
 
     name: str
     revoked: bool
+
+
+class NewTokenBody(_In):
+    """An API token to make: it expires in ``expires_in_days`` (default 90, at most 366)
+    or at the start of ``expires_on`` (UTC), and may be narrowed to a ``role`` at most the
+    user's and, for a coordinator's token, to some of their ``areas``."""
+
+    expires_in_days: int | None = Field(default=None, ge=1, le=366)
+    expires_on: date | None = None
+    role: str | None = None
+    areas: list[str] | None = None
+    label: str | None = Field(default=None, max_length=64)
+
+
+class NewToken(_Out):
+    """The new token (its secret shown once), its id and when it expires."""
+
+    user: str
+    id: str
+    token: str
+    expires_at: Timestamp
+
+
+class TokenOut(_Out):
+    """An API token as listed: never its secret. ``role`` and ``areas`` null: the user's."""
+
+    id: str
+    prefix: str
+    user: str
+    label: str | None
+    role: str | None
+    areas: list[str] | None
+    created_at: Timestamp
+    created_by: str
+    expires_at: Timestamp
+    last_used_at: Timestamp | None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenList(_Out):
+    """A member of staff's API tokens."""
+
+    tokens: list[TokenOut]
+
+
+class TokensRevoked(_Out):
+    """How many of a member of staff's tokens were revoked."""
+
+    user: str
+    revoked: int
 
 
 # -- lawful bases, the ISP, the policy -----------------------------------------------
@@ -1026,6 +1083,26 @@ class InclusionProof(_Out):
     entry: str
     head: TreeHead
     proof: list[str]
+
+
+class EvidenceBody(_In):
+    """The entries an evidence bundle proves: indices (digits) or envelope ids."""
+
+    entries: list[Annotated[str, Field(pattern=r"^[0-9A-Za-z_-]{1,64}$")]] = Field(
+        min_length=1, max_length=1000
+    )
+
+
+class EvidenceBundle(_Out):
+    """An evidence bundle (docs/dpo.md): RFC 8785 canonical JSON, signed by the hub; save
+    the body as it is and check it with ``agency-client log verify-evidence``."""
+
+    manifest: JsonObject
+    checkpoint: JsonObject
+    entries: list[JsonObject]
+    hub_key: JsonObject
+    witnesses: list[JsonObject]
+    signature: str
 
 
 class ConsistencyQuery(_Query):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from hub.app import Actor, Runtime
 from hub.app import agencies as agency_app
+from hub.app import tokens as token_app
 from hub.app import users as user_app
 from hub.app.health import database_answers
 from hub.protocol.errors import ProtocolError
@@ -23,8 +24,12 @@ from hub.service.openapi_models import (
     Approval,
     Invitation,
     Invited,
+    NewToken,
+    NewTokenBody,
     NewUser,
     NewUserBody,
+    TokenList,
+    TokensRevoked,
     UserList,
     UserRevoked,
 )
@@ -227,3 +232,87 @@ async def revoke_user(request: web.Request) -> web.Response:
     )
     request.app[TOKENS].forget()
     return web.json_response({"name": request.match_info["name"], "revoked": True})
+
+
+def _expiry(body: dict[str, Any]) -> datetime | None:
+    days, on = body.get("expires_in_days"), body.get("expires_on")
+    if days is not None and on is not None:
+        raise ProtocolError("send expires_in_days or expires_on, not both")
+    if days is not None:
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 366:
+            raise ProtocolError("expires_in_days is a whole number from 1 to 366")
+        return datetime.now(UTC) + timedelta(days=days)
+    if on is not None:
+        try:
+            return datetime.combine(date.fromisoformat(on), time(), UTC)
+        except (TypeError, ValueError):
+            raise ProtocolError("expires_on must be a date (YYYY-MM-DD)") from None
+    return None
+
+
+@routes.get("/api/v1/users/{name}/tokens")
+@documented(TokenList)
+@staff_for("token.list")
+async def list_tokens(request: web.Request) -> web.Response:
+    """A member of staff's API tokens, never their secrets (admins: anyone's; others:
+    their own)."""
+    found = await token_app.list_user_tokens(
+        request.app[RUNTIME], await actor(request), request.match_info["name"]
+    )
+    now = datetime.now(UTC)
+    return web.json_response({"tokens": [t.as_json(now) for t in found]})
+
+
+@routes.post("/api/v1/users/{name}/tokens")
+@documented(NewToken, status=201, body=NewTokenBody)
+@staff_for("token.new")
+async def new_token(request: web.Request) -> web.Response:
+    """Make an API token for a member of staff (admins only); its secret is shown once.
+    It expires (default: in 90 days) and may be narrowed to a role and some areas."""
+    body = await json_body(request)
+    known = {"expires_in_days", "expires_on", "role", "areas", "label"}
+    if not isinstance(body, dict) or not set(body) <= known:
+        raise ProtocolError(f"send only {', '.join(sorted(known))}")
+    name = request.match_info["name"]
+    issued = await token_app.new_token(
+        request.app[RUNTIME],
+        await actor(request),
+        name,
+        expires_at=_expiry(body),
+        role=body.get("role"),
+        areas=body.get("areas"),
+        label=body.get("label"),
+    )
+    return web.json_response(
+        {
+            "user": name,
+            "id": issued.id,
+            "token": issued.token,
+            "expires_at": issued.expires_at.isoformat(),
+        },
+        status=201,
+    )
+
+
+@routes.delete("/api/v1/users/{name}/tokens/{id}")
+@documented(TokensRevoked)
+@staff_for("token.revoke")
+async def revoke_token(request: web.Request) -> web.Response:
+    """Revoke one API token (admins: anyone's; others: their own); every hub process
+    refuses it from now on."""
+    name = request.match_info["name"]
+    count = await token_app.revoke_user_tokens(
+        request.app[RUNTIME], await actor(request), name, request.match_info["id"]
+    )
+    return web.json_response({"user": name, "revoked": count})
+
+
+@routes.delete("/api/v1/users/{name}/tokens")
+@documented(TokensRevoked)
+@staff_for("token.revoke")
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """Revoke every API token of a member of staff (admins: anyone's; others: their
+    own), this request's own included if it is theirs."""
+    name = request.match_info["name"]
+    count = await token_app.revoke_user_tokens(request.app[RUNTIME], await actor(request), name)
+    return web.json_response({"user": name, "revoked": count})
