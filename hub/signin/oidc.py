@@ -28,6 +28,7 @@ __all__ = [
     "FORBIDDEN_ALGORITHMS",
     "Grant",
     "IdToken",
+    "KeySet",
     "LoginRequest",
     "ProviderMetadata",
     "SsoRefused",
