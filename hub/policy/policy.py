@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -28,6 +28,7 @@ from hub.policy.fields import (
     PURPOSES,
     REQUIRED_IN_GROUP,
 )
+from hub.policy.witness import WitnessQuorum, parse_witness
 from hub.protocol.errors import PolicyError
 
 __all__ = ["ANY_KIND", "MAX_POLICY_BYTES", "Policy", "Rule", "check_policy", "load_policy"]
@@ -36,7 +37,7 @@ ANY_KIND: Final = "*"
 MAX_POLICY_BYTES: Final = 256 * 1024
 BUNDLED: Final = "default_policy.toml"
 _VERSION: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-_TOP_KEYS: Final = {"version", "description", "rule"}
+_TOP_KEYS: Final = {"version", "description", "rule", "witness"}
 _RULE_KEYS: Final = {
     "purpose",
     "kinds",
@@ -95,6 +96,7 @@ class Policy:
     version: str
     rules: tuple[Rule, ...]
     source: str
+    witness: WitnessQuorum = field(default_factory=WitnessQuorum)  # [witness]
 
     def rule(self, purpose: str, kind: str) -> Rule | None:
         """The rule naming ``kind`` for ``purpose``, else the purpose's ``*`` rule, else None."""
@@ -114,6 +116,7 @@ class Policy:
             "version": self.version,
             "source": self.source,
             "rules": [r.to_json() for r in self.rules],
+            "witness": self.witness.to_json(),
         }
 
 
@@ -182,9 +185,10 @@ def _parse(
                     f"rule {number}: {rule.purpose} for {kind} is already given by rule {earlier}"
                 )
         rules.append(rule)
+    witness = parse_witness(doc.get("witness"), errors)
     if errors or not isinstance(version, str):
         return errors, None
-    return [], Policy(version, tuple(rules), source)
+    return [], Policy(version, tuple(rules), source, witness)
 
 
 def _show(value: object) -> str:

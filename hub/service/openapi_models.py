@@ -561,12 +561,21 @@ class PolicyRule(_Out):
     owner_fields: list[str] | None = None
 
 
+class WitnessPolicy(_Out):
+    """The log's witness quorum (the policy's ``[witness]`` table)."""
+
+    quorum: int
+    distinct_kinds: int
+    grace_minutes: int
+
+
 class PolicyDocument(_Out):
     """The disclosure policy in force."""
 
     version: str
     source: str
     rules: list[PolicyRule]
+    witness: WitnessPolicy
 
 
 class ExplainQuery(_Query):
