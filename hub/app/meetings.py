@@ -27,6 +27,7 @@ from hub.meetings import actions as action_ops
 from hub.meetings import meetings as meeting_ops
 from hub.meetings.actions import Action
 from hub.meetings.agenda import Published, publish
+from hub.meetings.changes import cancel_and_tell, move_and_tell
 from hub.meetings.listing import Listed, agenda, candidates
 from hub.meetings.meetings import ATTENDANCE, Meeting
 from hub.meetings.minutes import parse_minutes
@@ -42,16 +43,19 @@ __all__ = [
     "ATTENDANCE",
     "Listed",
     "Meeting",
+    "MeetingChanged",
     "MeetingPage",
     "MeetingView",
     "SendResult",
     "Published",
     "add_case",
+    "cancel_meeting",
     "create_meeting",
     "list_meetings",
     "meeting_candidates",
     "meeting_page",
     "meetings_overview",
+    "move_meeting",
     "parse_minutes",
     "publish_agenda",
     "record_attendance",
@@ -194,6 +198,50 @@ async def publish_agenda(
         )
     rt.wake(report.recipients)
     return report
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingChanged:
+    """A meeting cancelled or moved, and what came of telling each agency sent its agenda."""
+
+    meeting: Meeting
+    told: list[SendResult]
+
+    def as_json(self) -> dict[str, Any]:
+        """The change as the API shows it: the meeting and each notice's outcome."""
+        return {**self.meeting.as_json(), "told": [o.as_json() for o in self.told]}
+
+
+@use_case("meeting.cancel", *WRITERS)
+async def cancel_meeting(rt: Runtime, actor: Actor, meeting_id: str) -> MeetingChanged:
+    """Cancel a meeting (not once cancelled or minuted: ``meeting-closed``) and tell each
+    agency sent its agenda by a sealed notice; it can no longer be published or minuted."""
+    now = rt.clock()
+    async with rt.engine.begin() as conn:
+        meeting = await _meeting(conn, actor, meeting_id, write=True)
+        changed, told = await cancel_and_tell(
+            conn, rt.context(now), meeting, by=actor.name, actor=actor.log_name, now=now
+        )
+    rt.wake(o.agency for o in told if o.kind == "disclosed")
+    return MeetingChanged(changed, told)
+
+
+@use_case("meeting.move", *WRITERS)
+async def move_meeting(
+    rt: Runtime, actor: Actor, meeting_id: str, meeting_date: date, location: str | None = None
+) -> MeetingChanged:
+    """Move an open meeting to another date (today or later) and optionally place; its
+    agenda stays; each agency sent the agenda is told by a sealed notice."""
+    if not isinstance(meeting_date, date):
+        raise ProtocolError("date must be a date (YYYY-MM-DD)")
+    now = rt.clock()
+    async with rt.engine.begin() as conn:
+        meeting = await _meeting(conn, actor, meeting_id, write=True)
+        changed, told = await move_and_tell(
+            conn, rt.context(now), meeting, meeting_date, location, actor=actor.log_name, now=now
+        )
+    rt.wake(o.agency for o in told if o.kind == "disclosed")
+    return MeetingChanged(changed, told)
 
 
 @use_case("meeting.research", *WRITERS)

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies.tables import agencies
-from hub.cases.areas import get_area
+from hub.cases.areas import Area, get_area
 from hub.cases.casekeys import key_ring, new_case_key, store_case_key
 from hub.cases.referral import Referral
 from hub.cases.refs import CASE_REF, new_subject_id, next_case_ref
@@ -26,11 +26,15 @@ __all__ = [
     "CaseSummary",
     "Referred",
     "case_area",
+    "case_row",
+    "check_referral_rules",
     "find_subject_ids",
     "list_cases",
     "load_case",
     "mark_heard",
+    "open_field",
     "refer",
+    "seal_field",
     "set_hold",
 ]
 
@@ -110,12 +114,34 @@ class Case:
     hold_reason: str | None = None
 
 
-def _seal(ring: DataKeyRing, ref: str, name: str, value: Any) -> bytes:
+def seal_field(ring: DataKeyRing, ref: str, name: str, value: Any) -> bytes:
+    """``value`` as JSON under the case key, bound to the case and the field ``name``."""
     return ring.encrypt(ref, name, json.dumps(value, separators=(",", ":")).encode())
 
 
-def _open(ring: DataKeyRing, ref: str, name: str, blob: bytes | None) -> Any:
+def open_field(ring: DataKeyRing, ref: str, name: str, blob: bytes | None) -> Any:
+    """What :func:`seal_field` sealed (``None`` for none)."""
     return None if blob is None else json.loads(ring.decrypt(ref, name, bytes(blob)))
+
+
+async def check_referral_rules(conn: AsyncConnection, referral: Referral, area: Area) -> None:
+    """Refuse (``invalid-referral``) an unknown referring agency, or a potential escalation
+    below the area's call-out rule."""
+    if not await conn.scalar(
+        select(agencies.c.id).where(agencies.c.id == referral.referring_agency)
+    ):
+        raise ProtocolError(
+            "invalid referral: referring_agency: no such agency", code="invalid-referral"
+        )
+    if (
+        referral.criterion == "potential_escalation"
+        and (referral.police_callouts_12m or 0) < area.escalation_callouts
+    ):
+        raise ProtocolError(
+            "invalid referral: police_callouts_12m: below this area's potential-escalation "
+            f"rule ({area.escalation_callouts} in 12 months)",
+            code="invalid-referral",
+        )
 
 
 async def refer(
@@ -131,21 +157,7 @@ async def refer(
     found = await get_area(conn, area)
     if found is None:
         raise HubError("no such area", code="not-found")
-    if not await conn.scalar(
-        select(agencies.c.id).where(agencies.c.id == referral.referring_agency)
-    ):
-        raise ProtocolError(
-            "invalid referral: referring_agency: no such agency", code="invalid-referral"
-        )
-    if (
-        referral.criterion == "potential_escalation"
-        and (referral.police_callouts_12m or 0) < found.escalation_callouts
-    ):
-        raise ProtocolError(
-            "invalid referral: police_callouts_12m: below this area's potential-escalation "
-            f"rule ({found.escalation_callouts} in 12 months)",
-            code="invalid-referral",
-        )
+    await check_referral_rules(conn, referral, found)
     victim_key = match_key(keys, referral.victim.name, referral.victim.date_of_birth)
     perpetrator_key = match_key(keys, referral.perpetrator.name, referral.perpetrator.date_of_birth)
     previous = await find_previous(conn, victim_key, perpetrator_key, referral.referred_on)
@@ -177,8 +189,8 @@ async def refer(
             consent=referral.consent.status,
             status="referred",
             legal_hold=False,
-            answers=_seal(ring, ref, "answers", list(referral.risk.answers)),
-            referral_text=_seal(
+            answers=seal_field(ring, ref, "answers", list(referral.risk.answers)),
+            referral_text=seal_field(
                 ring,
                 ref,
                 "referral_text",
@@ -188,7 +200,7 @@ async def refer(
                     "police_callouts_12m": referral.police_callouts_12m,
                 },
             ),
-            safe_contact=_seal(
+            safe_contact=seal_field(
                 ring, ref, "safe_contact", referral.safe_contact.model_dump(mode="json")
             ),
         )
@@ -214,7 +226,7 @@ async def refer(
                 role=role,
                 position=position,
                 match_key=key,
-                details=_seal(ring, ref, f"subject:{subject_id}", details),
+                details=seal_field(ring, ref, f"subject:{subject_id}", details),
             )
         )
     if previous is not None:
@@ -240,7 +252,8 @@ def _criteria(row: Any) -> tuple[str, ...]:
     return (row.criterion, *extra)
 
 
-async def _case_row(conn: AsyncConnection, ref: str) -> Any:
+async def case_row(conn: AsyncConnection, ref: str) -> Any:
+    """The case's row (``not-found`` if none; ``malformed`` for a ref that is none)."""
     if not isinstance(ref, str) or not CASE_REF.match(ref):
         raise ProtocolError("a case ref looks like M-2026-0001")
     row = (await conn.execute(select(cases).where(cases.c.ref == ref))).first()
@@ -251,30 +264,30 @@ async def _case_row(conn: AsyncConnection, ref: str) -> Any:
 
 async def case_area(conn: AsyncConnection, ref: str) -> str:
     """The area a case belongs to (``not-found`` if none)."""
-    return str((await _case_row(conn, ref)).area_id)
+    return str((await case_row(conn, ref)).area_id)
 
 
 async def load_case(conn: AsyncConnection, keys: HubKeys, ref: str) -> Case:
     """The decrypted case (``key-destroyed`` once retention has shredded it)."""
-    row = await _case_row(conn, ref)
+    row = await case_row(conn, ref)
     ring = await key_ring(conn, keys, ref)
     subjects = (
         await conn.execute(
             select(case_subjects)
-            .where(case_subjects.c.case_ref == ref)
+            .where(case_subjects.c.case_ref == ref, case_subjects.c.role != "removed")
             .order_by(case_subjects.c.position)
         )
     ).all()
     people: dict[str, Any] = {"victim": None, "perpetrator": None, "children": []}
     for s in subjects:
         person = {"subject_id": s.subject_id, "role": s.role}
-        person.update(_open(ring, ref, f"subject:{s.subject_id}", s.details))
+        person.update(open_field(ring, ref, f"subject:{s.subject_id}", s.details))
         if s.role == "child":
             people["children"].append(person)
         else:
             people[s.role] = person
-    answers = _open(ring, ref, "answers", row.answers)
-    text = _open(ring, ref, "referral_text", row.referral_text)
+    answers = open_field(ring, ref, "answers", row.answers)
+    text = open_field(ring, ref, "referral_text", row.referral_text)
     referral = {
         "criterion": row.criterion,
         "referring_agency": row.referring_agency,
@@ -294,12 +307,12 @@ async def load_case(conn: AsyncConnection, keys: HubKeys, ref: str) -> Case:
         "referral": {k: v for k, v in referral.items() if v is not None},
         "safe_contact": {
             k: v
-            for k, v in _open(ring, ref, "safe_contact", row.safe_contact).items()
+            for k, v in open_field(ring, ref, "safe_contact", row.safe_contact).items()
             if v is not None
         },
         "perpetrator_must_not_know": row.perpetrator_must_not_know,
     }
-    hold = _open(ring, ref, "hold_reason", row.hold_reason)
+    hold = open_field(ring, ref, "hold_reason", row.hold_reason)
     return Case(
         ref=ref,
         area=row.area_id,
@@ -366,7 +379,7 @@ async def find_subject_ids(
 
 async def mark_heard(conn: AsyncConnection, ref: str, meeting_date: date) -> None:
     """Record that a meeting heard the case on ``meeting_date`` (the SafeLives return counts it)."""
-    await _case_row(conn, ref)
+    await case_row(conn, ref)
     await conn.execute(
         update(cases).where(cases.c.ref == ref).values(heard_on=meeting_date, status="heard")
     )
@@ -374,7 +387,7 @@ async def mark_heard(conn: AsyncConnection, ref: str, meeting_date: date) -> Non
 
 async def set_hold(conn: AsyncConnection, keys: HubKeys, ref: str, reason: str | None) -> None:
     """Put a case on legal hold with ``reason`` (kept under the case key), or release it (None)."""
-    await _case_row(conn, ref)
+    await case_row(conn, ref)
     if reason is None:
         values: dict[str, Any] = {"legal_hold": False, "hold_reason": None}
     else:
@@ -382,5 +395,5 @@ async def set_hold(conn: AsyncConnection, keys: HubKeys, ref: str, reason: str |
         if not reason or len(reason) > 2000:
             raise ProtocolError("a hold reason is 1-2000 characters")
         ring = await key_ring(conn, keys, ref)
-        values = {"legal_hold": True, "hold_reason": _seal(ring, ref, "hold_reason", reason)}
+        values = {"legal_hold": True, "hold_reason": seal_field(ring, ref, "hold_reason", reason)}
     await conn.execute(update(cases).where(cases.c.ref == ref).values(**values))

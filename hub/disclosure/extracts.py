@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.agencies import Agency, get_agency
-from hub.cases import load_case
+from hub.cases import Case, load_case
 from hub.disclosure.pipeline import disclose, disclose_many
 from hub.disclosure.request import (
     NOTICE,
@@ -26,6 +26,7 @@ from hub.protocol.messages import CaseExtract, Message, Notice
 __all__ = [
     "MAX_NOTICE",
     "check_extract",
+    "extract_request",
     "NoticeOrder",
     "NoticePlan",
     "send_extract",
@@ -68,31 +69,58 @@ async def send_extract(
     check_extract(widen, justification, summary)
     case = await load_case(conn, ctx.keys, case_ref)
     agency = await _agency(conn, agency_id)
-
-    def build(projections: list[dict[str, Any]], decision: Decision) -> Message:
-        view = projections[0]
-        return CaseExtract(
-            case_ref=case.ref,
-            purpose="case_extract",
-            policy_version=decision.policy_version,
-            lawful_basis=decision.basis,
-            summary=summary,
-            **view,
-        )
-
     return await disclose(
         conn,
         ctx,
-        DisclosureRequest(
-            purpose="case_extract",
-            agency=agency,
-            cases=[case],
-            build=build,
+        extract_request(
+            case,
+            agency,
             actor=actor,
-            extra_fields=widen,
+            widen=widen,
             justification=justification,
+            summary=summary,
             hold=hold,
         ),
+    )
+
+
+def extract_request(
+    case: Case,
+    agency: Agency,
+    *,
+    actor: str,
+    purpose: str = "case_extract",
+    meeting_id: str | None = None,
+    widen: frozenset[str] = frozenset(),
+    justification: str | None = None,
+    summary: str | None = None,
+    hold: bool = False,
+) -> DisclosureRequest:
+    """The request for a ``CaseExtract`` of ``case`` to ``agency``: the case projected
+    onto what the policy's rule for ``purpose`` allows (``case_extract`` by hand;
+    ``agenda`` for an amended referral re-sent to an agency that had it on an agenda)."""
+
+    def build(projections: list[dict[str, Any]], decision: Decision) -> Message:
+        return CaseExtract(
+            case_ref=case.ref,
+            meeting_id=meeting_id,
+            purpose=purpose,
+            policy_version=decision.policy_version,
+            lawful_basis=decision.basis,
+            summary=summary,
+            **projections[0],
+        )
+
+    return DisclosureRequest(
+        purpose=purpose,
+        agency=agency,
+        cases=[case],
+        build=build,
+        actor=actor,
+        meeting_id=meeting_id,
+        extra_fields=widen,
+        justification=justification,
+        hold=hold,
     )
 
 

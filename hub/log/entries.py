@@ -30,6 +30,7 @@ Kind = Literal[
     "agency_status",
     "retention",
     "access",
+    "amendment",  # a referral amended: who, when, the door, the changed field names
 ]
 KINDS: Final = get_args(Kind)
 KEY_KINDS: Final = ("key_registered", "key_rotated", "key_revoked")

@@ -7,7 +7,7 @@ area) is decided by the use-cases in ``hub.app.meetings``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -29,10 +29,12 @@ __all__ = [
     "add_case",
     "agenda_refs",
     "attendance_of",
+    "cancel_meeting",
     "check_case_ref",
     "create_meeting",
     "get_meeting",
     "meetings_of",
+    "move_meeting",
     "remove_case",
     "set_attendance",
 ]
@@ -51,6 +53,8 @@ class Meeting:
     location: str | None
     published_at: datetime | None
     minutes_at: datetime | None
+    cancelled_at: datetime | None = None
+    moved_from: date | None = None  # the date before the latest move
 
     def as_json(self) -> dict[str, Any]:
         """The meeting as the API shows it."""
@@ -62,10 +66,14 @@ class Meeting:
             "target_days": self.area.target_days,
             "published_at": self.published_at.isoformat() if self.published_at else None,
             "minutes_at": self.minutes_at.isoformat() if self.minutes_at else None,
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
+            "moved_from": self.moved_from.isoformat() if self.moved_from else None,
         }
 
     def require_open(self) -> None:
-        """Refuse changes once the minutes were sent."""
+        """Refuse changes once the minutes were sent or the meeting was cancelled."""
+        if self.cancelled_at is not None:
+            raise HubError("the meeting was cancelled", code="meeting-closed")
         if self.minutes_at is not None:
             raise HubError("the meeting's minutes were sent: it is closed", code="meeting-closed")
 
@@ -120,7 +128,20 @@ async def get_meeting(conn: AsyncConnection, meeting_id: str) -> Meeting:
     area = await get_area(conn, row.area_id)
     if area is None:  # a meeting's area is never deleted
         raise HubError("no such meeting", code="not-found")
-    return Meeting(row.id, area, row.meeting_date, row.location, row.published_at, row.minutes_at)
+    return _meeting(row, area)
+
+
+def _meeting(row: Any, area: Area) -> Meeting:
+    return Meeting(
+        row.id,
+        area,
+        row.meeting_date,
+        row.location,
+        row.published_at,
+        row.minutes_at,
+        row.cancelled_at,
+        row.moved_from,
+    )
 
 
 async def meetings_of(conn: AsyncConnection, area: Area) -> list[Meeting]:
@@ -130,9 +151,50 @@ async def meetings_of(conn: AsyncConnection, area: Area) -> list[Meeting]:
         .where(meetings.c.area_id == area.id)
         .order_by(meetings.c.meeting_date.desc(), meetings.c.id.desc())
     )
-    return [
-        Meeting(r.id, area, r.meeting_date, r.location, r.published_at, r.minutes_at) for r in rows
-    ]
+    return [_meeting(r, area) for r in rows]
+
+
+async def cancel_meeting(
+    conn: AsyncConnection, meeting: Meeting, *, by: str, now: datetime
+) -> Meeting:
+    """Cancel a meeting that is still open (``meeting-closed`` if cancelled or minuted)."""
+    meeting.require_open()
+    done = await conn.execute(
+        update(meetings)
+        .where(meetings.c.id == meeting.id, meetings.c.cancelled_at.is_(None))
+        .values(cancelled_at=now, cancelled_by=by[:64])
+    )
+    if done.rowcount != 1:  # cancelled meanwhile
+        raise HubError("the meeting was cancelled", code="meeting-closed")
+    return replace(meeting, cancelled_at=now)
+
+
+async def move_meeting(
+    conn: AsyncConnection,
+    meeting: Meeting,
+    new_date: date,
+    location: str | None,
+    *,
+    now: datetime,
+) -> Meeting:
+    """Move an open meeting to ``new_date`` (today or later; ``location``: a new place, or
+    ``None`` to keep it). Its agenda, attendance and research stay with it."""
+    meeting.require_open()
+    if not isinstance(new_date, date) or isinstance(new_date, datetime):
+        raise ProtocolError("date must be a date (YYYY-MM-DD)")
+    if new_date < now.date():
+        raise ProtocolError("a meeting cannot be moved into the past")
+    place = meeting.location if location is None else _check_location(location)
+    if new_date == meeting.meeting_date and place == meeting.location:
+        raise ProtocolError("the meeting is already on that date at that place")
+    await conn.execute(
+        update(meetings)
+        .where(meetings.c.id == meeting.id)
+        .values(
+            meeting_date=new_date, location=place, moved_at=now, moved_from=meeting.meeting_date
+        )
+    )
+    return replace(meeting, meeting_date=new_date, location=place, moved_from=meeting.meeting_date)
 
 
 async def add_case(

@@ -15,6 +15,7 @@ from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for
 from hub.service.openapi import documented
+from hub.service.openapi_changes import Amended, AmendmentBody, AmendmentList
 from hub.service.openapi_models import (
     AreaBody,
     AreaList,
@@ -156,3 +157,29 @@ def _case_json(case: Case) -> dict[str, Any]:
         "legal_hold": case.legal_hold,
         "view": case.view,
     }
+
+
+@routes.post("/api/v1/cases/{ref}/amendments")
+@documented(Amended, status=201, body=AmendmentBody)
+@staff_for("case.amend")
+async def post_amendment(request: web.Request) -> web.Response:
+    """Amend a case's referral: ``{"changes": {...}}``, a merge patch over the referral;
+    the amended extract is re-sent where the case is on a published agenda and the policy
+    covers a changed field."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"changes"}:
+        raise ProtocolError('send {"changes": {...}}', code="invalid-referral")
+    done = await cases_app.amend_case(
+        request.app[RUNTIME], await actor(request), request.match_info["ref"], body["changes"]
+    )
+    return web.json_response(done.as_json(), status=201)
+
+
+@routes.get("/api/v1/cases/{ref}/amendments")
+@documented(AmendmentList)
+@staff_for("case.amendments")
+async def get_amendments(request: web.Request) -> web.Response:
+    """A case's amendments, oldest first: who, when, through which door, which fields."""
+    ref = request.match_info["ref"]
+    found = await cases_app.amendments_of(request.app[RUNTIME], await actor(request), ref)
+    return web.json_response({"case_ref": ref, "amendments": [a.as_json() for a in found]})

@@ -19,6 +19,7 @@ from hub.protocol.errors import ProtocolError
 from hub.service.appkeys import RUNTIME
 from hub.service.auth import actor, staff_for
 from hub.service.openapi import documented
+from hub.service.openapi_changes import MeetingChanged, MoveBody
 from hub.service.openapi_models import (
     ActionBody,
     ActionCreated,
@@ -107,6 +108,35 @@ async def get_meeting(request: web.Request) -> web.Response:
         request.app[RUNTIME], await actor(request), request.match_info["id"]
     )
     return web.json_response(view.as_json())
+
+
+@routes.post("/api/v1/meetings/{id}/cancel")
+@documented(MeetingChanged)
+@staff_for("meeting.cancel")
+async def post_cancel(request: web.Request) -> web.Response:
+    """Cancel a meeting: each agency sent its agenda is told by a sealed notice; it can no
+    longer be published or minuted (cancelling again: ``meeting-closed``)."""
+    changed = await meeting_app.cancel_meeting(
+        request.app[RUNTIME], await actor(request), request.match_info["id"]
+    )
+    return web.json_response(changed.as_json())
+
+
+@routes.post("/api/v1/meetings/{id}/move")
+@documented(MeetingChanged, body=MoveBody)
+@staff_for("meeting.move")
+async def post_move(request: web.Request) -> web.Response:
+    """Move a meeting: ``{"date", "location"?}`` (today or later); its agenda stays; each
+    agency sent the agenda is told by a sealed notice."""
+    body = _body(await json_body(request), {"date"}, frozenset({"location"}))
+    changed = await meeting_app.move_meeting(
+        request.app[RUNTIME],
+        await actor(request),
+        request.match_info["id"],
+        _date(body["date"], "date"),
+        body.get("location"),
+    )
+    return web.json_response(changed.as_json())
 
 
 @routes.get("/api/v1/meetings/{id}/candidates")
