@@ -3,58 +3,54 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
 from hub import __version__
+from hub.cli import (
+    agency,
+    alerts,
+    areas,
+    backup,
+    cases,
+    db,
+    demo,
+    disclosure,
+    log,
+    meetings,
+    policy,
+    retention,
+    send,
+    setup,
+    staff,
+)
 from hub.protocol.commands import run_command, run_console
 
+# The subcommands' modules import only argparse and each other; what a command needs
+# (SQLAlchemy, aiohttp, the models) is imported when it runs, so ``--help`` is quick.
+_SUBCOMMANDS: tuple[ModuleType, ...] = (
+    setup,
+    staff,
+    agency,
+    policy,
+    areas,
+    cases,
+    retention,
+    meetings,
+    disclosure,
+    send,
+    alerts,
+    log,
+    db,
+    backup,
+    demo,
+)
 # `pip install marac-hub` alone is the agency's install (agency-client only): without the
-# server extra the subcommands' libraries are missing, and `console` says so in one line.
-_SERVER_MISSING: str | None = None
-_SUBCOMMANDS: tuple[ModuleType, ...] = ()
-try:
-    from hub.cli import (
-        agency,
-        alerts,
-        areas,
-        backup,
-        cases,
-        db,
-        demo,
-        disclosure,
-        log,
-        meetings,
-        policy,
-        retention,
-        send,
-        setup,
-        staff,
-    )
-except ModuleNotFoundError as missing:
-    if (missing.name or "hub").partition(".")[0] in {"hub", "agency_client"}:
-        raise
-    _SERVER_MISSING = missing.name
-else:
-    _SUBCOMMANDS = (
-        setup,
-        staff,
-        agency,
-        policy,
-        areas,
-        cases,
-        retention,
-        meetings,
-        disclosure,
-        send,
-        alerts,
-        log,
-        db,
-        backup,
-        demo,
-    )
+# server extra these are missing, and `console` says so in one line.
+_SERVER_LIBRARIES = ("sqlalchemy", "alembic", "pydantic_settings", "aiohttp_jinja2")
 
 __all__ = ["main"]
 
@@ -79,9 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def console() -> None:
     """Console-script entry point; without the server extra, one line and status 1."""
-    if _SERVER_MISSING is not None:
+    missing = next((m for m in _SERVER_LIBRARIES if importlib.util.find_spec(m) is None), None)
+    if missing is not None:
         sys.exit(
             "marac-hub: the hub server needs `pip install 'marac-hub[server]'` "
-            f"({_SERVER_MISSING} is not installed; this install has agency-client only)"
+            f"({missing} is not installed; this install has agency-client only)"
         )
     run_console("marac-hub", main)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from hub.app.actor import Actor
-from hub.app.bootstrap import open_runtime, require_initialised
-from hub.app.identity import cli_actor
-from hub.app.runtime import Runtime
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
-from hub.settings import Settings, load_settings
+
+# Imported when a command runs, not when the parser is built (``--help`` stays quick).
+if TYPE_CHECKING:
+    from hub import settings as hub_settings
+    from hub.app import bootstrap, identity
+    from hub.app.actor import Actor
+    from hub.app.runtime import Runtime
+    from hub.settings import Settings
+else:
+    bootstrap = lazy_module("hub.app.bootstrap")
+    identity = lazy_module("hub.app.identity")
+    hub_settings = lazy_module("hub.settings")
 
 __all__ = [
     "add_by",
@@ -45,7 +53,7 @@ def add_by(
 def settings_from(args: argparse.Namespace) -> Settings:
     """Settings: flags over ``MARAC_HUB_*`` over the TOML file."""
     try:
-        return load_settings(
+        return hub_settings.load_settings(
             data_dir=args.data_dir, config_file=args.config, database_url=args.database_url
         )
     except ValueError as exc:
@@ -53,12 +61,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
         raise HubError(f"bad setting: {' '.join(first[:3])}", code="malformed") from None
 
 
+def require_initialised(settings: Settings) -> None:
+    """Refuse, in one line, a data directory ``marac-hub init`` has not made."""
+    bootstrap.require_initialised(settings)
+
+
 def with_settings_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` with the runtime of the hub ``settings`` names (no actor: for what
     is not a staff action, such as reading the bundled defaults)."""
 
     async def run() -> T:
-        async with open_runtime(settings) as runtime:
+        async with bootstrap.open_runtime(settings) as runtime:
             return await work(runtime)
 
     return asyncio.run(run())
@@ -71,6 +84,6 @@ def with_runtime(args: argparse.Namespace, work: Callable[[Runtime, Actor], Awai
     require_initialised(settings)
 
     async def run(runtime: Runtime) -> T:
-        return await work(runtime, await cli_actor(runtime, getattr(args, "by", None)))
+        return await work(runtime, await identity.cli_actor(runtime, getattr(args, "by", None)))
 
     return with_settings_runtime(settings, run)

@@ -12,11 +12,17 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import agencies as agency_app
 from hub.cli._context import add_by, with_runtime
+from hub.protocol.commands import lazy_choice, lazy_module
 from hub.protocol.errors import ProtocolError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import agencies as agency_app
+else:
+    agency_app = lazy_module("hub.app.agencies")
 
 
 def register(sub: Any) -> None:
@@ -26,7 +32,7 @@ def register(sub: Any) -> None:
     invite = actions.add_parser("invite", help="record an agency, print its enrolment code")
     invite.add_argument("id", help="short id, e.g. police-north")
     invite.add_argument("--name", required=True)
-    invite.add_argument("--kind", required=True, choices=agency_app.KINDS)
+    invite.add_argument("--kind", required=True, **lazy_choice("hub.app.agencies", "KINDS", "KIND"))
     invite.add_argument("--isp-version", required=True, help="ISP version it signed")
     invite.add_argument("--isp-signed-by", required=True, help="who signed it")
     invite.add_argument(
@@ -130,15 +136,15 @@ def run_approve(args: argparse.Namespace) -> int:
 
 
 _CHANGES = {
-    "suspended": agency_app.suspend_agency,
-    "active": agency_app.reinstate_agency,
-    "revoked": agency_app.revoke_agency,
+    "suspended": "suspend_agency",
+    "active": "reinstate_agency",
+    "revoked": "revoke_agency",
 }
 
 
 def run_status(args: argparse.Namespace) -> int:
     """Suspend, reinstate or revoke an agency."""
-    change = _CHANGES[args.status]
+    change = getattr(agency_app, _CHANGES[args.status])
     with_runtime(args, lambda rt, who: change(rt, who, args.id))
     print(f"{args.id} is now {args.status}")
     return 0

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import agencies as agency_app
 from hub.cli._context import add_by, with_runtime
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import agencies as agency_app
+else:
+    agency_app = lazy_module("hub.app.agencies")
 
 
 def register(sub: Any) -> None:

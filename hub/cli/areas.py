@@ -8,10 +8,16 @@ staff (default: the hub's operator, an admin).
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import areas as area_app
 from hub.cli._context import add_by, with_runtime
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import areas as area_app
+else:
+    area_app = lazy_module("hub.app.areas")
 
 
 def register(sub: Any) -> None:

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import backup as backup_app
 from hub.cli._context import settings_from
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import backup as backup_app
+else:
+    backup_app = lazy_module("hub.app.backup")
 
 
 def register(sub: Any) -> None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.app import cases as cases_app
 from hub.cli._context import add_by, with_runtime
-from hub.protocol.envelope import loads_strict
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError, ProtocolError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import cases as cases_app
+    from hub.protocol import envelope
+else:
+    cases_app = lazy_module("hub.app.cases")
+    envelope = lazy_module("hub.protocol.envelope")
 
 T = TypeVar("T")
 MAX_REFERRAL_BYTES = 1024 * 1024
@@ -57,7 +64,7 @@ def _read_referral(path: Path) -> Any:
         raise HubError(f"cannot read {path}: {exc.strerror}", code="not-found") from None
     if len(data) > MAX_REFERRAL_BYTES:
         raise ProtocolError("the referral file is larger than 1 MiB", code="payload-too-large")
-    return loads_strict(data)
+    return envelope.loads_strict(data)
 
 
 def run_case_refer(args: argparse.Namespace) -> int:

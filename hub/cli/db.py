@@ -11,10 +11,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import schema
 from hub.cli._context import settings_from
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import schema
+else:
+    schema = lazy_module("hub.app.schema")
 
 
 def register(sub: Any) -> None:

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.cli._context import settings_from
-from hub.demo import HELP, run_demo, seal_demo
+from hub.protocol.commands import lazy_module
+
+# Imported when the demo runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub import demo
+else:
+    demo = lazy_module("hub.demo")
+
+HELP = "run the hub on loopback with demo agencies enrolled (--seal-only: no server)"
 
 
 def register(sub: Any) -> None:
@@ -24,5 +32,5 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the demo hub, or the offline sealing demo."""
     if args.seal_only:
-        return seal_demo()
-    return run_demo(settings_from(args).model_copy(update={"port": args.port}))
+        return demo.seal_demo()
+    return demo.run_demo(settings_from(args).model_copy(update={"port": args.port}))

@@ -6,13 +6,19 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.app import disclosures as disclosures_app
-from hub.app.actor import Actor
-from hub.app.runtime import Runtime
 from hub.cli._context import add_by, with_runtime
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import disclosures as disclosures_app
+    from hub.app.actor import Actor
+    from hub.app.runtime import Runtime
+else:
+    disclosures_app = lazy_module("hub.app.disclosures")
 
 T = TypeVar("T")
 

@@ -13,16 +13,25 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from hub.app import log as log_app
-from hub.app.actor import Actor
-from hub.app.runtime import Runtime
+from hub.cli import evidence
 from hub.cli._context import add_by, with_runtime
-from hub.protocol.canonical import b64encode
+from hub.protocol.commands import lazy_choice, lazy_module
 from hub.protocol.errors import HubError, ProtocolError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    import tqdm
+
+    from hub.app import log as log_app
+    from hub.app.actor import Actor
+    from hub.app.runtime import Runtime
+    from hub.protocol import canonical
+else:
+    log_app = lazy_module("hub.app.log")
+    canonical = lazy_module("hub.protocol.canonical")
+    tqdm = lazy_module("tqdm")
 
 
 def register(sub: Any) -> None:
@@ -69,6 +78,7 @@ def register(sub: Any) -> None:
     subject.add_argument("--dob", required=True, help="date of birth, YYYY-MM-DD")
     add_by(subject, "who asks", alias=False)
     subject.set_defaults(handler=run_subject, use_case="log.subject")
+    evidence.register(actions)
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +93,10 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refusals", action="store_true", help="refusals only")
     parser.add_argument("--subject", help="pseudonymous subject id")
     parser.add_argument(
-        "--kind", choices=log_app.KINDS, help="entries of one kind (access: who viewed case data)"
+        "--kind",
+        **lazy_choice(
+            "hub.app.log", "KINDS", "KIND", "entries of one kind (access: who viewed case data)"
+        ),
     )
     parser.add_argument("--actor", help="entries by one person, as logged: ROLE:NAME")
 
@@ -105,7 +118,7 @@ def run_head(args: argparse.Namespace) -> int:
 def _progress() -> Iterator[Callable[[int, int], None]]:
     """A progress bar on a terminal (standard error), with the total once known; none on a
     pipe. A pass that starts again from 0 (a repair's second pass) restarts the bar."""
-    with tqdm(
+    with tqdm.tqdm(
         total=0,
         unit="entry",
         file=sys.stderr,
@@ -166,7 +179,7 @@ def _run_repair(args: argparse.Namespace) -> int:
 
 
 def _proofs(hashes: list[bytes]) -> list[str]:
-    return [b64encode(h) for h in hashes]
+    return [canonical.b64encode(h) for h in hashes]
 
 
 def run_proof(args: argparse.Namespace) -> int:
@@ -183,7 +196,7 @@ def run_proof(args: argparse.Namespace) -> int:
             found = await log_app.log_entry(rt, who, index=args.index)
         return {
             "index": found.index,
-            "entry": b64encode(found.data),
+            "entry": canonical.b64encode(found.data),
             "head": found.head.to_json(),
             "proof": _proofs(found.proof),
         }

@@ -11,14 +11,22 @@ import argparse
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.app import actions as action_app
-from hub.app import meetings as meeting_app
-from hub.app.meetings import ACTION_STATUSES, ATTENDANCE, Listed, SendResult
 from hub.cli._context import add_by, with_runtime
-from hub.protocol.envelope import loads_strict
+from hub.protocol.commands import lazy_choice, lazy_module
 from hub.protocol.errors import ProtocolError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import actions as action_app
+    from hub.app import meetings as meeting_app
+    from hub.app.meetings import Listed, SendResult
+    from hub.protocol import envelope
+else:
+    action_app = lazy_module("hub.app.actions")
+    meeting_app = lazy_module("hub.app.meetings")
+    envelope = lazy_module("hub.protocol.envelope")
 
 T = TypeVar("T")
 MAX_MINUTES_BYTES = 1024 * 1024
@@ -73,7 +81,9 @@ def _register_meeting(sub: Any) -> None:
     attend = verbs.add_parser("attend", help="record attendance or apologies")
     attend.add_argument("meeting")
     attend.add_argument("agency")
-    attend.add_argument("--status", required=True, choices=ATTENDANCE)
+    attend.add_argument(
+        "--status", required=True, **lazy_choice("hub.app.meetings", "ATTENDANCE", "STATUS")
+    )
     add_by(attend)
     attend.set_defaults(handler=run_attend, use_case="meeting.attendance")
     pub = verbs.add_parser("publish", help="send the agenda and research requests not yet sent")
@@ -101,7 +111,9 @@ def _register_action(sub: Any) -> None:
     add.set_defaults(handler=run_action_add, use_case="action.add")
     upd = verbs.add_parser("update", help="a coordinator's update of an action")
     upd.add_argument("id")
-    upd.add_argument("--status", required=True, choices=ACTION_STATUSES)
+    upd.add_argument(
+        "--status", required=True, **lazy_choice("hub.app.meetings", "ACTION_STATUSES", "STATUS")
+    )
     upd.add_argument("--note")
     upd.add_argument("--reason", help="why not completed (required when overdue or cancelled)")
     add_by(upd)
@@ -109,7 +121,7 @@ def _register_action(sub: Any) -> None:
     listing = verbs.add_parser("list", help="actions, filtered")
     listing.add_argument("--area")
     listing.add_argument("--agency")
-    listing.add_argument("--status", choices=ACTION_STATUSES)
+    listing.add_argument("--status", **lazy_choice("hub.app.meetings", "ACTION_STATUSES", "STATUS"))
     listing.add_argument("--overdue", action="store_true")
     add_by(listing)
     listing.set_defaults(handler=run_action_list, use_case="action.list")
@@ -230,7 +242,7 @@ def run_minutes(args: argparse.Namespace) -> int:
         raise ProtocolError(f"cannot read {args.file}: {exc.strerror}", code="not-found") from None
     if len(raw) > MAX_MINUTES_BYTES:
         raise ProtocolError("the minutes file is larger than 1 MiB", code="payload-too-large")
-    discussions = meeting_app.parse_minutes(loads_strict(raw))
+    discussions = meeting_app.parse_minutes(envelope.loads_strict(raw))
     outcomes = with_runtime(
         args, lambda rt, who: meeting_app.send_minutes(rt, who, args.meeting, discussions)
     )

@@ -10,14 +10,22 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.app import policy as policy_app
-from hub.app.bootstrap import is_initialised
-from hub.app.runtime import Runtime
 from hub.cli._context import add_by, settings_from, with_runtime, with_settings_runtime
+from hub.protocol.commands import lazy_choice, lazy_module
 from hub.protocol.errors import ProtocolError
-from hub.settings import Settings
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub import settings as hub_settings
+    from hub.app import bootstrap
+    from hub.app import policy as policy_app
+    from hub.app.runtime import Runtime
+else:
+    policy_app = lazy_module("hub.app.policy")
+    bootstrap = lazy_module("hub.app.bootstrap")
+    hub_settings = lazy_module("hub.settings")
 
 T = TypeVar("T")
 MAX_BASIS_BYTES = 64 * 1024
@@ -78,8 +86,10 @@ def _register_policy(sub: Any) -> None:
     parser = sub.add_parser("policy", help="the disclosure policy: explain, check")
     actions = parser.add_subparsers(dest="policy_command", metavar="ACTION", required=True)
     exp = actions.add_parser("explain", help="what a purpose sends to an agency kind, and why")
-    exp.add_argument("--purpose", required=True, choices=policy_app.PURPOSES)
-    exp.add_argument("--kind", required=True, choices=policy_app.KINDS)
+    exp.add_argument(
+        "--purpose", required=True, **lazy_choice("hub.app.policy", "PURPOSES", "PURPOSE")
+    )
+    exp.add_argument("--kind", required=True, **lazy_choice("hub.app.policy", "KINDS", "KIND"))
     exp.add_argument("--file", type=Path, help="policy TOML (default: the hub's policy)")
     exp.add_argument("--restricted", action="store_true", help="the perpetrator must not know")
     exp.set_defaults(handler=run_policy_explain)
@@ -91,10 +101,10 @@ def _register_policy(sub: Any) -> None:
 def _with_bases(args: argparse.Namespace, work: Callable[[Runtime], Awaitable[T]]) -> T:
     """Run ``work`` on the hub's database, or on the bundled defaults if there is no hub."""
     settings = settings_from(args)
-    if is_initialised(settings):
+    if bootstrap.is_initialised(settings):
         return with_settings_runtime(settings, work)
     with tempfile.TemporaryDirectory() as scratch:
-        return with_settings_runtime(Settings(data_dir=Path(scratch)), work)
+        return with_settings_runtime(hub_settings.Settings(data_dir=Path(scratch)), work)
 
 
 def _read(path: Path, limit: int) -> bytes:

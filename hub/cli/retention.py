@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import retention as retention_app
-from hub.app.actor import Actor
-from hub.app.runtime import Runtime
 from hub.cli._context import add_by, with_runtime
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import retention as retention_app
+    from hub.app.actor import Actor
+    from hub.app.runtime import Runtime
+else:
+    retention_app = lazy_module("hub.app.retention")
 
 
 def register(sub: Any) -> None:

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app import notices as notices_app
 from hub.cli._context import add_by
 from hub.cli.disclosure import signed_then_raised
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub.app import notices as notices_app
+else:
+    notices_app = lazy_module("hub.app.notices")
 
 
 def register(sub: Any) -> None:

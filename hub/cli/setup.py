@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hub.app.bootstrap import init_hub
-from hub.app.runtime import Runtime
 from hub.cli._context import require_initialised, settings_from, with_settings_runtime
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
-from hub.serving import serve
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from hub import serving
+    from hub.app import bootstrap
+    from hub.app.runtime import Runtime
+else:
+    bootstrap = lazy_module("hub.app.bootstrap")
+    serving = lazy_module("hub.serving")
 
 MAX_WORKERS = 64
 
@@ -55,7 +62,7 @@ def register(sub: Any) -> None:
 def run_init(args: argparse.Namespace) -> int:
     """Create keys, migrate the database, add the first admin and print their token once."""
     settings = settings_from(args)
-    done = asyncio.run(init_hub(settings, args.admin))
+    done = asyncio.run(bootstrap.init_hub(settings, args.admin))
     print(f"initialised {settings.data_dir}")
     print(f"hub identity key  {done.identity_key}")
     print(f"hub fingerprint   {done.fingerprint}")
@@ -113,9 +120,9 @@ def run_serve(args: argparse.Namespace) -> int:
 
     if workers > 1:
         print(f"marac-hub serving on {where} with {workers} processes", flush=True)
-        return serve(settings, workers)
+        return serving.serve(settings, workers)
     try:
-        return serve(settings, ready=ready)
+        return serving.serve(settings, ready=ready)
     except OSError as exc:
         if listening:
             raise

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from hub.protocol.errors import HubError
 
-__all__ = ["run_command", "run_console"]
+__all__ = ["LazyChoices", "lazy_choice", "lazy_module", "run_command", "run_console"]
 
 
 def run_command(
@@ -60,3 +61,67 @@ def run_console(prog: str, main: Callable[[], int]) -> NoReturn:
         print(f"{prog}: output closed before it was all written (broken pipe)", file=sys.stderr)
         sys.exit(1)
     sys.exit(status)
+
+
+class _LazyModule:
+    """A module imported when one of its names is first read."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy module {self._name!r}>"
+
+
+def lazy_module(name: str) -> Any:
+    """``name``, imported on first use. A command line builds its whole parser (``--help``)
+    without importing what only its handlers need (SQLAlchemy, aiohttp, the models):
+
+        if TYPE_CHECKING:
+            from hub.app import cases as cases_app
+        else:
+            cases_app = lazy_module("hub.app.cases")
+    """
+    return _LazyModule(name)
+
+
+class LazyChoices(Sequence[str]):
+    """An option's ``choices``, read from ``module``'s ``name`` only when argparse checks a
+    value or prints that option's help (``choices=LazyChoices("hub.app.users", "ROLES")``)."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self._module = module
+        self._name = name
+
+    def _values(self) -> Sequence[str]:
+        values: Sequence[str] = getattr(importlib.import_module(self._module), self._name)
+        return values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._values()[index]
+
+    def __len__(self) -> int:
+        return len(self._values())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values()
+
+
+def lazy_choice(module: str, name: str, metavar: str, what: str | None = None) -> dict[str, Any]:
+    """``add_argument`` keywords for an option whose choices are ``module``'s ``name``, read
+    only when a value is checked or the option's help is printed (argparse would read
+    them as the option is added unless it has a ``metavar``)."""
+    listed = "one of %(choices)s"
+    return {
+        "choices": LazyChoices(module, name),
+        "metavar": metavar,
+        "help": f"{what}: {listed}" if what else listed,
+    }
