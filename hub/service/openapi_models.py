@@ -1078,6 +1078,69 @@ class TreeHead(_Out):
     signature: str
 
 
+class CosignatureBody(_In):
+    """A checkpoint the hub signed, with the agency's cosignature line appended
+    (C2SP tlog-cosignature, key name ``<agency id>.witness.<origin>``)."""
+
+    checkpoint: str
+
+
+class CosignatureStored(_Out):
+    """The cosignature was checked; ``stored`` is false if it was already stored."""
+
+    size: int
+    witness: str
+    stored: bool
+
+
+class WitnessAlarmBody(_In):
+    """A checkpoint the agency refused to cosign, and the last one it cosigned."""
+
+    problem: Literal["inconsistent", "smaller", "same-size-other-root", "bad-proof"]
+    cosigned: str
+    offered: str
+
+
+class WitnessAlarmStored(_Out):
+    """The alarm's id."""
+
+    id: int
+
+
+class WitnessInfo(_Out):
+    """One agency as a witness."""
+
+    agency_id: str
+    kind: str
+    status: str
+    last_size: int | None
+    last_cosigned_at: str | None
+
+
+class WitnessAlarmInfo(_Out):
+    """A witness's fork alarm."""
+
+    id: int
+    agency_id: str
+    problem: str
+    cosigned_size: int
+    offered_size: int
+    reported_at: str
+
+
+class Witnesses(_Out):
+    """The log's witnesses, the quorum rule and the alarms."""
+
+    origin: str
+    quorum: WitnessPolicy
+    newest_size: int | None
+    newest_cosigners: list[str]
+    newest_has_quorum: bool
+    witnessed_size: int | None
+    witnesses: list[WitnessInfo]
+    alarms: list[WitnessAlarmInfo]
+
+
 class InclusionQuery(_Query):
     """Exactly one of ``envelope_id`` and ``index`` (staff only)."""
 
