@@ -36,6 +36,7 @@ __all__ = [
     "Amendment",
     "Case",
     "CasePage",
+    "ReferralDocument",
     "amend_case",
     "amendments_of",
     "case_page",
@@ -149,15 +150,24 @@ async def case_page(rt: Runtime, actor: Actor, ref: str) -> CasePage:
     return CasePage(case, area, mine, previous, previous_area, today, history)
 
 
+@dataclass(frozen=True, slots=True)
+class ReferralDocument:
+    """A case's referral as the document the API takes, and the case's area."""
+
+    ref: str
+    area: str
+    document: dict[str, Any]
+
+
 @use_case("case.referral", *WRITERS)
-async def referral_document(rt: Runtime, actor: Actor, ref: str) -> dict[str, Any]:
+async def referral_document(rt: Runtime, actor: Actor, ref: str) -> ReferralDocument:
     """The case's referral as the document the API takes (to amend it); logged as an
     ``access`` entry."""
     async with rt.engine.begin() as conn:
-        await require_area(conn, actor, await case_area(conn, ref), write=True)
+        area = await require_area(conn, actor, await case_area(conn, ref), write=True)
         doc = await referral_of(conn, rt.keys, ref)
         await record_access(conn, actor, [ref], purpose="view", what=["referral"], now=rt.clock())
-    return doc
+    return ReferralDocument(ref, area.id, doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,17 +190,28 @@ class AmendResult:
 
 
 @use_case("case.amend", *WRITERS)
-async def amend_case(rt: Runtime, actor: Actor, ref: str, patch: Any) -> AmendResult:
+async def amend_case(
+    rt: Runtime, actor: Actor, ref: str, patch: Any, *, whole: bool = False
+) -> AmendResult:
     """Amend a case's referral (a coordinator of its area, or an admin): ``patch`` is a
     merge patch over the referral; every version is kept; the amendment is logged (field
     names only); where the case is on a published agenda, the amended extract is re-sent
-    to each agency whose agenda rule covers a changed field."""
+    to each agency whose agenda rule covers a changed field (``whole``: ``patch`` is the
+    whole new referral, as the web form sends it)."""
     now = rt.clock()
     async with rt.engine.begin() as conn:
         area = await require_area(conn, actor, await case_area(conn, ref), write=True)
         before = await conn.scalar(select(cases.c.referring_agency).where(cases.c.ref == ref))
         done = await amend_referral(
-            conn, rt.keys, area, ref, patch, actor=actor.log_name, door=actor.door, now=now
+            conn,
+            rt.keys,
+            area,
+            ref,
+            patch,
+            actor=actor.log_name,
+            door=actor.door,
+            now=now,
+            whole=whole,
         )
         after = await conn.scalar(select(cases.c.referring_agency).where(cases.c.ref == ref))
         if after != before:

@@ -202,9 +202,11 @@ async def amend_referral(
     actor: str,
     door: str,
     now: datetime,
+    whole: bool = False,
 ) -> Amended:
     """Apply ``patch`` to the case's referral in the caller's transaction: validated
-    whole, stored, the version before it kept. ``invalid-referral`` names fields only."""
+    whole, stored, the version before it kept (``whole``: ``patch`` is the whole new
+    referral, as a form sends it). ``invalid-referral`` names fields only."""
     if not isinstance(patch, dict) or not patch:
         raise ProtocolError(
             "an amendment is a JSON object of the fields to change", code="invalid-referral"
@@ -215,7 +217,7 @@ async def amend_referral(
     ring = await key_ring(conn, keys, ref)
     subjects = await _subjects(conn, ref)
     before = _document(row, ring, subjects, ref)
-    after_doc = merge_patch(before, patch)
+    after_doc = patch if whole else merge_patch(before, patch)
     referral = parse_referral(after_doc, today=now.date())
     after = referral.model_dump(mode="json", exclude_none=True)
     fields = changed_fields(before, after, (row.level, referral.level))

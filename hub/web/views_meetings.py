@@ -28,6 +28,8 @@ NOTICES: Final = {
     "action": "Action recorded; its owner was sent a notice.",
     "minutes": "Minutes sent to the agencies that attended; the meeting is closed.",
     "updated": "Update recorded.",
+    "cancelled": "Meeting cancelled; the agencies sent its agenda were told by a sealed notice.",
+    "moved": "Meeting moved; the agencies sent its agenda were told by a sealed notice.",
 }
 
 
@@ -92,6 +94,7 @@ async def _meeting_context(request: web.Request) -> dict[str, Any]:
         "statuses": action_app.ACTION_STATUSES,
         "policy_version": found.policy_version,
         "report": None,
+        "today": _today(request),
         "notice": NOTICES.get(request.query.get("done", "")),
     }
 
@@ -140,6 +143,30 @@ async def publish_agenda(request: web.Request) -> web.StreamResponse:
     context["report"] = report
     context["notice"] = "Agenda published."
     return render(request, "meeting.html", context)
+
+
+@routes.post("/meetings/{id}/cancel")
+@page_for("meeting.cancel")
+async def cancel(request: web.Request) -> web.StreamResponse:
+    """Cancel the meeting; the agencies sent its agenda are told."""
+    meeting_id = request.match_info["id"]
+    await meeting_app.cancel_meeting(request.app[RUNTIME], await web_actor(request), meeting_id)
+    raise see_other(f"/meetings/{meeting_id}?done=cancelled")
+
+
+@routes.post("/meetings/{id}/move")
+@page_for("meeting.move")
+async def move(request: web.Request) -> web.StreamResponse:
+    """Move the meeting to another date (and place); the agencies sent its agenda are told."""
+    meeting_id = request.match_info["id"]
+    await meeting_app.move_meeting(
+        request.app[RUNTIME],
+        await web_actor(request),
+        meeting_id,
+        _date(field(request, "date"), "date"),
+        field(request, "location", required=False, limit=200),
+    )
+    raise see_other(f"/meetings/{meeting_id}?done=moved")
 
 
 @routes.post("/meetings/{id}/attendance")

@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def _doc(**changes: Any) -> dict[str, Any]:
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
     """Areas north and south, their staff; police-north and idva-north serve north
     (both police by kind in the kit), police-south serves south."""
-    hub = HubThread(tmp_path_factory.mktemp("amend"))
+    hub = HubThread(tmp_path_factory.mktemp("amend"), mfa_required_roles=())
     try:
         made = Kit(hub)
         made.seed()
@@ -204,3 +205,155 @@ def test_a_new_referral_names_an_agency_enrolled_in_its_area(kit: Kit) -> None:
         )
         assert (status, _type(doc)) == (400, code), doc
         assert re.search("referring_agency", doc["detail"]), doc
+
+
+# -- the web UI: the amendment form is the referral form, prefilled ---------------------
+
+
+class _Form(HTMLParser):
+    """The fields a browser would send from the form posting to ``action``."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.values = action, False, {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("radio", "checkbox"):
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "input" and a.get("name") and "checked" in a:
+            self.values[a["name"]] = a.get("value", "on")
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.values[self._textarea or ""] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_values(html: str, action: str) -> dict[str, str]:
+    """What the form posting to ``action`` would send as the page stands."""
+    parser = _Form(action)
+    parser.feed(html)
+    return parser.values
+
+
+def test_the_web_amend_form_is_prefilled_and_amends(kit: Kit) -> None:
+    ref = _refer(kit)
+    web = kit.web("nora")
+    try:
+        status, page, _ = web.get(f"/cases/{ref}")
+        assert status == 200 and f'href="/cases/{ref}/amend"' in page
+        status, page, _ = web.get(f"/cases/{ref}/amend")
+        assert status == 200, page
+        values = form_values(page, f"/cases/{ref}/amend")
+        assert values["victim.address"] == "1 High Street, Northtown"
+        assert values["referring_agency"] == "police-north" and values["q1"] == "yes"
+        before = kit.log_size()
+        values["victim.address"] = "4 Web Lane"
+        status, page, resp = web.post(f"/cases/{ref}/amend", values)
+        assert status == 303 and resp.headers["Location"] == f"/cases/{ref}?done=amended", page
+        logged = [e for e in kit.entries(before) if e["kind"] == "amendment"]
+        assert [(e["fields"], e["door"]) for e in logged] == [(["victim.address"], "web")]
+        status, page, _ = web.get(f"/cases/{ref}?done=amended")
+        assert "Referral amended." in page and "<code>victim.address</code>" in page
+        assert "4 Web Lane" in page
+
+        # Sixteen children: refused with the reason, nothing changed.
+        many = {f"child{n}.name": f"Kid Number{n}" for n in range(16)}
+        before = kit.log_size()
+        status, page, _ = web.post(f"/cases/{ref}/amend", {**values, **many})
+        assert status == 400 and "children" in page and "The referral was not amended" in page
+        assert kit.log_size() == before
+        # "Add another child" shows one more row and amends nothing.
+        status, page, _ = web.post(f"/cases/{ref}/amend", {**values, "add_child": "1"})
+        assert status == 200 and 'name="child3.name"' in page and 'name="child4.name"' not in page
+        assert kit.log_size() == before
+    finally:
+        web.close()
+
+
+def test_who_may_amend_through_the_web(kit: Kit) -> None:
+    ref = _refer(kit)
+    nora = kit.web("nora")
+    _, page, _ = nora.get(f"/cases/{ref}/amend")
+    values = {**form_values(page, f"/cases/{ref}/amend"), "victim.gender": "f"}
+    nora.close()
+    before = kit.log_size()
+    for who in ("sam", "dana"):
+        web = kit.web(who)
+        try:
+            assert web.get(f"/cases/{ref}/amend")[0] == 403, who
+            status, _, _ = web.post(f"/cases/{ref}/amend", {**values, "csrf": web.csrf})
+            assert status == 403, who
+        finally:
+            web.close()
+    assert kit.log_size() == before
+
+
+def test_the_web_referral_form_offers_the_areas_agencies_and_up_to_fifteen_children(
+    kit: Kit,
+) -> None:
+    web = kit.web("nora")
+    try:
+        status, page, _ = web.get("/referrals/new")
+        assert status == 200
+        assert '<select id="referring_agency" name="referring_agency"' in page
+        assert 'value="police-north"' in page and 'value="police-south"' not in page
+        assert 'name="child2.name"' in page and 'name="child3.name"' not in page
+        values = {**form_values(page, "/referrals/new"), "add_child": "1"}
+        for rows in range(4, 16):  # one more row a press, without JavaScript
+            status, page, _ = web.post("/referrals/new", values)
+            assert status == 200 and f'name="child{rows - 1}.name"' in page
+            values = {**form_values(page, "/referrals/new"), "add_child": "1"}
+        assert 'name="child15.name"' not in page and "Add another child" not in page
+        doc = _doc()
+        filled = {
+            **form_values(page, "/referrals/new"),
+            "area": "north",
+            "referring_agency": "police-south",  # typed in: not an agency of north
+            "referred_on": doc["referred_on"],
+            "victim.name": doc["victim"]["name"],
+            "perpetrator.name": doc["perpetrator"]["name"],
+            "criterion": "professional_judgement",
+            "rationale": "judgement",
+            "consent.status": "sought_given",
+        }
+        before = kit.log_size()
+        status, page, _ = web.post("/referrals/new", filled)
+        assert status == 400 and "referring_agency" in page
+        kids = {f"child{n}.name": f"Kid Number{n}" for n in range(16)}
+        status, page, _ = web.post(
+            "/referrals/new", {**filled, "referring_agency": "police-north", **kids}
+        )
+        assert status == 400 and "children" in page
+        kids.pop("child15.name")
+        status, page, resp = web.post(
+            "/referrals/new", {**filled, "referring_agency": "police-north", **kids}
+        )
+        assert status == 303, page
+        ref = resp.headers["Location"].split("/")[2].split("?")[0]
+        assert kit.log_size() == before  # a referral is no disclosure
+        _, case = kit.api("GET", f"/api/v1/cases/{ref}", "nora")
+        assert len(case["view"]["children"]) == 15
+    finally:
+        web.close()
