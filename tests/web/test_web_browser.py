@@ -52,7 +52,7 @@ def sign_in(page: Any, user: str, landing: str) -> None:
 def refer(page: Any, *, yes: int, child: bool = True) -> str:
     """Fill the referral form; the new case's reference."""
     page.goto("/referrals/new")
-    page.get_by_label("Referring agency (its id)").fill("police-north")
+    page.get_by_label("Referring agency").select_option("police-north")
     page.locator("#victim\\.name").fill(VICTIM)
     page.locator("#victim\\.date_of_birth").fill(VICTIM_DOB)
     page.locator("#perpetrator\\.name").fill(PERPETRATOR)
@@ -222,7 +222,7 @@ def test_the_referral_works_without_javascript(browser: Any, web_hub: HubThread)
         sign_in(page, "casey", "/dashboard")
         page.goto("/referrals/new")
         assert page.locator("#live-score").is_hidden()
-        page.get_by_label("Referring agency (its id)").fill("police-north")
+        page.get_by_label("Referring agency").select_option("police-north")
         page.locator("#victim\\.name").fill("Nadia Noscript")
         page.locator("#perpetrator\\.name").fill("Ned Noscript")
         for n in range(1, 12):
