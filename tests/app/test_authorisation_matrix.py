@@ -461,6 +461,9 @@ NOT_AREA_BOUND = {
     ("GET", "/api/v1/bases"),  # hub-wide lawful bases, public to staff
     ("GET", "/api/v1/policy"),
     ("GET", "/api/v1/policy/explain"),
+    ("GET", "/api/v1/users/{name}/tokens"),  # one's own tokens (tests/app/test_staff_tokens)
+    ("DELETE", "/api/v1/users/{name}/tokens"),
+    ("DELETE", "/api/v1/users/{name}/tokens/{id}"),
 }
 
 
@@ -603,6 +606,8 @@ CLI_LISTS = {
     "basis list",
     "basis show",
     "log head",
+    "user token list",  # one's own tokens (tests/app/test_staff_tokens)
+    "user token revoke",
 }
 
 
