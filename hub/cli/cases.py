@@ -45,6 +45,32 @@ def _register_case(sub: Any) -> None:
     show.add_argument("ref")
     add_by(show, "who reads it (recorded in the log)")
     show.set_defaults(handler=run_case_show, use_case="case.show")
+    amend = actions.add_parser(
+        "amend",
+        help="amend a referral (every version kept; the amended extract re-sent where "
+        "the case is on a published agenda and the policy allows)",
+    )
+    amend.add_argument("ref")
+    amend.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        dest="changes",
+        help="a field to change, by its path (victim.address=..., police_callouts_12m=4); "
+        "VALUE is read as JSON when it is JSON (4, true, null, [...]), else as text",
+    )
+    amend.add_argument(
+        "--file", type=Path, help="a JSON merge patch over the referral (docs/referrals.md)"
+    )
+    add_by(amend, "who amends it")
+    amend.set_defaults(handler=run_case_amend, use_case="case.amend")
+    history = actions.add_parser(
+        "amendments", help="a referral's amendments: who, when, which fields (no values)"
+    )
+    history.add_argument("ref")
+    add_by(history, "who asks")
+    history.set_defaults(handler=run_case_amendments, use_case="case.amendments")
     hold = actions.add_parser("hold", help="put a case on legal hold")
     hold.add_argument("ref")
     hold.add_argument("--reason", required=True)
@@ -115,4 +141,69 @@ def run_case_hold(args: argparse.Namespace) -> int:
     """Put a case on legal hold, or release it."""
     with_runtime(args, lambda rt, who: cases_app.set_legal_hold(rt, who, args.ref, args.reason))
     print(f"{args.ref} {'on legal hold' if args.reason is not None else 'released'}")
+    return 0
+
+
+MAX_SET_DEPTH = 4
+
+
+def _patch(sets: list[str], file: Path | None) -> dict[str, Any]:
+    """The merge patch from ``--file`` and the ``--set FIELD=VALUE`` pairs (applied after)."""
+    patch: dict[str, Any] = {}
+    if file is not None:
+        doc = _read_referral(file)
+        if not isinstance(doc, dict):
+            raise ProtocolError("the amendment file holds a JSON object", code="invalid-referral")
+        patch = doc
+    for item in sets:
+        path, sep, raw = item.partition("=")
+        names = path.split(".")
+        if not sep or not all(n.isidentifier() for n in names) or len(names) > MAX_SET_DEPTH:
+            raise ProtocolError(
+                "--set takes FIELD=VALUE, FIELD a path such as victim.address",
+                code="invalid-referral",
+            )
+        try:
+            value: Any = envelope.loads_strict(raw.encode())
+        except ProtocolError:
+            value = raw
+        node = patch
+        for name in names[:-1]:
+            inner = node.get(name)
+            if not isinstance(inner, dict):
+                inner = node[name] = {}
+            node = inner
+        node[names[-1]] = value
+    if not patch:
+        raise ProtocolError(
+            "say what to change: --set FIELD=VALUE or --file", code="invalid-referral"
+        )
+    return patch
+
+
+def run_case_amend(args: argparse.Namespace) -> int:
+    """Amend a referral."""
+    patch = _patch(args.changes, args.file)
+    done = with_runtime(args, lambda rt, who: cases_app.amend_case(rt, who, args.ref, patch))
+    print(f"{done.case_ref} amended (version {done.version}): {', '.join(done.fields)}")
+    for o in done.resent:
+        if o.kind == "refused":
+            print(f"amended extract to {o.agency}: refused ({o.code}; logged)")
+        else:
+            print(f"amended extract to {o.agency}: {o.kind} {o.reference}")
+    if not done.resent:
+        print("re-sent to no agency (not on a published agenda, or no changed field allowed)")
+    return 0
+
+
+def run_case_amendments(args: argparse.Namespace) -> int:
+    """List a referral's amendments."""
+    found = with_runtime(args, lambda rt, who: cases_app.amendments_of(rt, who, args.ref))
+    for a in found:
+        print(
+            f"version {a.version} {a.amended_at:%Y-%m-%d %H:%M} by {a.amended_by} "
+            f"({a.door}): {', '.join(a.fields)}"
+        )
+    if not found:
+        print(f"{args.ref} has not been amended")
     return 0

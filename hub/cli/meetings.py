@@ -91,6 +91,20 @@ def _register_meeting(sub: Any) -> None:
     pub.add_argument("--respond-by", type=_day, help="default: 2 working days before")
     add_by(pub)
     pub.set_defaults(handler=run_publish, use_case="meeting.publish")
+    cancel = verbs.add_parser(
+        "cancel", help="cancel a meeting; the agencies sent its agenda are told (sealed)"
+    )
+    cancel.add_argument("meeting")
+    add_by(cancel)
+    cancel.set_defaults(handler=run_cancel, use_case="meeting.cancel")
+    move = verbs.add_parser(
+        "move", help="move a meeting (its agenda stays); the agencies sent it are told (sealed)"
+    )
+    move.add_argument("meeting")
+    move.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD, today or later")
+    move.add_argument("--location", help="a new venue (default: unchanged; no personal data)")
+    add_by(move)
+    move.set_defaults(handler=run_move, use_case="meeting.move")
     minutes = verbs.add_parser("minutes", help="send the minutes to the agencies that attended")
     minutes.add_argument("meeting")
     minutes.add_argument("--file", required=True, type=Path, help="minutes JSON")
@@ -225,6 +239,34 @@ def run_publish(args: argparse.Namespace) -> int:
     if not report.agendas and not report.requests:
         print("nothing new to send")
     return 0
+
+
+def run_cancel(args: argparse.Namespace) -> int:
+    """Cancel a meeting and tell the agencies sent its agenda."""
+    changed = with_runtime(args, lambda rt, who: meeting_app.cancel_meeting(rt, who, args.meeting))
+    for outcome in changed.told:
+        _outcome(outcome, "cancellation notice")
+    print(f"meeting {args.meeting} cancelled; {_told(changed.told)}")
+    return 0
+
+
+def run_move(args: argparse.Namespace) -> int:
+    """Move a meeting and tell the agencies sent its agenda."""
+    changed = with_runtime(
+        args,
+        lambda rt, who: meeting_app.move_meeting(rt, who, args.meeting, args.date, args.location),
+    )
+    for outcome in changed.told:
+        _outcome(outcome, "notice of the move")
+    print(f"meeting {args.meeting} moved to {changed.meeting.meeting_date}; {_told(changed.told)}")
+    return 0
+
+
+def _told(told: list[SendResult]) -> str:
+    if not told:
+        return "no agency had been sent its agenda"
+    sent = sum(1 for o in told if o.kind == "disclosed")
+    return f"{sent} of {len(told)} agencies sent its agenda told"
 
 
 def run_research(args: argparse.Namespace) -> int:
