@@ -34,6 +34,14 @@ def _doc(**changes: Any) -> dict[str, Any]:
     return doc
 
 
+@pytest.fixture(autouse=True)
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI reaches the serving hub's database and keys (as its operator would)."""
+    monkeypatch.setenv("MARAC_HUB_KEY_PASSPHRASE", "marac-hub-testing")
+    for name in ("DATABASE_URL", "POLICY_FILE", "CONFIG_FILE"):
+        monkeypatch.delenv(f"MARAC_HUB_{name}", raising=False)
+
+
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kit]:
     """Areas north and south, their staff; police-north and idva-north serve north
@@ -357,3 +365,53 @@ def test_the_web_referral_form_offers_the_areas_agencies_and_up_to_fifteen_child
         assert len(case["view"]["children"]) == 15
     finally:
         web.close()
+
+
+# -- the CLI ----------------------------------------------------------------------------
+
+
+def test_the_cli_amends_by_field_or_file_and_refuses_what_it_must(
+    kit: Kit, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ref = _refer(kit)
+    before = kit.log_size()
+    status, out, err = kit.cli(
+        capsys,
+        *("case", "amend", ref, "--set", "victim.address=5 Cli Close"),
+        *("--set", "police_callouts_12m=7", "--set", "safe_contact.safe_to_contact=false"),
+        by="nora",
+    )
+    assert status == 0, err
+    assert out.splitlines()[0] == (
+        f"{ref} amended (version 2): referral.police_callouts_12m, safe_contact.safe_to_contact, "
+        "victim.address"
+    )
+    patch = tmp_path / "patch.json"
+    patch.write_text(json.dumps({"victim": {"gender": "f"}, "rationale": None}))
+    status, out, err = kit.cli(capsys, "case", "amend", ref, "--file", str(patch), by="bo")
+    assert status == 0 and "version 3" in out, err
+    status, out, err = kit.cli(capsys, "case", "amendments", ref, by="dana")
+    assert status == 0 and "version 2" in out and "by coordinator:nora (cli)" in out, err
+    assert "Cli Close" not in out
+    logged = [e for e in kit.entries(before) if e["kind"] == "amendment"]
+    assert [e["door"] for e in logged] == ["cli", "cli"]
+
+    before = kit.log_size()
+    kids = json.dumps([{"name": f"Kid Number{n}"} for n in range(16)])
+    for argv, who, word in (
+        (["--set", f"children={kids}"], "nora", "children"),
+        (["--set", "victim.nickname=x"], "nora", "invalid-referral"),
+        (["--set", "no equals sign"], "nora", "FIELD=VALUE"),
+        (["--set", "referring_agency=police-south"], "nora", "referring_agency"),
+        ([], "nora", "say what to change"),
+        (["--set", "victim.gender=m"], "sam", "forbidden"),
+        (["--set", "victim.gender=m"], "dana", "forbidden"),
+    ):
+        status, out, err = kit.cli(capsys, "case", "amend", ref, *argv, by=who)
+        assert status == 1 and word in err, (argv, who, err)
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"rationale": "x" * (1024 * 1024)}))
+    status, _, err = kit.cli(capsys, "case", "amend", ref, "--file", str(big), by="nora")
+    assert status == 1 and "larger than 1 MiB" in err, err
+    assert kit.log_size() == before
