@@ -359,6 +359,25 @@ class HubClient:
         """Every key entry about this agency, each with its inclusion proof."""
         return parse_key_entries(await self.request("GET", "/log/keys", signed=True))
 
+    async def log_checkpoint(self) -> str:
+        """The newest checkpoint, a C2SP signed note (``GET /api/v1/log/checkpoint``)."""
+        raw = await self.exchange("GET", "/log/checkpoint", signed=True, accept="text/plain")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("the hub's checkpoint is not UTF-8", code="bad-note") from None
+
+    async def post_cosignature(self, witnessed: str) -> dict[str, Any]:
+        """Post this agency's cosignature: the checkpoint note with its line appended."""
+        return await self.request(
+            "POST", "/log/cosignatures", {"checkpoint": witnessed}, signed=True
+        )
+
+    async def post_witness_alarm(self, problem: str, cosigned: str, offered: str) -> dict[str, Any]:
+        """Report a checkpoint this agency's witness refused to cosign."""
+        body = {"problem": problem, "cosigned": cosigned, "offered": offered}
+        return await self.request("POST", "/log/witness-alarms", body, signed=True)
+
     # -- HTTP ---------------------------------------------------------------------------
 
     def _http(self) -> aiohttp.ClientSession:
@@ -385,9 +404,33 @@ class HubClient:
         Errors: ``HubUnavailable`` (transport), ``HubResponseError`` (problem+json answer),
         ``ProtocolError`` (an answer that is not a JSON object).
         """
+        raw = await self.exchange(
+            method, endpoint, json_body, query=query, signed=signed, timeout=timeout
+        )
+        try:
+            body = loads_strict(raw)
+        except ProtocolError:
+            raise ProtocolError(f"the hub's answer to {method} {endpoint} is not JSON") from None
+        if not isinstance(body, dict):
+            raise ProtocolError(f"the hub's answer to {method} {endpoint} is not an object")
+        return body
+
+    async def exchange(
+        self,
+        method: str,
+        endpoint: str,
+        json_body: Mapping[str, Any] | None = None,
+        *,
+        query: str = "",
+        signed: bool = False,
+        timeout: float = REQUEST_TIMEOUT,
+        accept: str = "application/json",
+    ) -> bytes:
+        """Call ``/api/v1{endpoint}`` and return the answer's bytes (a 2xx answer only;
+        errors as for :meth:`request`)."""
         path = self.base_url.path.rstrip("/") + API + endpoint
         data = canonical_json(dict(json_body)) if json_body is not None else b""
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if json_body is not None:
             headers["Content-Type"] = "application/json"
         if signed:
@@ -422,13 +465,7 @@ class HubClient:
             ) from None
         if not 200 <= status < 300:
             raise _error_from(method, endpoint, status, raw)
-        try:
-            body = loads_strict(raw)
-        except ProtocolError:
-            raise ProtocolError(f"the hub's answer to {method} {endpoint} is not JSON") from None
-        if not isinstance(body, dict):
-            raise ProtocolError(f"the hub's answer to {method} {endpoint} is not an object")
-        return body
+        return raw
 
 
 def env_proxy(url: URL) -> str | None:
