@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agency_client.datadir import DataDir
-from agency_client.store import Store
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import datadir
+    from agency_client.store import Store
+else:
+    datadir = lazy_module("agency_client.datadir")
 
 __all__ = ["add_connection_arguments", "add_dir", "connection_options", "data_dir"]
 
@@ -22,9 +28,9 @@ def add_dir(parser: Any) -> None:
     )
 
 
-def data_dir(args: argparse.Namespace) -> DataDir:
+def data_dir(args: argparse.Namespace) -> datadir.DataDir:
     """The data directory named by ``--dir``."""
-    return DataDir(args.dir)
+    return datadir.DataDir(args.dir)
 
 
 def add_connection_arguments(parser: Any) -> None:

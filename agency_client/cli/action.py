@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir
 from agency_client.cli.research import send_built
-from agency_client.outbound import action_update
-from hub.protocol.messages import ActionStatus, ActionUpdate
+from hub.protocol.commands import lazy_choice, lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import outbound
+    from hub.protocol.messages import ActionUpdate
+else:
+    outbound = lazy_module("agency_client.outbound")
 
 HELP = "report progress on an action this agency owns, sealed to the hub"
 
@@ -23,7 +29,9 @@ def register(sub: Any) -> None:
         "update", help=HELP, description=HELP + " (from its stored action notice)"
     )
     update.add_argument("action_id", metavar="ACTION_ID", help="the action id (see show)")
-    update.add_argument("--status", required=True, choices=get_args(ActionStatus))
+    update.add_argument(
+        "--status", required=True, **lazy_choice("hub.protocol.messages", "ActionStatus", "STATUS")
+    )
     update.add_argument("--note", help="what was done")
     update.add_argument(
         "--reason", help="why the action is not completed (required when cancelled)"
@@ -37,7 +45,7 @@ def run_update(args: argparse.Namespace) -> int:
     """Build the update from the stored notice, send it, print one line."""
 
     def build(store: Any, _agency_id: str, now: datetime) -> ActionUpdate:
-        return action_update(
+        return outbound.action_update(
             store, args.action_id, status=args.status, now=now, note=args.note, reason=args.reason
         )
 

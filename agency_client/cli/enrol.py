@@ -7,15 +7,21 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_connection_arguments, add_dir, data_dir
-from agency_client.cli.keys import SUITE_NAMES
-from agency_client.datadir import DataDir
-from agency_client.keystore import IDENTITY_FILE
-from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from agency_client.cli.keys import SUITE_CHOICES, suite_name, suite_named
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import CryptoError, HubError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import keystore
+    from agency_client.datadir import DataDir
+    from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+else:
+    keystore = lazy_module("agency_client.keystore")
 
 HELP = "enrol this agency with its hub (makes keys, pins the hub's key)"
 
@@ -30,7 +36,7 @@ def register(sub: Any) -> None:
     add_dir(parser)
     parser.add_argument(
         "--suite",
-        choices=sorted(SUITE_NAMES),
+        choices=SUITE_CHOICES,
         help="encryption suite for new keys (default x25519; hybrid adds ML-KEM-768)",
     )
     add_connection_arguments(parser)
@@ -42,7 +48,7 @@ def _keys(
     data: DataDir, args: argparse.Namespace, secret: str
 ) -> tuple[IdentityKeyPair, EncryptionKeyPair]:
     """Reuse the key directory's identity and only encryption key, or make both."""
-    suite = SUITE_NAMES[args.suite or "x25519"]
+    suite = suite_named(args.suite or "x25519")
     if not data.keys.exists():
         return data.keys.create(secret, suite=suite)
     identity = data.keys.identity(secret)
@@ -103,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         )
     print(f"enrolled as {enrolment.agency_id} (status: {enrolment.status})")
     print(f"agency identity    ed25519  {identity.fingerprint}")
-    print(f"agency encryption  {_suite_name(encryption.suite):<8} {encryption.fingerprint}")
+    print(f"agency encryption  {suite_name(encryption.suite):<8} {encryption.fingerprint}")
     print(f"hub identity       ed25519  {enrolment.hub_key.fingerprint}")
     print(
         "Read the agency identity fingerprint to your MARAC coordinator to be approved, "
@@ -115,12 +121,8 @@ def run(args: argparse.Namespace) -> int:
 def _forget(data: DataDir, encryption: EncryptionKeyPair, *, keep: list[Path]) -> None:
     """Delete the keys this enrolment made, and the folders it made for them if empty."""
     data.keys.encryption_key_path(encryption.fingerprint).unlink(missing_ok=True)
-    (data.keys.path / IDENTITY_FILE).unlink(missing_ok=True)
+    (data.keys.path / keystore.IDENTITY_FILE).unlink(missing_ok=True)
     for folder in (data.keys.path, data.path):
         if folder not in keep:
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty
-
-
-def _suite_name(suite: str) -> str:
-    return next(name for name, value in SUITE_NAMES.items() if value == suite)

@@ -5,15 +5,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.keystore import KeyDirectory
-from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import keystore
+    from hub.protocol import envelope
+else:
+    keystore = lazy_module("agency_client.keystore")
+    envelope = lazy_module("hub.protocol.envelope")
 
 HELP = "make, inspect or rotate this agency's identity and encryption keys"
-SUITE_NAMES = {"x25519": SUITE_X25519, "hybrid": SUITE_HYBRID}
+SUITE_CHOICES = ("hybrid", "x25519")
+
+
+def suite_named(name: str) -> str:
+    """The encryption suite a command line names ``x25519`` or ``hybrid``."""
+    return {"x25519": envelope.SUITE_X25519, "hybrid": envelope.SUITE_HYBRID}[name]
+
+
+def suite_name(suite: str) -> str:
+    """The command line's name of an encryption suite."""
+    return next(name for name in SUITE_CHOICES if suite_named(name) == suite)
 
 
 def register(sub: Any) -> None:
@@ -24,7 +41,7 @@ def register(sub: Any) -> None:
     new.add_argument("--dir", type=Path, required=True, help="key directory to create")
     new.add_argument(
         "--suite",
-        choices=sorted(SUITE_NAMES),
+        choices=SUITE_CHOICES,
         default="x25519",
         help="encryption suite: x25519, or hybrid ML-KEM-768+X25519 for data "
         "that must stay confidential for decades",
@@ -46,9 +63,9 @@ def register(sub: Any) -> None:
 
 def run_new(args: argparse.Namespace) -> int:
     """Make the keys and print their fingerprints for out-of-band comparison."""
-    directory = KeyDirectory(args.dir)
+    directory = keystore.KeyDirectory(args.dir)
     identity, encryption = directory.create(
-        passphrase.read(args, confirm=True), suite=SUITE_NAMES[args.suite]
+        passphrase.read(args, confirm=True), suite=suite_named(args.suite)
     )
     print(f"identity    ed25519  {identity.fingerprint}")
     print(f"encryption  {args.suite:<8} {encryption.fingerprint}")
@@ -58,9 +75,9 @@ def run_new(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the kind and fingerprint of every key file."""
-    directory = KeyDirectory(args.dir)
-    if not directory.exists() and KeyDirectory(args.dir / "keys").exists():
-        directory = KeyDirectory(args.dir / "keys")
+    directory = keystore.KeyDirectory(args.dir)
+    if not directory.exists() and keystore.KeyDirectory(args.dir / "keys").exists():
+        directory = keystore.KeyDirectory(args.dir / "keys")
     for info in directory.public_info():
         print(f"{info.path.name:<32} {info.kind:<46} {info.fingerprint}")
     return 0

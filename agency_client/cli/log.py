@@ -7,13 +7,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.evidence import print_evidence, read_bundle
-from agency_client.store import Store, StoreError
-from agency_client.transparency.entries import KnownKeys
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import evidence
+    from agency_client import store as client_store
+    from agency_client.store import Store
+    from agency_client.transparency import entries
+else:
+    evidence = lazy_module("agency_client.evidence")
+    client_store = lazy_module("agency_client.store")
+    entries = lazy_module("agency_client.transparency.entries")
 
 HELP = "check the hub's disclosure log: this agency's envelopes, its keys, no fork"
 
@@ -73,9 +82,9 @@ def run_verify_evidence(args: argparse.Namespace) -> int:
     """Verify the bundle; print what it proves, entry by entry (exit 0), or fail in one line."""
     from hub.crypto.evidence import verify_bundle  # noqa: PLC0415 - only this command needs it
 
-    data = read_bundle(args.file)
-    evidence = verify_bundle(data, hub_key=args.hub_key, witness_keys=args.witness_key)
-    print_evidence(args.file, evidence)
+    data = evidence.read_bundle(args.file)
+    found = verify_bundle(data, hub_key=args.hub_key, witness_keys=args.witness_key)
+    evidence.print_evidence(args.file, found)
     return 0
 
 
@@ -83,7 +92,9 @@ def run_check(args: argparse.Namespace) -> int:
     """Run the key, head and envelope checks; print the tally and every problem."""
     data = data_dir(args)
     if not data.enrolled():
-        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+        raise client_store.StoreError(
+            f"{args.dir} is not enrolled: run 'agency-client enrol' first"
+        )
     return asyncio.run(_check(args))
 
 
@@ -96,8 +107,8 @@ async def _check(args: argparse.Namespace) -> int:
     with store:
         hub_key = store.hub_key()
         if hub_key is None:
-            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
-        known = KnownKeys(
+            raise client_store.StoreError(f"{args.dir} has no pinned hub key: enrol first")
+        known = entries.KnownKeys(
             identity=identity.fingerprint,
             encryption={r.fingerprint: r.suite for r in store.key_records()},
         )

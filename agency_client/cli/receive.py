@@ -11,14 +11,22 @@ import ssl
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.datadir import DataDir
-from agency_client.sinks import Sink, parse_sink
-from agency_client.store import StoreError
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import sinks
+    from agency_client import store as client_store
+    from agency_client.datadir import DataDir
+    from agency_client.sinks import Sink
+else:
+    sinks = lazy_module("agency_client.sinks")
+    client_store = lazy_module("agency_client.store")
 
 HELP = (
     "receive webhook deliveries: verify the hub's signature, decrypt, store, answer with a "
@@ -72,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.path.startswith("/") or len(args.path) > 200:
         raise HubError("--path must start with /", code="bad-argument")
     tls = _tls(args)
-    sink = parse_sink(args.sink) if args.sink else None
+    sink = sinks.parse_sink(args.sink) if args.sink else None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -80,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
     )
     data = data_dir(args)
     if not data.enrolled():
-        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+        raise client_store.StoreError(
+            f"{args.dir} is not enrolled: run 'agency-client enrol' first"
+        )
     with data.run_lock():
         return asyncio.run(_main(args, data, sink, (host, port), tls))
 
@@ -104,7 +114,7 @@ async def _main(
     with store:
         hub_key = store.hub_key()
         if hub_key is None:
-            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
+            raise client_store.StoreError(f"{args.dir} has no pinned hub key: enrol first")
         agency_id = store.require_config("agency_id")
         async with HubClient(
             store.require_config("hub_url"), agency_id, identity, **connection_options(store)

@@ -7,21 +7,28 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from agency_client import sending
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, data_dir
-from agency_client.outbound import research_response
-from hub.protocol.envelope import loads_strict
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError, ProtocolError
-from hub.protocol.messages import ActionUpdate, ResearchResponse
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import outbound, sending
+    from hub.protocol import envelope
+    from hub.protocol.messages import ActionUpdate, ResearchResponse
+else:
+    outbound = lazy_module("agency_client.outbound")
+    sending = lazy_module("agency_client.sending")
+    envelope = lazy_module("hub.protocol.envelope")
 
 __all__ = ["MAX_FILE_BYTES", "read_answer", "register", "send_built"]
 
 HELP = "answer the newest research request for a case, sealed to the hub"
 MAX_FILE_BYTES: Final = 1024 * 1024
-M = TypeVar("M", ResearchResponse, ActionUpdate)
+M = TypeVar("M", "ResearchResponse", "ActionUpdate")
 
 
 def register(sub: Any) -> None:
@@ -52,7 +59,7 @@ def read_answer(path: Path) -> dict[str, Any]:
             f"{path} is larger than {MAX_FILE_BYTES} bytes", code="payload-too-large"
         )
     try:
-        doc = loads_strict(raw)
+        doc = envelope.loads_strict(raw)
     except ProtocolError:
         raise ProtocolError(f"{path} is not valid UTF-8 JSON", code="malformed-json") from None
     if not isinstance(doc, dict):
@@ -65,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     answer = read_answer(args.file)
 
     def build(store: Any, agency_id: str, now: datetime) -> ResearchResponse:
-        return research_response(store, args.case, answer, agency_id=agency_id, now=now)
+        return outbound.research_response(store, args.case, answer, agency_id=agency_id, now=now)
 
     message, sent = send_built(args, build)
     print(

@@ -8,14 +8,22 @@ import logging
 import signal
 import sys
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.datadir import DataDir
-from agency_client.sinks import Sink, parse_sink
-from agency_client.store import StoreError
+from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import sinks
+    from agency_client import store as client_store
+    from agency_client.datadir import DataDir
+    from agency_client.sinks import Sink
+else:
+    sinks = lazy_module("agency_client.sinks")
+    client_store = lazy_module("agency_client.store")
 
 HELP = "receive from the hub: long-poll, decrypt, store, acknowledge, hand on to a sink"
 
@@ -58,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.rotate_days <= 7:
         # The key announced at enrolment is valid for 14 days: rotate well within that.
         raise HubError("--rotate-days must be more than 0 and at most 7", code="bad-argument")
-    sink = parse_sink(args.sink) if args.sink else None
+    sink = sinks.parse_sink(args.sink) if args.sink else None
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -66,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     )
     data = data_dir(args)
     if not data.enrolled():
-        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+        raise client_store.StoreError(
+            f"{args.dir} is not enrolled: run 'agency-client enrol' first"
+        )
     with data.run_lock():
         return asyncio.run(_main(args, data, sink))
 
@@ -81,7 +91,7 @@ async def _main(args: argparse.Namespace, data: DataDir, sink: Sink | None) -> i
     with store:
         hub_key = store.hub_key()
         if hub_key is None:
-            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
+            raise client_store.StoreError(f"{args.dir} has no pinned hub key: enrol first")
         settings = RunnerSettings(
             wait=args.wait if args.wait is not None else (0.0 if args.once else 30.0)
         )

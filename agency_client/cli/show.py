@@ -5,11 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, data_dir
-from agency_client.rendered import content_of
+from hub.protocol.commands import lazy_module
+
+# Imported when a command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import rendered
+else:
+    rendered = lazy_module("agency_client.rendered")
 
 HELP = "print a stored message, decrypted"
 
@@ -29,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     with store:
         message = store.message(args.id)
     i = message.info
-    content = content_of(i.type, message.payload)
+    content = rendered.content_of(i.type, message.payload)
     kind = i.type if content.format == "json" else f"{content.message_type} ({content.format})"
     case = f" case {i.case_ref}" if i.case_ref else ""
     print(f"# {kind} {i.envelope_id} from {i.sender} at {i.sent_at}{case}", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -91,16 +92,18 @@ def lazy_module(name: str) -> Any:
 
 
 class LazyChoices(Sequence[str]):
-    """An option's ``choices``, read from ``module``'s ``name`` only when argparse checks a
-    value or prints that option's help (``choices=LazyChoices("hub.app.users", "ROLES")``)."""
+    """An option's ``choices``, read from ``module``'s ``name`` (a sequence or a ``Literal``)
+    only when argparse checks a value or prints that option's help."""
 
     def __init__(self, module: str, name: str) -> None:
         self._module = module
         self._name = name
 
     def _values(self) -> Sequence[str]:
-        values: Sequence[str] = getattr(importlib.import_module(self._module), self._name)
-        return values
+        values = getattr(importlib.import_module(self._module), self._name)
+        # A Literal type's values, or a sequence of them.
+        listed: Sequence[str] = typing.get_args(values) or values
+        return listed
 
     def __getitem__(self, index: Any) -> Any:
         return self._values()[index]
