@@ -673,6 +673,11 @@ class Store:
         counts.update({str(status): int(n) for status, n in rows})
         return counts
 
+    def last_log_check(self) -> str | None:
+        """When an envelope's log entry was last checked (a timestamp), or None."""
+        rows = self._query("SELECT MAX(checked_at) FROM log_checks")
+        return str(rows[0][0]) if rows and rows[0][0] else None
+
     def add_alarm(self, kind: str, reason: str, now: datetime) -> bool:
         """Record an alarm; True if new (the same alarm again only counts up)."""
         at = format_timestamp(now)
