@@ -1,6 +1,8 @@
 """A revoked member of staff's API token kept working for up to 30 s in any process that
 had seen it (issue 23, finding 6): revocation through one hub process, or the CLI, left
-the other processes' caches trusting the token. Real ``marac-hub serve`` processes."""
+the other processes' caches trusting the token. Now each use reads the token's and its
+user's rows (``hub.users.tokens.TokenCache``), whether one token or the user is revoked.
+Real ``marac-hub serve`` processes."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ async def _status(http: aiohttp.ClientSession, url: str, token: str) -> int:
         return resp.status
 
 
-async def test_a_token_revoked_through_one_process_is_refused_at_once_by_another(
+async def test_a_token_or_its_user_revoked_through_one_process_is_refused_at_once_by_another(
     tmp_path: Path, pg_url: str
 ) -> None:
     data = tmp_path / "hub"
@@ -47,8 +49,21 @@ async def test_a_token_revoked_through_one_process_is_refused_at_once_by_another
                 http, first.url, admin, "/api/v1/users", {"name": "casey", "role": "coordinator"}
             )
             casey = made["token"]
-            for url in (first.url, second.url):  # each process has now checked the token
+            spare = await staff(
+                http, second.url, admin, "/api/v1/users/casey/tokens", {"expires_in_days": 1}
+            )
+            for url in (first.url, second.url):  # each process has now checked the tokens
                 assert await _status(http, url, casey) == 200
+                assert await _status(http, url, spare["token"]) == 200
+            # one token of hers revoked through one process: the other refuses it at once
+            async with http.delete(
+                f"{first.url}/api/v1/users/casey/tokens/{spare['id']}",
+                headers={"Authorization": f"Bearer {admin}"},
+            ) as resp:
+                assert resp.status == 200
+            assert await _status(http, second.url, spare["token"]) == 401
+            assert await _status(http, second.url, casey) == 200  # her other token
+            # then she is revoked: every token of hers, everywhere
             async with http.delete(
                 f"{first.url}/api/v1/users/casey", headers={"Authorization": f"Bearer {admin}"}
             ) as resp:
