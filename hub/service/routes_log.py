@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from hub.app import evidence as evidence_app
 from hub.app import log as log_app
 from hub.app.agencies import Agency
 from hub.app.catalogue import roles_of
@@ -25,6 +26,8 @@ from hub.service.openapi_models import (
     Consistency,
     ConsistencyQuery,
     EntriesQuery,
+    EvidenceBody,
+    EvidenceBundle,
     ExportQuery,
     InclusionProof,
     InclusionQuery,
@@ -33,6 +36,7 @@ from hub.service.openapi_models import (
     TreeHead,
     Verified,
 )
+from hub.service.problems import json_body
 
 __all__ = ["parse_query", "routes"]
 
@@ -194,6 +198,27 @@ async def export(request: web.Request) -> web.StreamResponse:
         await response.write(line.encode())
     await response.write_eof()
     return response
+
+
+@routes.post("/api/v1/log/evidence")
+@documented(EvidenceBundle, body=EvidenceBody)
+@staff_for("log.evidence")
+async def evidence(request: web.Request) -> web.Response:
+    """An evidence bundle of the named entries (indices or envelope ids): their logged
+    bytes and inclusion proofs against one checkpoint, its cosignatures and the keys,
+    signed by the hub; it verifies offline (``agency-client log verify-evidence``).
+    Making it is logged as an access entry."""
+    body = await json_body(request)
+    if not isinstance(body, dict) or set(body) != {"entries"}:
+        raise ProtocolError('send {"entries": [index or envelope id, ...]}')
+    bundle = await evidence_app.log_evidence(
+        request.app[RUNTIME], await actor(request), body["entries"]
+    )
+    return web.Response(
+        body=bundle.data,
+        content_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{bundle.filename}"'},
+    )
 
 
 @routes.post("/api/v1/log/verify")
