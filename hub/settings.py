@@ -102,6 +102,24 @@ class Settings(BaseSettings):
     body_read_seconds: float = Field(
         default=30.0, gt=0, le=600, description="a request body must arrive within this long"
     )
+    anonymous_burst: int = Field(
+        default=60,
+        ge=1,
+        le=100_000,
+        description="tries one client address may make at once at sign-in, agency enrolment "
+        "and the start of single sign-on before it is answered 429",
+    )
+    anonymous_rate_per_minute: float = Field(
+        default=60.0,
+        gt=0,
+        le=100_000,
+        description="how fast an address's tries come back (a token bucket)",
+    )
+    trusted_proxies: tuple[str, ...] = Field(
+        default=("127.0.0.1/32", "::1/128"),
+        description="CIDR networks of reverse proxies whose X-Forwarded-For names the client "
+        "(the rate limit counts that address); from any other peer the header is ignored",
+    )
     delivery_allow_networks: tuple[str, ...] = Field(
         default=(),
         description="CIDR networks a webhook may reach although loopback, link-local or "
@@ -198,7 +216,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("delivery_allow_networks")
+    @field_validator("delivery_allow_networks", "trusted_proxies")
     @classmethod
     def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(str(ipaddress.ip_network(net, strict=False)) for net in value)

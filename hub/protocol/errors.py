@@ -116,6 +116,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not-found"
     METHOD_NOT_ALLOWED = "method-not-allowed"
     CONFLICT = "conflict"
+    TOO_MANY_REQUESTS = "too-many-requests"
     AGENCY_NOT_APPROVED = "agency-not-approved"
     AGENCY_SUSPENDED = "agency-suspended"
     AGENCY_NOT_ACTIVE = "agency-not-active"
@@ -223,6 +224,7 @@ _TYPES: Final = (
     ProblemType("not-found", 404, "Not found"),
     ProblemType("method-not-allowed", 405, "Method not allowed"),
     ProblemType("conflict", 409, "Conflicts with the current state"),
+    ProblemType("too-many-requests", 429, "Too many requests"),
     ProblemType("agency-not-approved", 403, "Agency enrolled but not yet approved"),
     ProblemType("agency-suspended", 403, "Agency suspended"),
     ProblemType("agency-not-active", 403, "Recipient agency is not active"),
