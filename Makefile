@@ -46,12 +46,14 @@ typecheck: $(TESTS)
 pytest: $(TESTS) browser
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
-# The web UI's browser tests: Debian's Chromium and axe-core (npm, into tests/web/node_modules).
+# The web UI's browser tests: Debian's Chromium, axe-core and oidc-provider (the single
+# sign-on tests' OpenID provider), both npm, into tests/web/node_modules.
 browser:
 	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get install -y chromium || { apt-get update && apt-get install -y chromium; }; \
 	  else echo "Chromium is missing: as root, run apt-get install -y chromium (the browser tests skip without it)"; fi; }
-	@test -f tests/web/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null && \
-	  npm ci --prefix tests/web --no-audit --no-fund || echo "npm is missing: the browser tests skip without axe-core"; }
+	@test -f tests/web/node_modules/axe-core/axe.min.js -a -f tests/web/node_modules/oidc-provider/package.json || \
+	  { command -v npm >/dev/null && npm ci --prefix tests/web --no-audit --no-fund || \
+	  echo "npm is missing: the browser tests skip without axe-core and oidc-provider"; }
 
 # mypy runs beside the tests (they wait on sockets and subprocesses much of the time).
 test: lint
