@@ -17,7 +17,10 @@ Each cycle:
 7. check that the hub logged each stored envelope (:mod:`agency_client.transparency`),
    a batch at a time after the poll, and every ``key_check_every`` that the hub's key
    entries for this agency name only keys it made. These checks never stop the loop:
-   what the hub could not answer stays pending, anything wrong is an alarm.
+   what the hub could not answer stays pending, anything wrong is an alarm;
+8. every ``witness_every``, witness the log (:mod:`agency_client.witness`): cosign the
+   hub's newest checkpoint if it extends the last one cosigned; a fork or rollback is
+   never cosigned, and is logged at CRITICAL level (``LOG FORK``) and reported to the hub.
 
 Connection failures, 5xx answers and "awaiting approval" are retried with
 exponential backoff and jitter; other refusals stop the loop with the hub's error.
@@ -39,6 +42,7 @@ from agency_client.sinks import Sink
 from agency_client.store import MessageInfo, Store
 from agency_client.transparency.checker import CheckReport, LogChecker
 from agency_client.transparency.entries import KnownKeys
+from agency_client.witness import Witness, WitnessOutcome
 from hub.crypto.keys import IdentityPublicKey
 from hub.crypto.sealing import open_envelope
 from hub.protocol.envelope import Envelope, parse_timestamp
@@ -62,6 +66,8 @@ class RunnerSettings:
     backoff_max: float = 300.0
     check_log: bool = True
     key_check_every: timedelta = timedelta(hours=1)
+    witness: bool = True
+    witness_every: timedelta = timedelta(minutes=5)
 
 
 @dataclass(slots=True)
@@ -78,6 +84,7 @@ class CycleReport:
     rotated: str | None = None
     destroyed: list[str] = field(default_factory=list)
     log: CheckReport | None = None
+    witness: WitnessOutcome | None = None
 
     def summary(self) -> str:
         """One line for the log."""
@@ -125,6 +132,12 @@ class Runner:
             LogChecker(client, store, hub_key, clock=clock) if self.settings.check_log else None
         )
         self._keys_checked: datetime | None = None
+        self.witness = (
+            Witness(client, store, client.identity, hub_key, clock=clock)
+            if self.settings.witness
+            else None
+        )
+        self._witnessed: datetime | None = None
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step (safe from a signal handler)."""
@@ -193,7 +206,27 @@ class Runner:
             poll_started=started, poll_empty=not envelopes
         )
         report.log = await self.check_log(keys=report.rotated is not None)
+        report.witness = await self.witness_log()
         return report
+
+    async def witness_log(self) -> WitnessOutcome | None:
+        """Witness the log if due (never stops the loop; a fork is logged loudly)."""
+        now = self.clock()
+        if self.witness is None or (
+            self._witnessed is not None and now - self._witnessed < self.settings.witness_every
+        ):
+            return None
+        try:
+            outcome = await self.witness.step()
+        except HubError as exc:
+            log.error("witness: %s", exc.diagnostics())
+            return None
+        if outcome.alarm:
+            log.critical("LOG FORK: %s; the checkpoint was NOT cosigned", outcome.message)
+        elif outcome.kind != "unreachable":
+            self._witnessed = now
+            log.info("witness: %s", outcome.message)
+        return outcome
 
     async def check_log(self, *, keys: bool = False) -> CheckReport | None:
         """Check a batch of envelopes' log entries; the key entries too if due or ``keys``."""

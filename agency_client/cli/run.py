@@ -111,7 +111,12 @@ async def _main(args: argparse.Namespace, data: DataDir, sink: Sink | None) -> i
                 if report is None:
                     return 130
                 print(report.summary(), file=sys.stderr)
-                return 1 if report.pending else 0
+                if report.witness is not None:
+                    line = report.witness.message
+                    if report.witness.alarm:
+                        line = f"LOG FORK: {line}; the checkpoint was NOT cosigned"
+                    print(f"witness: {line}", file=sys.stderr)
+                return 1 if report.pending or (report.witness and report.witness.alarm) else 0
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signum, runner.stop)

@@ -256,3 +256,22 @@ async def test_hostile_cosignature_posts_are_refused(
         assert (
             await conn.execute(select(func.count()).select_from(log_cosignatures))
         ).scalar_one() == 0
+
+
+async def test_run_witnesses_and_shouts_on_a_fork(
+    hub: RunningHub,
+    http: aiohttp.ClientSession,
+    witnesses: tuple[Agency, Agency],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    police, _ = witnesses
+    await grow(hub, 2)
+    argv = ["run", "--once", "--dir", str(police.data.path)]
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, argv) == 0
+    assert "witness: cosigned the hub's checkpoint" in capsys.readouterr().err
+    await rewrite_entry(hub, 0)
+    await grow(hub)
+    assert await asyncio.to_thread(main, argv) == 1
+    err = capsys.readouterr().err
+    assert "LOG FORK" in err and "NOT cosigned" in err
