@@ -4,8 +4,8 @@ Every answer carries a strict Content-Security-Policy (no script at all), ``no-s
 ``no-referrer`` and ``nosniff``. A request is refused unless its Host is this server's
 own ``127.0.0.1:PORT`` or ``localhost:PORT`` (a DNS-rebinding page cannot reach it);
 without the session cookie only ``/open`` answers; every POST must carry the session's
-CSRF token (and, when the browser sends one, our own Origin); a locked workspace sends
-every page to the unlock form.
+CSRF token (and an Origin, if any, of ours or ``null``); a locked workspace sends every
+page to the unlock form.
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ async def session(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     if request.method == "POST":
         origin = request.headers.get("Origin")
-        if origin is not None and origin not in {f"http://{h}" for h in guard.allowed_hosts()}:
+        # Under Referrer-Policy: no-referrer browsers send "Origin: null" with our own forms.
+        ours = {"null", *(f"http://{h}" for h in guard.allowed_hosts())}
+        if origin is not None and origin not in ours:
             return problem(request, 403, "Refused", "The form came from another site.")
         form = await request.post()
         if not guard.csrf_ok(form.get("csrf")):

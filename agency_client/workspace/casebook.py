@@ -107,6 +107,7 @@ class Case:
     requests: list[tuple[Entry, ResearchRequest]] = field(default_factory=list)
     responses: list[SentMessage] = field(default_factory=list)
     has_draft: bool = False
+    must_not_know: bool = False  # an extract or action notice said so
 
     @property
     def open_request(self) -> ResearchRequest | None:
@@ -157,6 +158,11 @@ class Casebook:
                 case.meetings.append(facts.meeting_id)
         if isinstance(entry.message, ResearchRequest):
             self._case(entry.message.case_ref).requests.append((entry, entry.message))
+        if isinstance(entry.message, (CaseExtract, ActionNotice)) and (
+            entry.message.perpetrator_must_not_know
+        ):
+            for ref in filter(None, refs):
+                self._case(ref).must_not_know = True
         if facts.meeting_id:
             meeting = self._meeting(facts.meeting_id)
             meeting.entries.append(entry)
