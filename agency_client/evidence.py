@@ -88,16 +88,16 @@ def evidence_lines(path: Path, evidence: Evidence) -> list[str]:
             "channel, and run again with --hub-key FINGERPRINT"
         )
     lines.append(
-        f"checkpoint: size {evidence.checkpoint_size}, root {evidence.root.hex()}, "
-        f"signed {evidence.timestamp} by the hub's key"
+        f"checkpoint: {evidence.origin}, size {evidence.checkpoint_size}, root "
+        f"{evidence.root.hex()}, signed by the hub's key"
     )
     if evidence.witnesses:
         lines.append(f"witnesses: {len(evidence.witnesses)} cosigned the checkpoint")
         for w in evidence.witnesses:
             pinned = " (matches --witness-key)" if w.pinned else ""
             lines.append(
-                f"  {w.agency}: key {w.fingerprint}, registered in the log at entry "
-                f"{w.registered_at}{pinned}"
+                f"  {w.agency}: cosigned {w.cosigned_at} with key {w.fingerprint}, "
+                f"registered in the log at entry {w.registered_at}{pinned}"
             )
     else:
         lines.append("witnesses: none cosigned the checkpoint: it rests on the hub's key alone")

@@ -14,26 +14,33 @@ string, and its SHA-256 names it)::
                   "entries": [12, 40],              # the entries they name, ascending
                   "checkpoint_size": 57,            # the size of the tree proved against
                   "logged_as": 58},                 # the log entry recording this export
-     "checkpoint": {…},                             # the checkpoint, signed by the hub
+     "checkpoint": "marac-hub.hub/log\n57\n<root>\n\n— marac-hub.hub/log …\n— …",
+                                                    # C2SP checkpoint: the hub's signature
+                                                    # and each witness's cosignature
      "entries": [{"index": 12, "entry": "<the logged bytes, as text>",
                   "proof": ["<b64url hash>", …]}, …],
-     "hub_key": {"key": "<b64url>", "fingerprint": "<hex>",
+     "hub_key": {"key": "<b64url>", "fingerprint": "<hex>", "vkey": "<note verifier key>",
                  "directory": {…}},                # the hub's /api/v1/hub document
-     "witnesses": [{"agency": "police-north", "key": "<b64url>", "fingerprint": "<hex>",
+     "witnesses": [{"agency": "police-north", "name": "<key name>", "key": "<b64url>",
+                    "fingerprint": "<hex>", "vkey": "<cosignature verifier key>",
                     "registered": {"index": 3, "entry": "…", "proof": […]}}, …],
      "signature": "<b64url Ed25519 by the hub over everything else>"}
 
-A witness's ``registered`` is its key directory entry: the log's own ``key_registered``
+The checkpoint is a C2SP ``tlog-checkpoint`` signed note (``hub.crypto.checkpoint``): the
+hub signs it under the origin ``marac-hub.<hub id>/log``, each witness (an agency) adds a
+``tlog-cosignature`` under ``<agency id>.witness.<origin>`` with its identity key. A
+witness's ``registered`` is its key directory entry: the log's own ``key_registered``
 entry for the agency's identity key, with its inclusion proof under the same checkpoint.
 
 ``verify_bundle`` checks, in order, and stops at the first failure with one line saying
 what failed (``EvidenceError``): the size and the canonical JSON; the manifest; the hub's
-key against its fingerprint, its directory document and a pinned fingerprint; the
-checkpoint's hub signature; each witness key against its fingerprint and its logged
-registration, and its cosignature; each entry's bytes (a version 1 log entry in canonical
-form) and its inclusion proof against the checkpoint's root; the pinned witnesses; and
-last the hub's signature over the whole bundle (so that nothing is added, dropped or
-reordered: a removed witness, a changed request).
+key against its fingerprint, its verifier key, its directory document and a pinned
+fingerprint; the checkpoint's origin and the hub's signature on it; each witness key
+against its fingerprint, verifier key and logged registration, and its cosignature (no
+other signature may be on the note); each entry's bytes (a version 1 log entry in
+canonical form) and its inclusion proof against the checkpoint's root; the pinned
+witnesses; and last the hub's signature over the whole bundle (so that nothing is added,
+dropped or reordered: a removed witness, a changed request).
 """
 
 from __future__ import annotations
@@ -45,9 +52,16 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
+from hub.crypto.checkpoint import (
+    Checkpoint,
+    CosignatureVerifier,
+    checkpoint_origin,
+    hub_verifier,
+    witness_name,
+)
 from hub.crypto.keys import IdentityKeyPair, IdentityPublicKey, fingerprint
 from hub.crypto.merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from hub.crypto.tree_head import SignedTreeHead
+from hub.crypto.signed_note import Ed25519Verifier, Note, parse_note
 from hub.protocol.canonical import b64decode, b64encode, canonical_json
 from hub.protocol.envelope import loads_strict
 from hub.protocol.errors import HubError, LogIntegrityError
@@ -58,6 +72,7 @@ __all__ = [
     "MAX_ENTRIES",
     "VERSION",
     "CheckedEntry",
+    "CheckedWitness",
     "Evidence",
     "EvidenceError",
     "ProvenEntry",
@@ -115,9 +130,11 @@ class ProvenEntry:
 
 @dataclass(frozen=True, slots=True)
 class Witness:
-    """An agency whose identity key cosigns checkpoints, and the entry that logged it."""
+    """An agency whose identity key cosigned the checkpoint under ``name``, and the log
+    entry that registered that key."""
 
     agency: str
+    name: str
     key: IdentityPublicKey
     registered: ProvenEntry
 
@@ -127,14 +144,18 @@ def make_bundle(
     identity: IdentityKeyPair,
     hub_id: str,
     directory: Mapping[str, Any],
-    checkpoint: SignedTreeHead,
+    checkpoint: str,
+    checkpoint_size: int,
     entries: Sequence[ProvenEntry],
     witnesses: Sequence[Witness],
     requested: Sequence[str],
     logged_as: int,
     created: datetime,
 ) -> bytes:
-    """The bundle's bytes, signed by the hub's ``identity`` (see the module docstring)."""
+    """The bundle's bytes, signed by the hub's ``identity`` (see the module docstring).
+
+    ``checkpoint`` is the signed note of the checkpoint of ``checkpoint_size`` with the
+    witnesses' cosignatures."""
     doc: dict[str, Any] = {
         "manifest": {
             "format": FORMAT,
@@ -143,21 +164,24 @@ def make_bundle(
             "hub": {"id": hub_id, "fingerprint": identity.fingerprint},
             "requested": list(requested),
             "entries": [e.index for e in entries],
-            "checkpoint_size": checkpoint.size,
+            "checkpoint_size": checkpoint_size,
             "logged_as": logged_as,
         },
-        "checkpoint": checkpoint.to_json(),
+        "checkpoint": checkpoint,
         "entries": [e.to_json() for e in entries],
         "hub_key": {
             "key": b64encode(identity.public.raw),
             "fingerprint": identity.fingerprint,
+            "vkey": hub_verifier(checkpoint_origin(hub_id), identity.public).vkey(),
             "directory": dict(directory),
         },
         "witnesses": [
             {
                 "agency": w.agency,
+                "name": w.name,
                 "key": b64encode(w.key.raw),
                 "fingerprint": w.key.fingerprint,
+                "vkey": CosignatureVerifier(w.name, w.key).vkey(),
                 "registered": w.registered.to_json(),
             }
             for w in witnesses
@@ -190,11 +214,12 @@ class CheckedEntry:
 
 @dataclass(frozen=True, slots=True)
 class CheckedWitness:
-    """A witness whose key, registration and cosignature verified."""
+    """A witness whose key, registration and cosignature verified; when it cosigned."""
 
     agency: str
     fingerprint: str
     registered_at: int
+    cosigned_at: str
     pinned: bool
 
 
@@ -207,8 +232,8 @@ class Evidence:
     hub_fingerprint: str
     hub_pinned: bool
     checkpoint_size: int
+    origin: str
     root: bytes
-    timestamp: str
     created: str
     requested: tuple[str, ...]
     logged_as: int
@@ -323,11 +348,12 @@ def _proven(value: object, where: str) -> ProvenEntry:
     return ProvenEntry(index, data, proof)
 
 
-def _included(item: ProvenEntry, head: SignedTreeHead, where: str) -> dict[str, Any]:
+def _included(item: ProvenEntry, checkpoint: Checkpoint, where: str) -> dict[str, Any]:
     fields = _entry_fields(item.data, where)
-    if item.index >= head.size:
-        raise _fail(f"{where} is beyond the checkpoint's {head.size} entries")
-    if not verify_inclusion(leaf_hash(item.data), item.index, head.size, item.proof, head.root):
+    size, root = checkpoint.size, checkpoint.root
+    if item.index >= size:
+        raise _fail(f"{where} is beyond the checkpoint's {size} entries")
+    if not verify_inclusion(leaf_hash(item.data), item.index, size, item.proof, root):
         raise _fail(
             f"{where}'s inclusion proof does not lead to the checkpoint's root: the entry, "
             "its proof or the checkpoint was changed, or it comes from another log"
@@ -335,9 +361,15 @@ def _included(item: ProvenEntry, head: SignedTreeHead, where: str) -> dict[str, 
     return fields
 
 
+def _vkey(record: Mapping[str, Any], expected: str, where: str) -> None:
+    if _str(record["vkey"], f"{where} verifier key", 1024) != expected:
+        raise _fail(f"{where} verifier key does not match its key and name")
+
+
 def _hub_key(doc: Mapping[str, Any], hub_id: str, pinned: str | None) -> IdentityPublicKey:
-    record = _object(doc, ("directory", "fingerprint", "key"), "hub_key")
+    record = _object(doc, ("directory", "fingerprint", "key", "vkey"), "hub_key")
     key = _key(record, "the hub's")
+    _vkey(record, hub_verifier(_origin(hub_id), key).vkey(), "the hub's")
     directory = record["directory"]
     if not isinstance(directory, dict):
         raise _malformed("the hub's directory entry is not an object")
@@ -364,37 +396,79 @@ def _hub_key(doc: Mapping[str, Any], hub_id: str, pinned: str | None) -> Identit
     return key
 
 
-def _checkpoint(value: object, hub_id: str, key: IdentityPublicKey) -> SignedTreeHead:
+def _origin(hub_id: str) -> str:
     try:
-        head = SignedTreeHead.from_json(value)
+        return checkpoint_origin(hub_id)
+    except HubError:
+        raise _malformed("the hub's id cannot name a log") from None
+
+
+def _checkpoint(value: object, hub_id: str, key: IdentityPublicKey) -> tuple[Checkpoint, Note]:
+    """The checkpoint and its note, once the hub's signature on it verifies."""
+    if not isinstance(value, str):
+        raise _malformed("the checkpoint is not a signed note")
+    try:
+        note = parse_note(value)
+        checkpoint = Checkpoint.parse(note.text)
     except HubError as exc:
         raise _malformed(f"the checkpoint: {exc.message}") from None
-    if head.log != hub_id:
-        raise _fail(f"the checkpoint is of log {head.log!r}, not of hub {hub_id!r}")
+    origin = _origin(hub_id)
+    if checkpoint.origin != origin:
+        raise _fail(f"the checkpoint is of log {checkpoint.origin!r}, not {origin!r}")
+    verifier = hub_verifier(origin, key)
+    signed = [s for s in note.signatures if (s.name, s.key_id) == (origin, verifier.key_id)]
+    if len(signed) != 1 or not verifier.verify(note.text.encode("utf-8"), signed[0].signature):
+        raise _fail("the checkpoint's signature does not verify with the hub's key")
+    return checkpoint, note
+
+
+def _cosigned(checkpoint: Checkpoint, note: Note, verifier: CosignatureVerifier, where: str) -> str:
+    """When the witness cosigned the checkpoint (its cosignature verified)."""
+    lines = [s for s in note.signatures if (s.name, s.key_id) == (verifier.name, verifier.key_id)]
+    if not lines:
+        raise _fail(f"{where}'s cosignature is missing from the checkpoint")
     try:
-        head.verify(key)
+        timestamp = verifier.check(checkpoint, lines[0])
     except HubError:
-        raise _fail("the checkpoint's signature does not verify with the hub's key") from None
-    return head
+        raise _fail(f"{where}'s cosignature does not verify") from None
+    try:
+        return _second(datetime.fromtimestamp(timestamp, UTC))
+    except (OverflowError, OSError, ValueError):
+        raise _fail(f"{where}'s cosignature has an impossible time") from None
 
 
-def _witness(value: object, head: SignedTreeHead, pinned: set[str]) -> CheckedWitness:
-    record = _object(value, ("agency", "fingerprint", "key", "registered"), "a witness")
+def _witness(
+    value: object, checkpoint: Checkpoint, note: Note, pinned: set[str]
+) -> tuple[CheckedWitness, CosignatureVerifier]:
+    fields = ("agency", "fingerprint", "key", "name", "registered", "vkey")
+    record = _object(value, fields, "a witness")
     agency = _str(record["agency"], "a witness's agency", 64)
     where = f"witness {agency}"
     key = _key(record, f"{where}'s")
+    try:
+        name = witness_name(agency, checkpoint.origin)
+    except HubError:
+        raise _malformed(f"{where} cannot name a witness key") from None
+    if record["name"] != name:
+        raise _fail(f"{where}'s key name is not {name!r}")
+    verifier = CosignatureVerifier(name, key)
+    _vkey(record, verifier.vkey(), f"{where}'s")
     registered = _proven(record["registered"], f"{where}'s key directory entry")
-    fields = _included(registered, head, f"{where}'s key directory entry")
-    logged_key = fields.get("key")
+    logged = _included(registered, checkpoint, f"{where}'s key directory entry")
+    logged_key = logged.get("key")
     if (
-        fields.get("kind") != "key_registered"
-        or fields.get("agency") != agency
+        logged.get("kind") != "key_registered"
+        or logged.get("agency") != agency
         or not isinstance(logged_key, dict)
         or logged_key.get("role") != "identity"
         or logged_key.get("fingerprint") != key.fingerprint
     ):
         raise _fail(f"{where}'s key is not the identity key the log registered for it")
-    return CheckedWitness(agency, key.fingerprint, registered.index, key.fingerprint in pinned)
+    cosigned_at = _cosigned(checkpoint, note, verifier, where)
+    checked = CheckedWitness(
+        agency, key.fingerprint, registered.index, cosigned_at, key.fingerprint in pinned
+    )
+    return checked, verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,7 +516,7 @@ def _parse(data: bytes) -> tuple[dict[str, Any], _Manifest]:
     )
 
 
-def _entries(value: object, head: SignedTreeHead, listed: list[int]) -> tuple[CheckedEntry, ...]:
+def _entries(value: object, checkpoint: Checkpoint, listed: list[int]) -> tuple[CheckedEntry, ...]:
     items = [_proven(e, "an entry") for e in _list(value, "entries", MAX_ENTRIES)]
     if not items:
         raise _malformed("it holds no entries")
@@ -452,14 +526,25 @@ def _entries(value: object, head: SignedTreeHead, listed: list[int]) -> tuple[Ch
     if indices != listed:
         raise _fail("the manifest lists other entries than the bundle holds")
     return tuple(
-        CheckedEntry(i.index, _included(i, head, f"entry {i.index}"), len(i.proof)) for i in items
+        CheckedEntry(i.index, _included(i, checkpoint, f"entry {i.index}"), len(i.proof))
+        for i in items
     )
 
 
-def _witnesses(value: object, head: SignedTreeHead, pins: set[str]) -> tuple[CheckedWitness, ...]:
-    witnesses = tuple(_witness(w, head, pins) for w in _list(value, "witnesses", MAX_WITNESSES))
+def _witnesses(
+    value: object, checkpoint: Checkpoint, note: Note, hub: Ed25519Verifier, pins: set[str]
+) -> tuple[CheckedWitness, ...]:
+    found = [_witness(w, checkpoint, note, pins) for w in _list(value, "witnesses", MAX_WITNESSES)]
+    witnesses = tuple(w for w, _ in found)
     if len({w.agency for w in witnesses}) != len(witnesses):
         raise _fail("a witness is listed twice")
+    known = {(checkpoint.origin, hub.key_id)} | {(v.name, v.key_id) for _, v in found}
+    strangers = [s.name for s in note.signatures if (s.name, s.key_id) not in known]
+    if strangers:
+        raise _fail(
+            f"the checkpoint carries a signature by {strangers[0][:80]!r} with a key the "
+            "bundle does not name"
+        )
     missing = pins - {w.fingerprint for w in witnesses}
     if missing:
         raise EvidenceError(
@@ -481,14 +566,16 @@ def verify_bundle(
     key = _hub_key(top["hub_key"], manifest.hub_id, hub_key)
     if manifest.hub_fingerprint != key.fingerprint:
         raise _fail("the manifest names another hub key than the bundle holds")
-    head = _checkpoint(top["checkpoint"], manifest.hub_id, key)
-    if manifest.checkpoint_size != head.size:
+    checkpoint, note = _checkpoint(top["checkpoint"], manifest.hub_id, key)
+    if manifest.checkpoint_size != checkpoint.size:
         raise _fail(
             f"the manifest says the checkpoint has {manifest.checkpoint_size} entries; "
-            f"it has {head.size}"
+            f"it has {checkpoint.size}"
         )
-    witnesses = _witnesses(top["witnesses"], head, {p.lower() for p in witness_keys})
-    entries = _entries(top["entries"], head, manifest.entries)
+    pins = {p.lower() for p in witness_keys}
+    hub = hub_verifier(checkpoint.origin, key)
+    witnesses = _witnesses(top["witnesses"], checkpoint, note, hub, pins)
+    entries = _entries(top["entries"], checkpoint, manifest.entries)
     signature = _bytes(top["signature"], "the signature", 64)
     unsigned = {k: v for k, v in top.items() if k != "signature"}
     if not key.verify(signature, _DOMAIN + canonical_json(unsigned)):
@@ -498,9 +585,9 @@ def verify_bundle(
         hub_id=manifest.hub_id,
         hub_fingerprint=key.fingerprint,
         hub_pinned=hub_key is not None,
-        checkpoint_size=head.size,
-        root=head.root,
-        timestamp=_second(head.timestamp),
+        checkpoint_size=checkpoint.size,
+        origin=checkpoint.origin,
+        root=checkpoint.root,
         created=manifest.created,
         requested=manifest.requested,
         logged_as=manifest.logged_as,
