@@ -45,7 +45,7 @@ _CA_REFUSED: Final = (
     "(delivery_ca_dir), or give the certificates inline as ca_pem"
 )
 _ADDRESS_REFUSED: Final = (
-    "url points at a loopback, link-local or private address; only public addresses "
+    "the destination is a loopback, link-local or private address; only public addresses "
     "unless the hub's operator allows the network (delivery_allow_networks)"
 )
 

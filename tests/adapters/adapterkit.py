@@ -287,7 +287,8 @@ class SmtpHarness(Harness):
     supports_retry_after = False  # SMTP has no Retry-After
 
     def __init__(self, receiver: SmtpReceiver, tls: Tls) -> None:
-        super().__init__(SmtpTransport(), smtp_config(receiver, tls))
+        loopback = Destinations.of(["127.0.0.0/8"], ca_dir=tls.cert.parent)
+        super().__init__(SmtpTransport(loopback), smtp_config(receiver, tls))
         self.receiver = receiver
 
     def fail_next(self, times: int, *, retry_after: float | None = None) -> None:

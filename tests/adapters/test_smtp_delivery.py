@@ -45,7 +45,12 @@ FAST = {
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    async with running_hub(tmp_path / "hub", **FAST) as running:
+    async with running_hub(
+        tmp_path / "hub",
+        delivery_allow_networks=("127.0.0.0/8",),  # the mail server is on loopback
+        delivery_ca_dir=tmp_path,  # its CA is made under tmp_path/tls
+        **FAST,
+    ) as running:
         yield running
 
 
