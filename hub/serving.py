@@ -15,6 +15,7 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
+import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,12 +35,13 @@ __all__ = ["serve"]
 
 
 def serve(settings: Settings, workers: int = 1, *, ready: Callable[[], None] | None = None) -> int:
-    """Serve until interrupted; the exit status (0: stopped cleanly). One process calls
-    ``ready`` once it listens (an ``OSError`` before then: it could not listen)."""
+    """Serve until interrupted; the exit status (0: stopped cleanly). ``ready`` is called
+    once one process listens, or once the port is found free for ``workers`` processes (an
+    ``OSError`` before then: it could not listen)."""
     if workers == 1:
         _serve(settings, reuse_port=False, ready=ready)
         return 0
-    return _serve_workers(settings, workers)
+    return _serve_workers(settings, workers, ready)
 
 
 async def _freeze_startup_objects(_app: web.Application) -> None:
@@ -74,7 +76,9 @@ def _serve(
     )
 
 
-def _serve_workers(settings: Settings, workers: int) -> int:
+def _serve_workers(
+    settings: Settings, workers: int, ready: Callable[[], None] | None = None
+) -> int:
     """Migrate once, start ``workers`` processes on the same port, stop them together.
 
     The kernel spreads incoming connections over the processes; they share the
@@ -88,10 +92,24 @@ def _serve_workers(settings: Settings, workers: int) -> int:
         finally:
             await engine.dispose()
 
+    _refuse_a_taken_port(settings.host, settings.port)
     configure_logging(settings.log_format, settings.log_level)
     asyncio.run(migrate_once())
+    if ready is not None:
+        ready()
     with _metrics_directory():
         return _run_workers(settings, workers)
+
+
+def _refuse_a_taken_port(host: str, port: int) -> None:
+    """Raise ``OSError`` if something listens on ``host``:``port`` already. The workers
+    bind with ``SO_REUSEPORT``, which another socket bound the same way (another hub's
+    workers) would let them share, so the port is tried first without it."""
+    for family, kind, proto, _name, address in socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    ):
+        with socket.socket(family, kind, proto) as probe:
+            probe.bind(address)
 
 
 @contextmanager

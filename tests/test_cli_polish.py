@@ -16,6 +16,7 @@ import pytest
 
 import agency_client.cli as agency_cli
 import hub.cli as hub_cli
+from tests.engines import SyncPostgres
 from tests.test_first_message import BIN, Shell, free_port, shell
 
 FAST = {"MARAC_HUB_KEY_FILE_STRENGTH": "interactive"}
@@ -85,9 +86,13 @@ def hub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def _hub(data: Path, *argv: str, stdout: int = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **FAST}
-    env.pop("MARAC_HUB_DATABASE_URL", None)
+def _hub(
+    data: Path, *argv: str, stdout: int = subprocess.PIPE, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``marac-hub --data-dir data ARGV`` on SQLite, or as ``env`` says."""
+    base = {**os.environ, **FAST}
+    base.pop("MARAC_HUB_DATABASE_URL", None)
+    env = {**base, **(env or {})}
     return subprocess.run(
         [str(BIN / "marac-hub"), "--data-dir", str(data), *argv],
         stdout=stdout,
@@ -110,6 +115,34 @@ def test_serve_on_a_busy_port_is_one_line_not_a_traceback(hub_dir: Path) -> None
     assert "Traceback" not in done.stderr
     last = done.stderr.splitlines()[-1]
     assert last.startswith("marac-hub: ") and f"cannot serve on http://127.0.0.1:{port}" in last
+
+
+@pytest.mark.parametrize("taken_with_reuse_port", [False, True])
+def test_serve_workers_on_a_busy_port_is_one_line_not_a_traceback(
+    tmp_path: Path, taken_with_reuse_port: bool
+) -> None:
+    """``serve --workers 2`` (PostgreSQL) on a port something listens on: one line, exit 1,
+    no worker started. With ``SO_REUSEPORT`` on the listener (another hub's workers) the
+    workers could have bound beside it and shared its connections."""
+    postgres = SyncPostgres()
+    try:
+        data = tmp_path / "data"
+        env = {"MARAC_HUB_DATABASE_URL": postgres.url}
+        assert _hub(data, "init", env=env).returncode == 0
+        with socket.socket() as taken:
+            if taken_with_reuse_port:
+                taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            done = _hub(data, "serve", "--port", str(port), "--workers", "2", env=env)
+    finally:
+        postgres.close()
+    assert done.returncode == 1, done.stderr
+    assert "serving on" not in done.stdout
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("marac-hub: ") and f"cannot serve on http://127.0.0.1:{port}:" in line
 
 
 def test_log_export_into_a_closed_pipe_is_one_line_not_a_broken_pipe_traceback(

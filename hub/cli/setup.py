@@ -114,15 +114,14 @@ def run_serve(args: argparse.Namespace) -> int:
     where = f"http://{settings.host}:{settings.port}"
     listening: list[bool] = []
 
+    processes = f" with {workers} processes" if workers > 1 else ""
+
     def ready() -> None:
         listening.append(True)
-        print(f"marac-hub serving on {where}", flush=True)
+        print(f"marac-hub serving on {where}{processes}", flush=True)
 
-    if workers > 1:
-        print(f"marac-hub serving on {where} with {workers} processes", flush=True)
-        return serving.serve(settings, workers)
     try:
-        return serving.serve(settings, ready=ready)
+        return serving.serve(settings, workers, ready=ready)
     except OSError as exc:
         if listening:
             raise
