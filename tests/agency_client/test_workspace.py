@@ -13,11 +13,11 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 from agency_helpers import PASS, Agency, enrolled
 
 from agency_client.workspace.app import CSP, serve
@@ -41,7 +41,7 @@ from hub.protocol.messages import (
     ResearchResponse,
     payload_of,
 )
-from hub.testing import RunningHub
+from hub.testing import RunningHub, running_hub
 
 CASE, OTHER = "M-2026-0042", "M-2026-0043"
 MEETING = "01JD00000000000000000000M1"
@@ -52,6 +52,7 @@ FHIR_VICTIM, POLE_VICTIM = "Oriana Fhirsby-Lockwood", "Perpetua Polesworth"
 SECRET_NOTE = "Sergeant Umbridge-Tolliver saw bruising"  # typed into a draft
 
 Received = list[tuple[str, Message]]
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest.fixture
@@ -155,18 +156,18 @@ def papers() -> list[tuple[Message, str]]:
     return [(agenda, ""), (extract, CASE), (request, CASE), (notice, CASE), *rendered]
 
 
-@pytest.fixture
-async def agency(
-    hub: RunningHub, http: aiohttp.ClientSession, tmp_path: Path
-) -> AsyncIterator[Agency]:
-    """An enrolled agency holding an agenda, an extract, a research request, an action
-    notice, and a FHIR and a POLE case extract."""
-    made = await enrolled(http, hub, tmp_path, "police-north")
-    for n, (message, ref) in enumerate(papers()):
-        deliver(hub, made, message, datetime(2026, 11, 1, 9, n, tzinfo=UTC), ref)
-    yield made
-    await made.client.close()
-    made.store.close()
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def agency(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Agency]:
+    """One hub and one enrolled agency for the module, holding an agenda, an extract, a
+    research request, an action notice, and a FHIR and a POLE case extract."""
+    root = tmp_path_factory.mktemp("workspace")
+    async with running_hub(root / "hub") as hub, aiohttp.ClientSession() as http:
+        made = await enrolled(http, hub, root, "police-north")
+        for n, (message, ref) in enumerate(papers()):
+            deliver(hub, made, message, datetime(2026, 11, 1, 9, n, tzinfo=UTC), ref)
+        yield made
+        await made.client.close()
+        made.store.close()
 
 
 class Clock:
@@ -219,7 +220,7 @@ class Visitor:
         await self.get("/")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="module")
 async def workspace(agency: Agency) -> AsyncIterator[tuple[Guard, Visitor, Clock]]:
     clock = Clock()
     guard = Guard(agency.data, idle=timedelta(minutes=15), clock=clock)
@@ -301,6 +302,9 @@ async def test_wrong_passphrase_lock_and_idle_lock(workspace) -> None:  # type: 
 async def test_posts_without_the_csrf_token_or_from_elsewhere_are_refused(workspace) -> None:  # type: ignore[no-untyped-def]
     guard, visitor, _ = workspace
     await visitor.open_and_unlock()
+    unlocked = guard.unlocked
+    assert unlocked is not None
+    before = unlocked.store.draft(CASE)
     form = {"item-0-text": "x", "item-0-kind": "fact", "step": "save"}
     for extra, headers in (
         ({"csrf": ""}, None),
@@ -312,8 +316,8 @@ async def test_posts_without_the_csrf_token_or_from_elsewhere_are_refused(worksp
         )
         assert status == 403, extra
         assert (await visitor.post("/lock", extra, headers=headers))[0] == 403
-    unlocked = guard.unlocked
-    assert unlocked is not None and unlocked.store.draft(CASE) is None
+    assert unlocked.store.draft(CASE) == before
+    assert guard.unlocked is unlocked  # the refused lock did not lock
 
 
 async def test_every_page_reads_and_no_plaintext_reaches_the_data_directory(  # type: ignore[no-untyped-def]
