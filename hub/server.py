@@ -31,6 +31,7 @@ from hub.http.appkeys import (
 )
 from hub.http.body_timeout import body_timeout_middleware
 from hub.http.metrics import setup_metrics
+from hub.http.rate_limit import rate_limit_middleware, setup_rate_limits
 from hub.http.request_log import observe_requests, setup_request_log
 from hub.http.security_headers import setup_security_headers
 from hub.hub_keys import load_hub_keys
@@ -67,7 +68,12 @@ def create_app(settings: Settings) -> web.Application:
     """The hub application for ``settings`` (keys and database open on startup)."""
     answer_unparsable_requests_as_problems()  # an over-long request line: problem+json too
     app = web.Application(
-        middlewares=[observe_requests, problem_middleware, body_timeout_middleware],
+        middlewares=[
+            observe_requests,
+            problem_middleware,
+            rate_limit_middleware,
+            body_timeout_middleware,
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
@@ -89,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
     setup_metrics(app)  # /metrics, if a scrape token is set
     setup_request_log(app)
     setup_security_headers(app)  # no-store, HSTS behind TLS, Server: marac-hub
+    setup_rate_limits(app)  # sign-in, enrolment, SSO: per address (hub.http.rate_limit)
     setup_web(app)  # the web UI at /
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(_signature_checker)

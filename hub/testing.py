@@ -60,7 +60,10 @@ class RunningHub:
 async def running_hub(
     data_dir: Path, *, database_url: str | None = None, **settings: Any
 ) -> AsyncIterator[RunningHub]:
-    """Initialise a hub in ``data_dir`` and serve it on 127.0.0.1 on a free port."""
+    """Initialise a hub in ``data_dir`` and serve it on 127.0.0.1 on a free port (its
+    rate limit on anonymous tries generous unless ``settings`` set one: every test's
+    client is 127.0.0.1)."""
+    settings.setdefault("anonymous_burst", 100_000)
     config = Settings(
         data_dir=data_dir,
         database_url=database_url,
