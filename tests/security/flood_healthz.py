@@ -1,5 +1,6 @@
 """Issue 23's figure for finding 3: ``/healthz`` latency while 25 wrong enrolment codes a
-second arrive (default Argon2id cost), on a hub on loopback. Not a test (a measurement):
+second arrive (default Argon2id cost, the shipped per-address rate limit), on a hub on
+loopback. Not a test (a measurement):
 
     .venv/bin/python tests/security/flood_healthz.py [SECONDS] [RATE]
 """
@@ -18,13 +19,18 @@ import aiohttp
 
 from hub.crypto.announce import announce_key
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.settings import Settings
 from hub.testing import running_hub
 
 
 async def main(seconds: float, rate: float) -> None:
     """Flood, measure, print p50/p99/max of /healthz and the enrolments' answers."""
     with tempfile.TemporaryDirectory() as tmp:
-        async with running_hub(Path(tmp) / "hub") as hub, aiohttp.ClientSession() as http:
+        limit = Settings.model_fields["anonymous_burst"].default  # the shipped rate limit
+        async with (
+            running_hub(Path(tmp) / "hub", anonymous_burst=limit) as hub,
+            aiohttp.ClientSession() as http,
+        ):
             admin = {"Authorization": f"Bearer {hub.admin_token}"}
             invite = {
                 "id": "police-north",
