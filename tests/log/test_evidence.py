@@ -227,14 +227,35 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
 # -- verifying ------------------------------------------------------------------------------
 
 
-def offline(folder: Path, data: bytes, *args: str) -> subprocess.CompletedProcess[str]:
+# The agency's install (``pip install marac-hub``) has none of the server's libraries: the
+# process below cannot import them, as if they were not installed.
+AGENCY_INSTALL_ONLY = """
+import importlib.abc, sys
+SERVER = {"sqlalchemy", "alembic", "aiosqlite", "asyncpg", "pydantic_settings", "tqdm",
+          "aiohttp_jinja2", "fhir", "jsonschema", "prometheus_client", "pythonjsonlogger"}
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in SERVER:
+            raise ModuleNotFoundError(f"No module named {name!r} (agency install)")
+sys.meta_path.insert(0, NotInstalled())
+sys.argv[0] = "agency-client"
+from agency_client.cli import console
+console()
+"""
+
+
+def offline(
+    folder: Path, data: bytes, *args: str, agency_install: bool = False
+) -> subprocess.CompletedProcess[str]:
     """``agency-client log verify-evidence`` as an investigator runs it: a process given
-    only the file (in an otherwise empty directory and home), nothing else."""
+    only the file (in an otherwise empty directory and home), nothing else;
+    ``agency_install``: without the server's libraries importable."""
     folder.mkdir()
     (folder / "bundle.json").write_bytes(data)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(folder), "LC_ALL": "C.UTF-8"}
+    command = [sys.executable, "-c", AGENCY_INSTALL_ONLY] if agency_install else [str(CLIENT)]
     return subprocess.run(
-        [str(CLIENT), "log", "verify-evidence", "bundle.json", *args],
+        [*command, "log", "verify-evidence", "bundle.json", *args],
         cwd=folder,
         env=env,
         capture_output=True,
@@ -275,7 +296,9 @@ def tampered(data: bytes, change: Callable[[dict[str, Any]], None]) -> bytes:
 def test_a_bundle_made_with_the_cli_verifies_offline_with_only_the_agency_client(
     made: Made, tmp_path: Path
 ) -> None:
-    done = offline(tmp_path / "investigator", made.cli, "--hub-key", made.fingerprint)
+    done = offline(
+        tmp_path / "investigator", made.cli, "--hub-key", made.fingerprint, agency_install=True
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert any(made.fingerprint in line and "(matches --hub-key)" in line for line in lines)
