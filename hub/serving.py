@@ -73,6 +73,9 @@ def _serve(
         print=None if ready is None else lambda _message: ready(),
         shutdown_timeout=5,
         reuse_port=reuse_port or None,
+        # aiohttp closes a connection whose next request has not fully arrived this long
+        # after it opened or was last answered: the limit on trickled headers
+        keepalive_timeout=settings.header_read_seconds,
     )
 
 

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     body_read_seconds: float = Field(
         default=30.0, gt=0, le=600, description="a request body must arrive within this long"
     )
+    header_read_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="a request's line and headers must arrive within this long of the "
+        "connection opening or the previous answer (also how long an idle keep-alive "
+        "connection is kept); a client trickling its headers is cut off",
+    )
     anonymous_burst: int = Field(
         default=60,
         ge=1,
