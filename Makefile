@@ -61,7 +61,8 @@ test: lint
 
 # The README's screenshots (docs/screenshots), made by the browser tests on demand only.
 screenshots: $(TESTS) browser
-	MARAC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/web/test_web_browser.py
+	MARAC_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/web/test_web_browser.py \
+	  tests/agency_client/test_workspace_browser.py
 
 bench: $(BENCH)
 	$(BIN)/python bench/run_all.py

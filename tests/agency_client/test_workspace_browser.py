@@ -134,7 +134,9 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only when a browser runs
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--lang=en-GB"]
+        )
         yield browser
         browser.close()
 
@@ -147,7 +149,7 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def check(page: Any, shots: Path, name: str | None = None) -> None:
+def check(page: Any, shots: Path, name: str | None = None, *, full: bool = True) -> None:
     """axe-core on the page as it is: no serious or critical violation; a screenshot."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
@@ -162,7 +164,8 @@ def check(page: Any, shots: Path, name: str | None = None) -> None:
     ]
     assert not bad, f"{page.url}: {bad}"
     if name:
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=full)
 
 
 def test_a_dmo_reads_answers_and_updates_in_the_workspace(
@@ -222,7 +225,7 @@ def test_a_dmo_reads_answers_and_updates_in_the_workspace(
         page.get_by_role("button", name="Save draft (and add rows)").click()
         assert "Draft saved" in page.get_by_role("status").inner_text()
         assert page.locator("#item-1-opinion").is_checked()
-        check(page, shots, "workspace-research")
+        check(page, shots, "workspace-research", full=False)
         page.get_by_role("button", name="Send to the hub").click()
         page.wait_for_url(f"**/cases/{world.case_ref}")
         assert "sent to the hub" in page.get_by_role("status").inner_text()
