@@ -1170,7 +1170,7 @@ class EvidenceBundle(_Out):
     the body as it is and check it with ``agency-client log verify-evidence``."""
 
     manifest: JsonObject
-    checkpoint: JsonObject
+    checkpoint: str  # the C2SP checkpoint note with its cosignatures
     entries: list[JsonObject]
     hub_key: JsonObject
     witnesses: list[JsonObject]
