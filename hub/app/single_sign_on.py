@@ -93,7 +93,6 @@ class SingleSignOn:
         self._rt = rt
         self.issuer = settings.sso_issuer
         self.client_id = settings.sso_client_id
-        self._secret = _client_secret(settings)
         self._metadata: tuple[float, ProviderMetadata, list[str]] | None = None
         self._keys: tuple[float, KeySet] | None = None
         self._keys_fetched = 0.0
@@ -238,11 +237,16 @@ class SingleSignOn:
             "client_id": self.client_id,
         }
         basic: tuple[str, str] | None = None
-        if self._secret is not None:
+        try:  # read at each use: a new secret in the file needs no restart
+            secret = _client_secret(self._rt.settings)
+        except (OSError, UnicodeDecodeError) as exc:
+            log.error("sso client secret file unreadable: %s", type(exc).__name__)
+            raise SsoRefused("hub-misconfigured") from exc
+        if secret is not None:
             if not auth_methods or "client_secret_basic" in auth_methods:
-                basic = (self.client_id, self._secret)
+                basic = (self.client_id, secret)
             else:
-                form["client_secret"] = self._secret
+                form["client_secret"] = secret
         try:
             status, body = await http.post_form(metadata.token_endpoint, form, basic=basic)
         except OSError as exc:

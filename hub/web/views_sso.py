@@ -10,14 +10,18 @@ cookie, and the browser would land on the sign-in form again.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import weakref
 from collections.abc import Mapping
 from typing import Final
+from urllib.parse import quote_plus
 
 import aiohttp
 from aiohttp import web
 
+from hub.app.runtime import Runtime
 from hub.app.single_sign_on import SingleSignOn, SsoRefused, sso_enabled
 from hub.http.appkeys import RUNTIME, SETTINGS
 from hub.web.pages import COOKIE, page, render, set_cookie
@@ -29,7 +33,8 @@ SSO_COOKIE: Final = "marac_sso"
 HOME: Final = {"admin": "/dashboard", "coordinator": "/dashboard", "dpo": "/log"}
 MAX_BODY: Final = 256 * 1024
 TIMEOUT: Final = aiohttp.ClientTimeout(total=15)
-SSO = web.AppKey("single_sign_on", SingleSignOn)
+# One SingleSignOn (its cached provider metadata and keys) per running hub's runtime.
+_INSTANCES: weakref.WeakKeyDictionary[Runtime, SingleSignOn] = weakref.WeakKeyDictionary()
 
 # What the person is told, by refusal reason (the reason code is shown too, for support).
 _MESSAGES: Final = {
@@ -46,6 +51,8 @@ _MESSAGES: Final = {
     "Please start again.",
     "state-mismatch": "This sign-in was not started in this browser. Please start again.",
     "provider-refused": "{provider} did not sign you in. Please try again.",
+    "hub-misconfigured": "Single sign-on is not set up correctly on this hub. Ask your "
+    "MARAC administrator, or sign in with your hub password if you have one.",
     "provider-unreachable": "The sign-in service could not be reached. Please try again "
     "later, or sign in with your hub password if you have one.",
 }
@@ -80,10 +87,13 @@ class _AiohttpProvider:
         self, url: str, form: Mapping[str, str], *, basic: tuple[str, str] | None
     ) -> tuple[int, object]:
         """POST ``form``; the status and JSON body."""
-        auth = aiohttp.BasicAuth(*basic) if basic else None
+        headers = {"Accept": "application/json"}
+        if basic:  # RFC 6749 2.3.1: each part form-encoded, then HTTP Basic
+            pair = f"{quote_plus(basic[0])}:{quote_plus(basic[1])}"
+            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
         try:
             async with self._session.post(
-                url, data=dict(form), auth=auth, allow_redirects=False
+                url, data=dict(form), headers=headers, allow_redirects=False
             ) as response:
                 return response.status, await self._json(response)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -93,9 +103,10 @@ class _AiohttpProvider:
 def _single_sign_on(request: web.Request) -> SingleSignOn:
     if not sso_enabled(request.app[SETTINGS]):
         raise web.HTTPNotFound(reason="single sign-on is not set up on this hub")
-    found = request.app.get(SSO)
+    rt = request.app[RUNTIME]
+    found = _INSTANCES.get(rt)
     if found is None:
-        found = request.app[SSO] = SingleSignOn(request.app[RUNTIME])
+        found = _INSTANCES[rt] = SingleSignOn(rt)
     return found
 
 
@@ -117,7 +128,7 @@ def _safe_next(target: str | None) -> str | None:
 def _refused(request: web.Request, reason: str) -> web.Response:
     provider = request.app[SETTINGS].sso_provider_name
     message = _MESSAGES.get(reason, "The sign-in could not be completed.").format(provider=provider)
-    status = 502 if reason == "provider-unreachable" else 403
+    status = {"provider-unreachable": 502, "hub-misconfigured": 503}.get(reason, 403)
     response = render(
         request,
         "sso.html",
