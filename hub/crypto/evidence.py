@@ -88,6 +88,7 @@ MAX_ENTRIES: Final = 1000
 MAX_WITNESSES: Final = 100
 MAX_PROOF: Final = 64  # a tree of 2**53 entries has proofs of at most 53 hashes
 MAX_ENTRY_BYTES: Final = 64 * 1024  # as hub.log.entries
+MAX_DEPTH: Final = 16  # of nested arrays and objects (a bundle has 7, an entry 3)
 _MAX_INDEX: Final = 2**53 - 1
 _DOMAIN: Final = b"marac-hub evidence bundle v1\n"
 _TOP: Final = ("checkpoint", "entries", "hub_key", "manifest", "signature", "witnesses")
@@ -252,6 +253,22 @@ def _malformed(message: str) -> EvidenceError:
     return _Malformed(f"not a valid evidence bundle: {message}")
 
 
+def _shallow(value: object) -> bool:
+    """True if ``value`` nests arrays and objects at most ``MAX_DEPTH`` deep (checked
+    without recursion: deeper JSON would exhaust the stack of what reads it next)."""
+    level: list[object] = [value]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return True
+    return not any(isinstance(item, dict | list) for item in level)
+
+
 def _object(value: object, keys: Sequence[str], where: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _malformed(f"{where} is not an object")
@@ -320,6 +337,8 @@ def _entry_fields(data: bytes, where: str) -> dict[str, Any]:
         obj = loads_strict(data)
     except HubError:
         raise _fail(f"{where} is not JSON: its bytes were changed") from None
+    if not _shallow(obj):
+        raise _fail(f"{where} nests deeper than a log entry does")
     if not isinstance(obj, dict) or obj.get("v") != 1 or not isinstance(obj.get("kind"), str):
         raise _fail(f"{where} is not a version 1 log entry")
     try:
@@ -490,6 +509,8 @@ def _parse(data: bytes) -> tuple[dict[str, Any], _Manifest]:
         doc = loads_strict(data)
     except HubError:
         raise _malformed("the file is not JSON (truncated, or not a bundle)") from None
+    if not _shallow(doc):
+        raise _malformed(f"it nests arrays and objects deeper than {MAX_DEPTH}")
     top = _object(doc, _TOP, "the file")
     manifest = _object(top["manifest"], _MANIFEST, "the manifest")
     if manifest["format"] != FORMAT:

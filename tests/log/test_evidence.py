@@ -797,6 +797,26 @@ def test_a_bundle_of_the_wrong_shape_fails_in_one_line(
     refused(*verify(tmp_path, capsys, tampered(made.cli, change))[::2], "not a valid evidence")
 
 
+def test_a_bundle_nested_deep_enough_to_exhaust_the_stack_fails_in_one_line(
+    made: Made, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """900 levels parse, but would exhaust the stack of whatever recursed over them."""
+    doc = json.loads(made.cli)
+    doc["hub_key"]["directory"]["x"] = json.loads("[" * 900 + "]" * 900)
+    deep = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    refused(*verify(tmp_path, capsys, deep.encode())[::2], "nests arrays and objects deeper")
+
+
+def test_an_entry_nested_deep_enough_to_exhaust_the_stack_fails_in_one_line(
+    made: Made, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def change(doc: dict[str, Any]) -> None:
+        doc["entries"][0]["entry"] = '{"kind":"x","v":1,"a":' + "[" * 900 + "]" * 900 + "}"
+
+    forged = tampered(made.cli, change)
+    refused(*verify(tmp_path, capsys, forged)[::2], "nests deeper than a log entry does")
+
+
 def test_a_missing_file_or_a_directory_fails_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
