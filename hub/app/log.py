@@ -65,12 +65,14 @@ from hub.log.verify import (
     repair_index,
     verify_log,
 )
+from hub.log.witness_check import verify_witnesses
 from hub.protocol.errors import HubError, ProtocolError
 
 __all__ = [
     "FILTERS",
     "INDEX_REPAIR",
     "KINDS",
+    "LOG_EXPORT",
     "LOG_READERS",
     "EntryProof",
     "IndexMismatch",
@@ -88,6 +90,7 @@ __all__ = [
     "agency_head",
     "agency_inclusion",
     "agency_key_entries",
+    "export_entry",
     "log_activity",
     "log_consistency",
     "log_entry",
@@ -119,6 +122,7 @@ FILTERS: Final = (
     "refusals",
 )
 MAX_PAGE: Final = 1000
+EXPORT_PAGE: Final = 1000  # entries an export reads at a time
 _SCAN: Final = 1000
 _TEXT: Final = re.compile(r"^[A-Za-z0-9._:@/+-]{1,200}$")
 Delivery = dict[str, Any]
@@ -421,18 +425,48 @@ class LogExport:
         return f"disclosure-log-{self.head.size}.{self.format}"
 
     async def lines(self) -> AsyncIterator[str]:
-        """The export's lines, the signed head first."""
+        """The export's lines, the signed head first, read ``EXPORT_PAGE`` entries at a time
+        (memory bounded however many entries match)."""
         async with self._rt.engine.connect() as conn:
-            async for line in export_lines(conn, self.query, self.head, self.format):
+            async for line in export_lines(
+                conn, self.query, self.head, self.format, page=EXPORT_PAGE
+            ):
                 yield line
+
+
+LOG_EXPORT: Final = "log-export"  # the purpose of the access entry an export logs
+
+
+def export_entry(actor: Actor, query: LogQuery, fmt: str, size: int, at: datetime) -> LogEntry:
+    """The ``access`` entry logging an export: who, through which door, the filters set
+    (their names; a case, subject or agency filter also in its own field), the format
+    and the signed size it was taken at."""
+    filters = query.to_json()
+    return LogEntry(
+        kind="access",
+        at=at,
+        actor=actor.log_name,
+        door=actor.door,
+        purpose=LOG_EXPORT,
+        fields=tuple(sorted(f"filter.{name}" for name in filters)) or None,
+        case_refs=(query.case_ref,) if query.case_ref else None,
+        subject_ids=(query.subject_id,) if query.subject_id else None,
+        agency=query.agency,
+        status=f"{fmt} export of the log's first {size} entries",
+    )
 
 
 @use_case("log.export", *LOG_READERS)
 async def log_export(rt: Runtime, actor: Actor, query: LogQuery, fmt: str) -> LogExport:
-    """Export matching entries as CSV or JSON Lines, headed by a head signed now."""
+    """Export matching entries as CSV or JSON Lines, headed by a head signed now; the
+    export is logged (an ``access`` entry, purpose ``log-export``: who, the filters'
+    names, the format) before a line of it is read."""
     if fmt not in ("csv", "jsonl"):
         raise ProtocolError("format must be csv or jsonl")
-    return LogExport(await _current(rt), query, "csv" if fmt == "csv" else "jsonl", rt)
+    head = await _current(rt)
+    async with rt.engine.begin() as conn:
+        await store.append(conn, [export_entry(actor, query, fmt, head.size, rt.clock())])
+    return LogExport(head, query, "csv" if fmt == "csv" else "jsonl", rt)
 
 
 # --- verification and integrity -------------------------------------------------------
@@ -442,12 +476,16 @@ async def log_export(rt: Runtime, actor: Actor, query: LogQuery, fmt: str) -> Lo
 async def verify_log_now(
     rt: Runtime, actor: Actor, progress: Callable[[int, int], None] | None = None
 ) -> Verified:
-    """Verify every stored entry, subtree hash and signed head (``LogTampered`` names the
-    first fault)."""
+    """Verify every stored entry, subtree hash, signed head and checkpoint, and the
+    witnesses' cosignatures and quorum (``LogTampered`` names the first fault)."""
+    key, log_id = rt.keys.identity.public, rt.settings.hub_id
     async with rt.engine.connect() as conn:
-        return await verify_log(
-            conn, rt.keys.identity.public, rt.settings.hub_id, progress, coverage=_coverage(rt)
+        verified = await verify_log(conn, key, log_id, progress, coverage=_coverage(rt))
+        # Checkpoints, cosignatures and the witness quorum (hub.log.witness_check).
+        await verify_witnesses(
+            conn, key, log_id, verified.size, rt.policy.witness, datetime.now(UTC)
         )
+        return verified
 
 
 def _coverage(rt: Runtime) -> Coverage:

@@ -247,9 +247,19 @@ def run_export(args: argparse.Namespace) -> int:
 
     async def write(taken: log_app.LogExport, sink: Any) -> int:
         lines = 0
-        async for line in taken.lines():
-            sink.write(line)
-            lines += 1
+        # Lines written so far, on a terminal (standard error) while writing to --out.
+        with tqdm.tqdm(
+            unit="line",
+            file=sys.stderr,
+            desc="exporting",
+            leave=False,
+            disable=not args.out or not sys.stderr.isatty(),
+        ) as bar:
+            async for line in taken.lines():
+                sink.write(line)
+                lines += 1
+                if lines % 1000 == 0:
+                    bar.update(1000)
         return lines
 
     async def work(rt: Runtime, who: Actor) -> int:
