@@ -45,10 +45,7 @@ class WitnessQuorum:
 
     def describe(self) -> str:
         """In words, for error messages and pages."""
-        return (
-            f"{self.quorum} agencies of at least {min(self.distinct_kinds, self.quorum)} "
-            f"kinds within {self.grace_minutes} minutes"
-        )
+        return f"{self.quorum} agencies of at least {min(self.distinct_kinds, self.quorum)} kinds"
 
     def to_json(self) -> dict[str, Any]:
         """The table as JSON."""

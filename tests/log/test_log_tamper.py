@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from engines import SyncPostgres
 from sqlalchemy import delete, func, select, update
+from witnesskit import add_witnesses, cosign_newest
 
 from hub.cli import main
 from hub.hub_keys import load_hub_keys
@@ -97,6 +98,7 @@ class Hub:
                 if sign_at is not None:
                     identity = load_hub_keys(self.settings).identity
                     await sign_head(engine, identity, self.settings.hub_id, now=sign_at)
+                    await cosign_newest(engine, self.settings.hub_id, sign_at)  # witnessed
             finally:
                 await engine.dispose()
 
@@ -122,7 +124,8 @@ def entry(n: int, at: datetime | None = None) -> LogEntry:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Iterator[Hub]:
     """A log of 21 entries, logged from three hours ago a minute apart, with heads signed
-    as the hub signs them, a second after the entries they cover (5, 13, 21)."""
+    as the hub signs them, a second after the entries they cover (5, 13, 21), each
+    cosigned then by two witnesses of two kinds (``witnesskit``)."""
     data = tmp_path / "data"
     shutil.copytree(keys_dir, data)
     database = None
@@ -137,6 +140,8 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Itera
         async def create() -> None:
             engine = create_engine(url)
             await migrate(engine)
+            async with engine.begin() as conn:
+                await add_witnesses(conn)  # police and health cosign each checkpoint
             await engine.dispose()
 
         asyncio.run(create())

@@ -1,0 +1,158 @@
+"""The checks of ``log verify`` about checkpoints and witnesses, run once the entries, hashes
+and heads have verified (``hub.log.verify``), so a stored head's root is the log's root.
+
+* every stored checkpoint is the hub's signed note of its head: origin, size and root as
+  the head's, signed by the hub's identity key;
+* every stored cosignature verifies with the key stored with it, and the log agrees with
+  the checkpoint it cosigned: the log is not shorter (a rollback) and its root at that
+  size is the cosigned root (a rewrite);
+* the quorum of the policy (``hub.policy.witness``): every checkpoint signed more than
+  ``grace_minutes`` ago is covered by (no larger than) a checkpoint cosigned, with their
+  current keys, by ``quorum`` agencies of at least ``distinct_kinds`` kinds.
+
+Cosignatures in the hub's database can be deleted by an insider: the quorum check then
+fails, and the witnesses' own state catches a rollback (``agency-client witness``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.agencies.tables import agencies
+from hub.crypto.checkpoint import checkpoint_origin, hub_verifier, open_checkpoint
+from hub.crypto.keys import IdentityPublicKey
+from hub.log.store import root as root_at
+from hub.log.tables import log_heads
+from hub.log.verify import LogTampered
+from hub.log.witnesses import StoredCosignature, cosignatures
+from hub.policy.witness import WitnessQuorum
+from hub.protocol.errors import HubError
+
+__all__ = ["Witnessed", "verify_witnesses"]
+
+
+@dataclass(frozen=True, slots=True)
+class Witnessed:
+    """What the witness checks found: the largest checkpoint with a quorum, and by whom."""
+
+    size: int | None
+    agencies: tuple[str, ...]
+    checkpoints: int
+    cosignatures: int
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def verify_witnesses(
+    conn: AsyncConnection,
+    key: IdentityPublicKey,
+    log_id: str,
+    size: int,
+    quorum: WitnessQuorum,
+    now: datetime,
+) -> Witnessed:
+    """Run the three checks on a log of ``size`` entries that has otherwise verified;
+    ``LogTampered`` names the first fault."""
+    origin = checkpoint_origin(log_id)
+    heads = (await conn.execute(select(log_heads).order_by(log_heads.c.id))).all()
+    checkpoints = _check_checkpoints(heads, key, origin)
+    true_roots = {int(h.size): bytes(h.root) for h in heads}
+    found = await cosignatures(conn)
+    await _check_cosigned(conn, found, origin, size, true_roots)
+    rows = (
+        await conn.execute(select(agencies.c.id, agencies.c.kind, agencies.c.identity_key))
+    ).all()
+    current = {r.id: (r.kind, bytes(r.identity_key) if r.identity_key else None) for r in rows}
+    by_size: dict[int, dict[str, str]] = {}
+    for c in found:
+        kind, agency_key = current.get(c.agency_id, ("", None))
+        if agency_key == c.public_key:
+            by_size.setdefault(c.size, {})[c.agency_id] = kind
+    witnessed = max((s for s, who in by_size.items() if quorum.met(who)), default=None)
+    _check_quorum(heads, quorum, now, witnessed)
+    who = tuple(sorted(by_size.get(witnessed, {}))) if witnessed is not None else ()
+    return Witnessed(witnessed, who, checkpoints, len(found))
+
+
+def _check_checkpoints(heads: Sequence[Any], key: IdentityPublicKey, origin: str) -> int:
+    verifier = hub_verifier(origin, key)
+    checked = 0
+    for head in heads:
+        note = head.checkpoint
+        if note is None:
+            continue  # signed before checkpoints were (migration 0016)
+        head_id = int(head.id)
+        try:
+            opened = open_checkpoint(note, verifier)
+        except HubError as exc:
+            raise LogTampered(
+                f"the checkpoint stored with head {head_id} does not verify ({exc.code})",
+                head_id=head_id,
+            ) from None
+        if (opened.checkpoint.size, opened.checkpoint.root) != (int(head.size), bytes(head.root)):
+            raise LogTampered(
+                f"the checkpoint stored with head {head_id} is not that head's size and root",
+                head_id=head_id,
+            )
+        checked += 1
+    return checked
+
+
+async def _check_cosigned(
+    conn: AsyncConnection,
+    found: list[StoredCosignature],
+    origin: str,
+    size: int,
+    true_roots: dict[int, bytes],
+) -> None:
+    for c in found:
+        if not c.verifies(origin):
+            raise LogTampered(
+                f"the stored cosignature by {c.agency_id} of the checkpoint of size {c.size} "
+                "does not verify"
+            )
+        if c.size > size:
+            raise LogTampered(
+                f"the log holds {size} entries, fewer than the checkpoint of size {c.size} "
+                f"that {c.agency_id} cosigned: the log was rolled back"
+            )
+        known = true_roots.get(c.size)
+        if known is None:
+            known = await root_at(conn, c.size)
+            true_roots[c.size] = known
+        if known != c.root:
+            raise LogTampered(
+                f"the log at size {c.size} is not the checkpoint {c.agency_id} cosigned: "
+                "its history was rewritten"
+            )
+
+
+def _check_quorum(
+    heads: Sequence[Any], quorum: WitnessQuorum, now: datetime, witnessed: int | None
+) -> None:
+    if quorum.quorum == 0:
+        return
+    due = [
+        h for h in heads if h.checkpoint is not None and _aware(h.timestamp) <= now - quorum.grace
+    ]
+    if not due:
+        return
+    newest = max(due, key=lambda h: int(h.size))
+    need = int(newest.size)
+    if witnessed is not None and witnessed >= need:
+        return
+    have = "none is" if witnessed is None else f"the largest is of size {witnessed}"
+    raise LogTampered(
+        f"the checkpoint of size {need}, signed more than {quorum.grace_minutes} minutes ago, "
+        f"is not covered by a checkpoint cosigned by {quorum.describe()} ({have}): run "
+        "'agency-client witness' at the agencies, or see docs/dpo.md on witnesses",
+        head_id=int(newest.id),
+    )
