@@ -83,6 +83,8 @@ def _safe_next(value: object) -> str:
 async def open_link(request: web.Request) -> web.StreamResponse:
     """Exchange the one-time token for the session cookie."""
     guard = _guard(request)
+    if guard.is_session(request.cookies.get(COOKIE)):  # the same browser, the link again
+        raise web.HTTPSeeOther("/")
     token = request.query.get("token", "")
     session = guard.exchange(token[:200]) if token else None
     if session is None:

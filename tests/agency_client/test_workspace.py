@@ -35,6 +35,8 @@ from hub.protocol.messages import (
     BasisRef,
     CaseExtract,
     Message,
+    Minutes,
+    MinutesItem,
     PersonDetails,
     Rendered,
     ResearchRequest,
@@ -143,6 +145,17 @@ def papers() -> list[tuple[Message, str]]:
         ),
         meeting_id=MEETING,
     )
+    minutes = Minutes(
+        meeting_id=MEETING,
+        area="north",
+        meeting_date=date.today() - timedelta(days=1),
+        attended=("police-north", "idva-north"),
+        items=(
+            MinutesItem(
+                case_ref=CASE, victim=victim, discussion="Agreed a joint safety plan.", actions=()
+            ),
+        ),
+    )
     rendered = []
     for fmt, renderer, name in (
         ("fhir-r4", FhirR4Format(), FHIR_VICTIM),
@@ -153,7 +166,14 @@ def papers() -> list[tuple[Message, str]]:
         rendered.append(
             (Rendered(format=fmt, original_type="case_extract", document=document), OTHER)
         )
-    return [(agenda, ""), (extract, CASE), (request, CASE), (notice, CASE), *rendered]
+    return [
+        (agenda, ""),
+        (extract, CASE),
+        (request, CASE),
+        (notice, CASE),
+        (minutes, ""),
+        *rendered,
+    ]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -248,6 +268,7 @@ async def test_the_link_opens_once_and_every_answer_is_locked_down(workspace) ->
     assert status == 303
     cookie = resp.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+    assert (await visitor.get(f"/open?token={token}"))[0] == 303  # the same browser again
     assert (await visitor.get("/"))[2].headers["Location"].startswith("/unlock?next=")
     # The token is spent: a second browser (an attacker who read the link) gets nothing.
     other = Visitor(guard)
@@ -329,13 +350,13 @@ async def test_every_page_reads_and_no_plaintext_reaches_the_data_directory(  # 
     assert status == 200
     assert "Town Hall" in inbox and VICTIM in inbox and "Respond by" in inbox
     envelope_ids = re.findall(r'href="/messages/([0-9A-Z]{26})"', inbox)
-    assert len(set(envelope_ids)) == 6
+    assert len(set(envelope_ids)) == 7
     for envelope_id in set(envelope_ids):
         status, body, _ = await visitor.get(f"/messages/{envelope_id}")
         assert status == 200 and "{&#34;" not in body and '{"' not in body
     status, case, _ = await visitor.get(f"/cases/{CASE}")
     assert status == 200 and VICTIM in case and "must not know" in case
-    assert "Flag the address" in case
+    assert "Flag the address" in case and "Agreed a joint safety plan." in case
     status, other, _ = await visitor.get(f"/cases/{OTHER}")
     assert status == 200
     assert "People (FHIR Patient)" in other and FHIR_VICTIM in other  # FHIR, readable
@@ -514,11 +535,16 @@ async def test_cli_serves_the_link_and_stops_on_a_signal(agency, tmp_path) -> No
         line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
         link = re.search(r"http://127\.0\.0\.1:\d+/open\?token=\S+", line)
         assert link, line
-        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-            async with http.get(link.group(0), allow_redirects=False) as resp:
-                assert resp.status == 303
-            async with http.get(link.group(0), allow_redirects=False) as resp:
-                assert resp.status == 403
+        async with (
+            aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http,
+            http.get(link.group(0), allow_redirects=False) as resp,
+        ):
+            assert resp.status == 303
+        async with (  # another browser: the link is spent
+            aiohttp.ClientSession() as other,
+            other.get(link.group(0), allow_redirects=False) as resp,
+        ):
+            assert resp.status == 403
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
