@@ -24,6 +24,7 @@ __all__ = [
     "end_sessions",
     "load_session",
     "new_session",
+    "open_session",
     "same_token",
 ]
 
@@ -54,17 +55,22 @@ def aware(moment: datetime) -> datetime:
 
 async def new_session(engine: AsyncEngine, user: StaffUser, *, now: datetime) -> str:
     """Start a session for ``user``; the cookie token (never stored)."""
-    token = secrets.token_urlsafe(32)
     async with engine.begin() as conn:
-        await conn.execute(
-            web_sessions.insert().values(
-                token_sha256=_digest(token),
-                user_name=user.name,
-                csrf=secrets.token_urlsafe(32),
-                created_at=now,
-                last_seen_at=now,
-            )
+        return await open_session(conn, user, now=now)
+
+
+async def open_session(conn: AsyncConnection, user: StaffUser, *, now: datetime) -> str:
+    """:func:`new_session` in ``conn``'s transaction."""
+    token = secrets.token_urlsafe(32)
+    await conn.execute(
+        web_sessions.insert().values(
+            token_sha256=_digest(token),
+            user_name=user.name,
+            csrf=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
         )
+    )
     return token
 
 
