@@ -34,7 +34,7 @@ from hub.http.metrics import setup_metrics
 from hub.http.rate_limit import rate_limit_middleware, setup_rate_limits
 from hub.http.request_log import observe_requests, setup_request_log
 from hub.http.security_headers import setup_security_headers
-from hub.hub_keys import load_hub_keys
+from hub.hub_keys import HubKeys, load_hub_keys
 from hub.log.heads import HeadSigner
 from hub.policy.bases import basis_ids
 from hub.policy.policy import load_policy
@@ -50,6 +50,7 @@ from hub.service import (
     routes_policy,
     routes_schemas,
     routes_staff,
+    routes_witness,
 )
 from hub.service.auth import prune_nonces
 from hub.service.problems import answer_unparsable_requests_as_problems, problem_middleware
@@ -64,8 +65,9 @@ __all__ = ["create_app"]
 log = logging.getLogger("hub.service")
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The hub application for ``settings`` (keys and database open on startup)."""
+def create_app(settings: Settings, *, keys: HubKeys | None = None) -> web.Application:
+    """The hub application for ``settings``: the database opens on startup, and the keys
+    are read from the data directory then unless the caller has them open already."""
     answer_unparsable_requests_as_problems()  # an over-long request line: problem+json too
     app = web.Application(
         middlewares=[
@@ -78,6 +80,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[WAITERS] = Waiters()
+    if keys is not None:
+        app[KEYS] = keys
     app.add_routes(routes_agency.routes)
     app.add_routes(routes_staff.routes)
     for module in (
@@ -88,6 +92,7 @@ def create_app(settings: Settings) -> web.Application:
         routes_meetings,
         routes_inbound,
         routes_log,
+        routes_witness,
         routes_schemas,
         openapi,
     ):
@@ -110,7 +115,8 @@ def create_app(settings: Settings) -> web.Application:
 
 async def _resources(app: web.Application) -> AsyncIterator[None]:
     settings: Settings = app[SETTINGS]
-    app[KEYS] = load_hub_keys(settings)
+    if KEYS not in app:
+        app[KEYS] = load_hub_keys(settings)
     database = open_database(settings.db_url, background_checkpoints=True)
     engine = database.engine
     try:

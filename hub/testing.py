@@ -9,8 +9,14 @@ Integrators use these to test adapters and clients the way the project tests its
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import contextlib
+import os
 import secrets
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,14 +31,15 @@ from hub.policy.isp import publish_isp
 from hub.server import create_app
 from hub.service.appkeys import ENGINE
 from hub.settings import Settings
-from hub.storage.engine import create_engine
-from hub.storage.schema import migrate
+from hub.storage.engine import create_engine, private_sqlite_file
+from hub.storage.schema import migrate, schema_heads
 from hub.users import add_user
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
     "TEST_ISP_VERSION",
     "RunningHub",
+    "migrated_sqlite",
     "postgres_database",
     "running_hub",
 ]
@@ -72,6 +79,8 @@ async def running_hub(
         **settings,
     )
     keys = create_hub_keys(config)
+    if database_url is None and not (data_dir / "hub.sqlite3").exists():
+        await migrated_sqlite(data_dir / "hub.sqlite3")
     engine = create_engine(config.db_url)
     try:
         await migrate(engine)
@@ -87,7 +96,7 @@ async def running_hub(
             )
     finally:
         await engine.dispose()
-    app = create_app(config)
+    app = create_app(config, keys=keys)
     runner = web.AppRunner(app, shutdown_timeout=1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -99,16 +108,85 @@ async def running_hub(
         await runner.cleanup()
 
 
+# Migrating an empty database runs every migration (about a tenth of a second on SQLite,
+# more on PostgreSQL); tests make thousands. Each process migrates one database per engine
+# once and copies it: SQLite through the backup API, PostgreSQL as a template database.
+_SQLITE_TEMPLATE: dict[str, Path] = {}
+_POSTGRES_TEMPLATE: dict[str, str] = {}
+
+
+async def migrated_sqlite(path: Path) -> None:
+    """Make ``path`` an empty SQLite hub database at the newest migration, private to its
+    owner: a copy of one this process migrated once."""
+    template = _SQLITE_TEMPLATE.get("file")
+    if template is None:
+        directory = Path(tempfile.mkdtemp(prefix="marac-hub-template-"))
+        atexit.register(shutil.rmtree, directory, True)
+        template = directory / "hub.sqlite3"
+        engine = create_engine(f"sqlite+aiosqlite:///{template}")
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+        _SQLITE_TEMPLATE["file"] = template
+    private_sqlite_file(str(path))
+    with (
+        contextlib.closing(sqlite3.connect(template)) as source,
+        contextlib.closing(sqlite3.connect(path)) as target,
+    ):
+        source.backup(target)
+
+
+async def _postgres_template(admin_url: str) -> str:
+    """This process's migrated template database on ``admin_url``'s server (made once,
+    dropped when the process ends)."""
+    name = _POSTGRES_TEMPLATE.get(admin_url)
+    if name is not None:
+        return name
+    name = f"marac_template_{os.getpid()}_{'_'.join(schema_heads())}"
+    conn = await asyncpg.connect(admin_url, timeout=5)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    engine = create_engine(f"{base}/{name}")
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+    atexit.register(_drop_postgres_database, admin_url, name)
+    _POSTGRES_TEMPLATE[admin_url] = name
+    return name
+
+
+def _drop_postgres_database(admin_url: str, name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(drop())
+
+
 @contextlib.asynccontextmanager
-async def postgres_database(admin_url: str = POSTGRES_ADMIN_URL) -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards.
+async def postgres_database(
+    admin_url: str = POSTGRES_ADMIN_URL, *, migrated: bool = False
+) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test, empty or (``migrated``) at the newest
+    migration; dropped afterwards.
 
     Raises ``OSError`` (or an asyncpg error) if no server answers: callers skip.
     """
     name = f"marac_test_{secrets.token_hex(6)}"
+    template = f' TEMPLATE "{await _postgres_template(admin_url)}"' if migrated else ""
     conn = await asyncpg.connect(admin_url, timeout=5)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}"{template}')
     finally:
         await conn.close()
     base = admin_url.rsplit("/", 1)[0]
