@@ -16,6 +16,7 @@ from aiohttp import web
 from hub.app import evidence as evidence_app
 from hub.app import log as log_app
 from hub.app import retention as retention_app
+from hub.app import witness as witness_app
 from hub.http.appkeys import RUNTIME
 from hub.protocol.errors import HubError, ProtocolError
 from hub.web.jobs import JOBS, start_verify
@@ -265,13 +266,22 @@ async def retention(request: web.Request) -> web.StreamResponse:
 @routes.get("/log/integrity")
 @page_for("log.integrity")
 async def integrity(request: web.Request) -> web.StreamResponse:
-    """The newest signed head and the "verify now" button."""
-    newest, size = await log_app.log_integrity(request.app[RUNTIME], await web_actor(request))
+    """The newest signed head, the witnesses and their alarms, and the "verify now" button."""
+    rt, who = request.app[RUNTIME], await web_actor(request)
+    newest, size = await log_app.log_integrity(rt, who)
+    witnesses = await witness_app.witness_status(rt, who)
     runs = sorted(request.app[JOBS].values(), key=lambda j: j.started_at, reverse=True)
     return render(
         request,
         "integrity.html",
-        {"title": "Integrity", "head": newest, "size": size, "runs": runs[:5], "job": None},
+        {
+            "title": "Integrity",
+            "head": newest,
+            "size": size,
+            "witnesses": witnesses,
+            "runs": runs[:5],
+            "job": None,
+        },
     )
 
 
