@@ -74,6 +74,10 @@ def entry_line(entry: CheckedEntry) -> str:
     return "  ".join(parts)
 
 
+def _all(count: int) -> str:
+    return "the entry is" if count == 1 else f"all {count} entries are"
+
+
 def evidence_lines(path: Path, evidence: Evidence) -> list[str]:
     """What the verified bundle proves, and on which keys it rests."""
     lines = [f"evidence bundle {path} (SHA-256 {evidence.sha256})"]
@@ -107,7 +111,7 @@ def evidence_lines(path: Path, evidence: Evidence) -> list[str]:
     )
     lines += [entry_line(e) for e in evidence.entries]
     lines.append(
-        f"OK: all {len(evidence.entries)} entries are in the hub's log as of the checkpoint "
+        f"OK: {_all(len(evidence.entries))} in the hub's log as of the checkpoint "
         f"of size {evidence.checkpoint_size}"
     )
     return lines

@@ -11,6 +11,7 @@ import argparse
 import hashlib
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,19 @@ def register(actions: Any) -> None:
     evidence.set_defaults(handler=run_evidence, use_case="log.evidence")
 
 
-def _write(final: Path, data: bytes) -> None:
-    """Write ``data`` to ``final`` whole or not at all."""
-    partial = final.with_name(final.name + ".partial")
+def _partial(folder: Path) -> Path:
+    """An empty file in ``folder`` to write the bundle into: made before the bundle (and
+    its log entry), so that a folder that cannot be written to is refused first."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".evidence-", suffix=".partial")
+    except OSError as exc:
+        raise HubError(f"cannot write {folder}: {exc.strerror}", code="bad-file") from None
+    os.close(handle)
+    return Path(name)
+
+
+def _write(partial: Path, final: Path, data: bytes) -> None:
+    """Write ``data`` to ``partial``, then move it to ``final``: whole or not at all."""
     try:
         with partial.open("wb") as sink:
             sink.write(data)
@@ -54,23 +65,31 @@ def _write(final: Path, data: bytes) -> None:
         partial.replace(final)
     except OSError as exc:
         raise HubError(f"cannot write {final}: {exc.strerror}", code="bad-file") from None
-    finally:
-        partial.unlink(missing_ok=True)
+
+
+def _entries(count: int) -> str:
+    return "1 entry" if count == 1 else f"{count} entries"
 
 
 def run_evidence(args: argparse.Namespace) -> int:
     """Make the bundle, write it, say what it holds and what to check out of band."""
     from hub.app.evidence import log_evidence  # noqa: PLC0415 - the server's code, when run
 
-    bundle = with_runtime(args, lambda rt, who: log_evidence(rt, who, args.entries))
     if args.out == "-":
+        bundle = with_runtime(args, lambda rt, who: log_evidence(rt, who, args.entries))
         sys.stdout.buffer.write(bundle.data)
         sys.stdout.flush()
         return 0
-    final = Path(args.out or bundle.filename)
-    _write(final, bundle.data)
+    wanted = Path(args.out) if args.out else None
+    partial = _partial(wanted.parent if wanted else Path.cwd())
+    try:
+        bundle = with_runtime(args, lambda rt, who: log_evidence(rt, who, args.entries))
+        final = wanted or partial.with_name(bundle.filename)
+        _write(partial, final, bundle.data)
+    finally:
+        partial.unlink(missing_ok=True)
     print(
-        f"wrote {final}: {len(bundle.entries)} entries proved against the checkpoint of "
+        f"wrote {final}: {_entries(len(bundle.entries))} proved against the checkpoint of "
         f"size {bundle.checkpoint_size}, {bundle.witnesses} witness cosignatures; "
         f"the export is logged as entry {bundle.logged_as}"
     )

@@ -71,6 +71,25 @@ class Made:
     refused: dict[str, tuple[int, str]] = field(default_factory=dict)
     logged: list[dict[str, Any]] = field(default_factory=list)  # entries after the fill
     size_after_refusals: tuple[int, int] = (0, 0)
+    hostile: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+
+
+HOSTILE_BODIES: dict[str, Any] = {
+    "not an object": ["1"],
+    "no entries": {"entries": []},
+    "an unknown member": {"entries": ["1"], "more": 1},
+    "1001 entries": {"entries": [str(i) for i in range(1001)]},
+    "a bad id": {"entries": ["../1"]},
+    "a 65-character id": {"entries": ["A" * 65]},
+    "a 16-digit index": {"entries": ["1" * 16]},
+    "no such entry": {"entries": ["999999"]},
+    "no such envelope": {"entries": ["01J0000000000000000000NONE"]},
+}
+HOSTILE_ARGV: dict[str, tuple[str, ...]] = {
+    "no such entry": ("999999",),
+    "a bad id": ("a b",),
+    "an unwritable file": ("1", "--out", "/nonexistent/directory/evidence.json"),
+}
 
 
 def _api(
@@ -206,6 +225,15 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Made]:
         made.refused["api agency"] = (status, "")
         status, _, err = _cli(data, "evidence", str(index), "--by", "casey")
         made.refused["cli coordinator"] = (status, err)
+        # Hostile requests from the DPO: refused in one problem or line, nothing logged.
+        for name, body_sent in HOSTILE_BODIES.items():
+            status, answer, headers = _api(
+                hub, "POST", "/api/v1/log/evidence", tokens["dpo"], body_sent
+            )
+            made.hostile[f"api {name}"] = (status, answer.decode(), headers["Content-Type"])
+        for name, argv in HOSTILE_ARGV.items():
+            status, out_text, err = _cli(data, "evidence", *argv, "--by", "dana")
+            made.hostile[f"cli {name}"] = (status, err, out_text)
         made.logged = _log(hub, tokens["dpo"])
         made.size_after_refusals = (before, len(made.logged))
         for client in (dpo, coordinator, anonymous):
@@ -341,7 +369,7 @@ def test_the_api_bundle_verifies(
 ) -> None:
     status, out, err = verify(tmp_path, capsys, made.api, "--hub-key", made.fingerprint)
     assert status == 0, err
-    assert "OK: all 1 entries" in out
+    assert "OK: the entry is in the hub's log" in out
 
 
 def test_each_export_is_logged_as_an_access_entry_naming_the_entries_and_their_cases(
@@ -376,6 +404,24 @@ def test_a_coordinator_an_agency_and_anonymous_callers_are_refused_at_every_door
     assert status == 1 and "forbidden" in err
     before, after = made.size_after_refusals
     assert before == after  # a refusal logs nothing and makes nothing
+
+
+def test_hostile_requests_are_refused_in_one_problem_or_line_and_log_nothing(
+    made: Made,
+) -> None:
+    for name in HOSTILE_BODIES:
+        status, body, media = made.hostile[f"api {name}"]
+        expected = 404 if name.startswith("no such") else 400
+        assert status == expected, (name, body)
+        assert media.startswith("application/problem+json"), (name, media)
+    for name in HOSTILE_ARGV:
+        status, err, out = made.hostile[f"cli {name}"]
+        assert status == 1 and out == "", (name, out)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, (name, err)
+    assert "cannot write /nonexistent/directory" in made.hostile["cli an unwritable file"][1]
+    # Nothing was logged for them: only the three bundles made (CLI, web, API).
+    exports = [e for e in made.logged if e.get("purpose") == "evidence-bundle"]
+    assert len(exports) == 3
 
 
 def test_a_bundle_holds_no_personal_data_beyond_the_entries(made: Made) -> None:
