@@ -445,6 +445,11 @@ AREA_PROBES: dict[tuple[str, str], dict[str, Any]] = {
         "id": "action",
         "body": {"status": "completed"},
     },
+    ("POST", "/api/v1/cases/{ref}/amendments"): {"body": {"changes": {"rationale": "probe"}}},
+    ("GET", "/api/v1/cases/{ref}/amendments"): {},
+    ("POST", "/api/v1/meetings/{id}/move"): {"id": "meeting", "body": {"date": "2027-01-06"}},
+    # last: the area's coordinator cancels the meeting (later probes are refused by area)
+    ("POST", "/api/v1/meetings/{id}/cancel"): {"id": "meeting"},
 }
 # Coordinators' use-cases that filter rather than refuse (a coordinator of south sees
 # none of north's), and those that are not about one area.
@@ -533,6 +538,10 @@ WEB_PROBES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/meetings/{meeting}/cases"): {"case_ref": "{ref}"},
     ("POST", "/meetings/{meeting}/cases/remove"): {"case_ref": "{ref}"},
     ("POST", "/meetings/{meeting}/publish"): {},
+    ("POST", "/meetings/{meeting}/cancel"): {},
+    ("POST", "/meetings/{meeting}/move"): {"date": "2027-01-06"},
+    ("GET", "/cases/{ref}/amend"): {},
+    ("POST", "/cases/{ref}/amend"): {"area": "north"},
     ("POST", "/meetings/{meeting}/attendance"): {"agency": "police-north", "status": "attended"},
     ("POST", "/meetings/{meeting}/actions"): {
         "case_ref": "{ref}",
@@ -571,6 +580,10 @@ CLI_PROBES: dict[str, list[str]] = {
     "case list": ["--area", "north"],
     "case show": ["{ref}"],
     "case hold": ["{ref}", "--reason", "probe"],
+    "case amend": ["{ref}", "--set", "rationale=probe"],
+    "case amendments": ["{ref}"],
+    "meeting cancel": ["{meeting}"],
+    "meeting move": ["{meeting}", "--date", "2027-01-06"],
     "case release": ["{ref}"],
     "report safelives": ["--quarter", "2026Q4", "--area", "north"],
     "meeting create": ["--area", "north", "--date", "2027-01-05"],
