@@ -3,7 +3,6 @@ meeting cancelled or moved (issue 25)."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from hub.service.openapi_models import MeetingOut, SendResult, Timestamp, _In, _Out
@@ -64,5 +63,3 @@ class MeetingChanged(MeetingOut):
     that had been sent its agenda."""
 
     told: list[SendResult]
-    cancelled_at: Timestamp | None = None
-    moved_from: date | None = None

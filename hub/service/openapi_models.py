@@ -840,6 +840,9 @@ class MeetingBody(_In):
     location: str | None = None
 
 
+Day = date  # for a model whose own field is named ``date``
+
+
 class MeetingOut(_Out):
     """A meeting."""
 
@@ -850,6 +853,8 @@ class MeetingOut(_Out):
     target_days: int
     published_at: Timestamp | None
     minutes_at: Timestamp | None
+    cancelled_at: Timestamp | None = None  # a cancelled meeting is neither published nor minuted
+    moved_from: Day | None = None  # the date before the latest move
 
 
 class MeetingsQuery(_Query):
