@@ -16,13 +16,26 @@ from agency_client.cli import (
     research,
     run,
     show,
+    ui,
 )
 from hub import __version__
 from hub.protocol.commands import run_command, run_console
 
 __all__ = ["console", "main"]
 
-_SUBCOMMANDS = (enrol, run, receive, inbox, show, open_file, research, action, keys, log)
+_SUBCOMMANDS = (
+    enrol,
+    run,
+    receive,
+    inbox,
+    show,
+    open_file,
+    research,
+    action,
+    keys,
+    log,
+    ui,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
