@@ -1,8 +1,11 @@
-"""The demo behind ``marac-hub demo``: the real hub on loopback with demo agencies enrolled.
+"""The demo behind ``marac-hub demo``: the real hub on loopback with a MARAC to look at.
 
-The first run initialises ``data/`` and enrols three demo agencies with the real
-``agency-client enrol``; later runs reuse them. ``--seal-only`` instead seals and opens
-one envelope between two fresh identities, with no server and nothing stored.
+The first run initialises ``data/``, enrols three demo agencies with the real
+``agency-client enrol`` and makes a meeting through the application core
+(``hub.demo_world``: a dozen referrals, the agenda published, research answered by the
+agencies' clients, attendance, actions); later runs reuse all of it. ``--seal-only``
+instead seals and opens one envelope between two fresh identities, with no server and
+nothing stored.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from aiohttp import web
 from hub import agencies
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.crypto.sealing import open_envelope, seal
+from hub.demo_world import AREA, STAFF_FILE, AgencyCommand, World, read_world, seed_world
 from hub.hub_keys import IDENTITY, create_hub_keys
 from hub.policy.isp import current_isp, publish_isp
 from hub.protocol.envelope import SUITE_HYBRID, SUITE_X25519, parse_envelope
@@ -67,7 +71,14 @@ async def _serve_demo(settings: Settings) -> int:
         url = f"http://{settings.host}:{settings.port}"
         try:
             await _enrol_demo_agencies(engine, settings.data_dir, url, codes)
-            _print_instructions(settings, url)
+            world = read_world(settings.data_dir)
+            if world is None:
+                print("making the demo's meeting (a dozen referrals, research, actions)")
+                admin_token = (settings.data_dir / ADMIN_TOKEN_FILE).read_text().strip()
+                world = await seed_world(
+                    settings, _agency_command(settings.data_dir), date.today(), admin_token
+                )
+            _print_instructions(settings, url, world)
             while True:
                 await asyncio.sleep(3600)
         finally:
@@ -111,14 +122,44 @@ async def _invite_demo_agencies(engine: Any) -> dict[str, str]:
     return codes
 
 
-async def _enrol_demo_agencies(
-    engine: Any, data_dir: Path, url: str, codes: dict[str, str]
-) -> None:
+def _agency_client() -> str:
     client = shutil.which("agency-client", path=str(Path(sys.executable).parent)) or shutil.which(
         "agency-client"
     )
-    if codes and client is None:
+    if client is None:
         raise HubError("agency-client is not installed next to marac-hub", code="not-found")
+    return client
+
+
+def _agency_command(data_dir: Path) -> AgencyCommand:
+    """Run ``agency-client ARGV --dir <the agency's demo directory>``; its output."""
+
+    async def run(agency_id: str, argv: list[str]) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            _agency_client(),
+            *argv,
+            "--dir",
+            str(data_dir / "demo-clients" / agency_id),
+            env={**os.environ, "AGENCY_CLIENT_PASSPHRASE": DEMO_PASSPHRASE},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            raise HubError(
+                f"demo agency {agency_id}: agency-client {argv[0]} failed: "
+                f"{err.decode(errors='replace').strip()}",
+                code="hub-error",
+            )
+        return out.decode()
+
+    return run
+
+
+async def _enrol_demo_agencies(
+    engine: Any, data_dir: Path, url: str, codes: dict[str, str]
+) -> None:
+    client = _agency_client() if codes else ""
     for agency_id, code in codes.items():
         proc = await asyncio.create_subprocess_exec(
             str(client),
@@ -147,17 +188,38 @@ async def _enrol_demo_agencies(
         print(f"enrolled and approved demo agency {agency_id}", flush=True)
 
 
-def _print_instructions(settings: Settings, url: str) -> None:
+def _print_instructions(settings: Settings, url: str, world: World) -> None:
     data = settings.data_dir
+    clients = data / "demo-clients"
+    answered = " and ".join(sorted({agency for agency, _ref in world.research}))
     print(
         f"""
 marac-hub is serving on {url} (data in {data}/)
 
-Receive as a demo agency, in another terminal:
-  AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\
-    .venv/bin/agency-client run --dir {data}/demo-clients/police-demo --sink stdout
+The demo MARAC, {AREA}; every name in it is fictional:
+  {len(world.listed) + len(world.waiting)} referrals; {len(world.waiting)} still wait to be listed
+  the meeting on {world.meeting_date}: {len(world.listed)} cases on its agenda, published
+  research answered by {answered}; housing-demo has not answered
+  attendance recorded, {len(world.actions)} actions agreed
+  {world.repeat} is a repeat referral; {world.restricted} is restricted
+    (the perpetrator must not know)
 
-Send a sealed notice to every demo agency, in a third terminal:
+Sign in at {url}/login; the staff's passwords (and API tokens) are in {data}/{STAFF_FILE}:
+  nora   coordinator of {AREA}: the meeting is {url}/meetings/{world.meeting_id}
+  dara   DPO: the disclosure log is {url}/log
+  admin  admin
+At the first sign-in the hub asks for a second factor: scan the QR code it shows with an
+authenticator app (or type the key under it), enter the 6-digit code the app shows, and
+keep the recovery codes (staff sign in with a second factor; see docs/web.md).
+
+An agency's own view: the IDVA's workspace (its research requests, its actions), in
+another terminal:
+  AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\
+    .venv/bin/agency-client ui --dir {clients}/idva-demo
+
+Receive as a demo agency, or send every demo agency a sealed notice:
+  AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\
+    .venv/bin/agency-client run --dir {clients}/police-demo --sink stdout
   .venv/bin/marac-hub --data-dir {data} send --all --text "Agenda for 3 December is out."
 
 The admin API token is in {data}/{ADMIN_TOKEN_FILE}. Stop with Ctrl-C.""",

@@ -1,0 +1,185 @@
+"""``marac-hub demo`` (what ``make run`` runs): a newcomer finds a real meeting.
+
+The demo runs as a process, as ``make run`` starts it (its own data directory and port);
+what it seeded is read back over the API as the coordinator it names, with the API token
+it wrote for her, and it says how to sign in. A second start reuses what the first made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_first_message import BIN, TIMEOUT, free_port
+
+READY = "Stop with Ctrl-C."
+
+
+@dataclass
+class Demo:
+    """A running demo: its data directory, URL and everything it printed."""
+
+    data: Path
+    url: str
+    output: str
+    process: subprocess.Popen[str]
+
+    def staff(self) -> dict[str, list[str]]:
+        """The staff file it wrote: user -> [role, web password, API token]."""
+        text = (self.data / "demo-staff.txt").read_text()
+        rows = [line.split("\t") for line in text.splitlines() if not line.startswith("#")]
+        return {row[0]: row[1:] for row in rows}
+
+    def get(self, path: str, user: str = "nora") -> Any:
+        """GET ``path`` of the API as ``user`` (their bearer token)."""
+        token = self.staff()[user][2]
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.load(answer)
+
+
+def _start(data: Path, port: int) -> Demo:
+    env = {**os.environ, "MARAC_HUB_KEY_FILE_STRENGTH": "interactive"}
+    env.pop("MARAC_HUB_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [str(BIN / "marac-hub"), "--data-dir", str(data), "demo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    for line in process.stdout:  # each line as it comes; the demo then serves until stopped
+        seen.append(line)
+        if READY in line:
+            return Demo(data, f"http://127.0.0.1:{port}", "".join(seen), process)
+    process.wait(TIMEOUT)
+    raise AssertionError(f"the demo ended before it was ready:\n{''.join(seen)}")
+
+
+def _stop(demo: Demo) -> None:
+    demo.process.terminate()
+    try:
+        demo.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        demo.process.kill()
+        demo.process.wait()
+    if demo.process.stdout is not None:
+        demo.process.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """The demo, started once on a fresh data directory."""
+    running = _start(tmp_path_factory.mktemp("demo") / "data", free_port())
+    try:
+        yield running
+    finally:
+        _stop(running)
+
+
+def _meeting_id(demo: Demo) -> str:
+    found = re.search(r"/meetings/(\w+)", demo.output)
+    assert found, demo.output
+    return found.group(1)
+
+
+def test_the_demo_says_how_to_sign_in_and_where_the_agency_workspace_is(demo: Demo) -> None:
+    out = demo.output
+    assert f"Sign in at {demo.url}/login" in out
+    assert f"{demo.data}/demo-staff.txt" in out
+    staff = demo.staff()
+    assert {name: row[0] for name, row in staff.items()} == {
+        "nora": "coordinator",
+        "dara": "dpo",
+        "admin": "admin",
+    }
+    assert stat.S_IMODE((demo.data / "demo-staff.txt").stat().st_mode) == 0o600
+    for name in staff:
+        assert re.search(rf"^  {name} ", out, flags=re.MULTILINE), name
+    assert "second factor" in out and "authenticator app" in out
+    assert f"agency-client ui --dir {demo.data}/demo-clients/idva-demo" in out
+    assert "every name in it is fictional" in out
+
+
+def test_the_coordinator_sees_the_published_agenda_with_its_cases(demo: Demo) -> None:
+    meeting_id = _meeting_id(demo)
+    [listed] = demo.get("/api/v1/meetings?area=demo-north")["meetings"]
+    assert listed["id"] == meeting_id
+    meeting = demo.get(f"/api/v1/meetings/{meeting_id}")
+    assert meeting["published_at"] is not None and meeting["minutes_at"] is None
+    agenda = meeting["agenda"]
+    assert len(agenda) == 7
+    assert [c["has_children"] for c in agenda][:3] == [True] * 3  # children's cases first
+    assert sum(c["is_repeat"] for c in agenda) == 1
+    assert sum(c["perpetrator_must_not_know"] for c in agenda) == 1
+    assert any(c["breached"] for c in agenda)
+    assert meeting["attendance"] == {
+        "police-demo": "attended",
+        "idva-demo": "attended",
+        "housing-demo": "apologies",
+    }
+
+
+def test_the_coordinator_sees_a_dozen_referrals_with_a_repeat(demo: Demo) -> None:
+    cases = demo.get("/api/v1/cases?area=demo-north")["cases"]
+    assert len(cases) == 12
+    [repeat] = [c for c in cases if c["is_repeat"]]
+    assert repeat["previous_ref"] in {c["ref"] for c in cases}
+    assert sum(c["has_children"] for c in cases) >= 4
+    assert [c["criterion"] for c in cases].count("professional_judgement") == 1
+
+
+def test_research_answered_by_the_agencies_own_clients_is_there(demo: Demo) -> None:
+    research = demo.get(f"/api/v1/meetings/{_meeting_id(demo)}/research")
+    answers = [(r["agency"], c["case_ref"]) for c in research["cases"] for r in c["responses"]]
+    assert sorted(a for a, _ref in answers) == ["idva-demo"] * 2 + ["police-demo"] * 3
+    for case in research["cases"]:
+        assert "housing-demo" in case["not_responded"]
+    police = [r for c in research["cases"] for r in c["responses"] if r["agency"] == "police-demo"]
+    assert police[0]["facts"] and police[0]["opinions"] and police[0]["withheld"]
+
+
+def test_the_actions_agreed_are_there_with_their_owners(demo: Demo) -> None:
+    actions = demo.get("/api/v1/actions?area=demo-north")["actions"]
+    assert sorted(a["owner"] for a in actions) == [
+        "housing-demo",
+        "idva-demo",
+        "idva-demo",
+        "police-demo",
+    ]
+    assert {a["meeting_id"] for a in actions} == {_meeting_id(demo)}
+    assert all(a["status"] == "open" and a["description"] for a in actions)
+
+
+def test_the_dpo_reads_the_meeting_but_not_the_research(demo: Demo) -> None:
+    assert demo.get(f"/api/v1/meetings/{_meeting_id(demo)}", user="dara")["agenda"]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        demo.get(f"/api/v1/meetings/{_meeting_id(demo)}/research", user="dara")
+    refused.value.close()
+    assert refused.value.code == 403
+
+
+def test_a_second_start_reuses_the_demo_it_made(demo: Demo) -> None:
+    """Last in the module: it restarts the demo on the same data directory and port."""
+    first = _meeting_id(demo)
+    _stop(demo)
+    again = _start(demo.data, int(demo.url.rsplit(":", 1)[1]))
+    demo.process, demo.output = again.process, again.output
+    assert "making the demo's meeting" not in again.output
+    assert _meeting_id(again) == first
+    assert len(demo.get("/api/v1/cases?area=demo-north")["cases"]) == 12
