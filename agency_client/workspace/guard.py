@@ -58,6 +58,7 @@ class Guard:
         self.flash: str | None = None  # one line for the next page (never content)
         self.port = 0
         self._unlocking = asyncio.Lock()
+        self.sending = asyncio.Lock()  # one send at a time: a double click sends once
 
     @property
     def link(self) -> str:

@@ -295,8 +295,16 @@ async def research_post(request: web.Request) -> web.StreamResponse:
     def build(store: Store, agency_id: str, at: Any) -> Any:
         return research_response(store, ref, answer, agency_id=agency_id, now=at)
 
+    open_request = book.cases[ref].open_request
+    assert open_request is not None  # checked above
+    request_id = open_request.request_id
     try:
-        message, sent = await sending.send_built(unlocked.identity, unlocked.store, build)
+        async with _guard(request).sending:
+            if _already_sent(unlocked.store, request_id, answer):
+                unlocked.store.delete_draft(ref)
+                _guard(request).flash = "This response was already sent to the hub."
+                raise web.HTTPSeeOther(f"/cases/{ref}")
+            message, sent = await sending.send_built(unlocked.identity, unlocked.store, build)
     except HubError as exc:
         unlocked.store.save_draft(ref, form.to_draft(), now)
         form.errors = [f"Not sent: {exc.message} (the draft is kept)."]
@@ -307,6 +315,29 @@ async def research_post(request: web.Request) -> web.StreamResponse:
         f"(envelope {sent['envelope_id']})."
     )
     raise web.HTTPSeeOther(f"/cases/{ref}")
+
+
+def _already_sent(store: Store, answers: str, fields: dict[str, Any]) -> bool:
+    """True if the last message sent for ``answers`` (a request or action id) said exactly
+    this: the same form posted twice (a double click, a reload) is sent once."""
+    last = [s for s in store.sent() if s.answers == answers]
+    if not last:
+        return False
+    sent = last[-1].payload
+    return all(_same(sent.get(k), v) for k, v in fields.items())
+
+
+def _same(sent: Any, posted: Any) -> bool:
+    if isinstance(posted, list):
+        return (
+            isinstance(sent, list)
+            and len(sent) == len(posted)
+            and all(_same(a, b) for a, b in zip(sent, posted, strict=True))
+        )
+    if isinstance(posted, dict):
+        keys = set(posted) | set(sent or {})
+        return isinstance(sent, dict) and all(_same(sent.get(k), posted.get(k)) for k in keys)
+    return bool(sent == posted or (not sent and not posted))
 
 
 def _now() -> datetime:
@@ -366,8 +397,13 @@ async def action_post(request: web.Request) -> web.StreamResponse:
             store, action_id, status=form.status, now=at, note=form.note, reason=form.reason
         )
 
+    update = {"status": form.status, "note": form.note, "reason": form.reason}
     try:
-        message, sent = await sending.send_built(unlocked.identity, unlocked.store, build)
+        async with _guard(request).sending:
+            if _already_sent(unlocked.store, action_id, update):
+                _guard(request).flash = "This update was already sent to the hub."
+                raise web.HTTPSeeOther(f"/actions#action-{action_id}")
+            message, sent = await sending.send_built(unlocked.identity, unlocked.store, build)
     except HubError as exc:
         return _actions(request, status=400, errors={action_id: [f"Not sent: {exc.message}"]})
     _guard(request).flash = (

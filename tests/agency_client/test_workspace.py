@@ -469,20 +469,18 @@ async def test_research_response_and_action_update_reach_the_hub(  # type: ignor
 ) -> None:
     guard, visitor, _ = workspace
     await visitor.open_and_unlock()
+    form = [
+        ("item-0-text", "Two call-outs in March."),
+        ("item-0-kind", "fact"),
+        ("item-0-recorded_on", "2026-03-02"),
+        ("item-1-text", "Risk is rising."),
+        ("item-1-kind", "opinion"),
+        ("withheld-0-description", "An intelligence report"),
+        ("withheld-0-reason", "live operation"),
+        ("step", "send"),
+    ]
     await visitor.get(f"/cases/{CASE}/research")
-    status, _, _ = await visitor.post(
-        f"/cases/{CASE}/research",
-        [
-            ("item-0-text", "Two call-outs in March."),
-            ("item-0-kind", "fact"),
-            ("item-0-recorded_on", "2026-03-02"),
-            ("item-1-text", "Risk is rising."),
-            ("item-1-kind", "opinion"),
-            ("withheld-0-description", "An intelligence report"),
-            ("withheld-0-reason", "live operation"),
-            ("step", "send"),
-        ],
-    )
+    status, _, _ = await visitor.post(f"/cases/{CASE}/research", form)
     assert status == 303
     [(sender, message)] = received
     assert sender == "police-north" and isinstance(message, ResearchResponse)
@@ -499,6 +497,10 @@ async def test_research_response_and_action_update_reach_the_hub(  # type: ignor
     _, case, _ = await visitor.get(f"/cases/{CASE}")
     assert "sent to the hub" in case and "Response sent" in case
     assert payload_of(message)["items"][0]["text"] in case
+    # The same form posted again (a double click, a reload): not sent twice.
+    status, _, _ = await visitor.post(f"/cases/{CASE}/research", form)
+    assert status == 303 and len(received) == 1
+    assert "already sent" in (await visitor.get(f"/cases/{CASE}"))[1]
     # An action update: cancelling needs a reason (nothing leaves without one).
     await visitor.get("/actions")
     status, body, _ = await visitor.post(f"/actions/{ACTION}", {"status": "cancelled"})
@@ -517,6 +519,8 @@ async def test_research_response_and_action_update_reach_the_hub(  # type: ignor
     )
     _, actions, _ = await visitor.get("/actions")
     assert "In progress" in actions and "Marker placed" in actions
+    await visitor.post(f"/actions/{ACTION}", {"status": "in_progress", "note": "Marker placed"})
+    assert len(received) == 2 and "already sent" in (await visitor.get("/actions"))[1]
 
 
 async def test_cli_serves_the_link_and_stops_on_a_signal(agency, tmp_path) -> None:  # type: ignore[no-untyped-def]
