@@ -1,13 +1,13 @@
 """The agency workspace in a real headless Chromium against a real hub on loopback.
 
 A coordinator refers a case, lists it, publishes the agenda (the agency receives the
-agenda, the case extract and a research request) and gives the agency an action. The
-DMO opens the workspace's one-time link, unlocks it, checks for new messages, reads the
-agenda and the case, drafts and sends the research response (the hub files it in the
-meeting's research) and updates the action (the hub records it in the action's history).
-Every page is checked with axe-core: no serious or critical violation. Screenshots go to
-a temporary folder, or to ``docs/screenshots`` with ``MARAC_SCREENSHOTS`` set (as
-``make screenshots`` does).
+agenda and a research request) and gives the agency an action. The DMO opens the
+workspace's one-time link, unlocks it, checks for new messages, reads the agenda and the
+case, drafts and sends the research response (the hub files it in the meeting's
+research), updates the action (the hub records it in the action's history) and reads a
+FHIR and a POLE case extract as readable pages. Every page is checked with axe-core: no
+serious or critical violation. Screenshots go to a temporary folder, or to
+``docs/screenshots`` with ``MARAC_SCREENSHOTS`` set (as ``make screenshots`` does).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ from agency_client.datadir import DataDir
 from agency_client.hub_client import HubClient
 from agency_client.workspace.app import serve
 from agency_client.workspace.guard import Guard
+from hub.adapters.formats.fhir import FhirR4Format
+from hub.adapters.formats.pole import PoleFormat
+from hub.crypto.sealing import open_envelope, seal
+from hub.protocol.messages import BasisRef, CaseExtract, PersonDetails, Rendered
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from webkit import AXE, CHROMIUM, HubThread
@@ -147,6 +151,43 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def deliver_rendered(world: World) -> list[str]:
+    """A FHIR R4 and a POLE case extract for the case, sealed by the hub and stored as the
+    runner stores them (as an agency set to those formats receives them); their ids."""
+    running = world.hub.hub
+    _, store = world.data.unlock(PASS)
+    keys = world.data.keys.encryption_keys(PASS)
+    key = keys[max(store.key_records(), key=lambda k: k.created_at).fingerprint]
+    extract = CaseExtract(
+        case_ref=world.case_ref,
+        purpose="meeting",
+        policy_version="2026.1",
+        lawful_basis=BasisRef(id="cda-s115", version=1),
+        victim=PersonDetails(subject_id="S-1", role="victim", name=VICTIM),
+        perpetrator=PersonDetails(subject_id="S-2", role="perpetrator", name=PERPETRATOR),
+        summary="Heard at the December MARAC.",
+    )
+    ids = []
+    with store:
+        for fmt, renderer in (("fhir-r4", FhirR4Format()), ("pole", PoleFormat())):
+            message = Rendered(
+                format=fmt, original_type="case_extract", document=renderer.render(extract)
+            )
+            envelope = seal(
+                message,
+                sender=running.keys.identity,
+                sender_id="hub",
+                recipient_id=AGENCY,
+                recipient_key=key.public,
+                now=datetime.now(UTC),
+                case_ref=world.case_ref,
+            )
+            opened = open_envelope(envelope, recipient=key, sender=running.keys.identity.public)
+            store.add(opened, envelope.digest(), datetime.now(UTC))
+            ids.append(envelope.header.id)
+    return ids
 
 
 def check(page: Any, shots: Path, name: str | None = None, *, full: bool = True) -> None:
@@ -273,6 +314,15 @@ def test_a_dmo_reads_answers_and_updates_in_the_workspace(
         )
         assert history["action"]["status"] == "in_progress"
         assert history["history"][-1]["note"] == "Marker placed on the command system"
+
+        # FHIR and POLE documents are readable pages too (and pass axe-core).
+        for envelope_id, heading in zip(
+            deliver_rendered(world), ("People (FHIR Patient)", "Persons"), strict=True
+        ):
+            page.goto(f"/messages/{envelope_id}")
+            assert page.get_by_role("heading", name=heading).is_visible()
+            assert VICTIM in page.content()
+            check(page, shots)
 
         page.get_by_role("link", name="Keys and log").click()
         check(page, shots)
