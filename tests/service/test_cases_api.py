@@ -80,7 +80,17 @@ async def test_coordinators_work_only_in_their_areas(hub, http) -> None:  # type
         hub, http, "POST", "/api/v1/cases", tokens["dpo"], {"area": "north", "referral": REFERRAL}
     )
     assert_problem(status, doc, 403, "forbidden")
-    # The admin may refer into any area (here, a repeat recognised across areas).
+    # The admin may refer into any area (here, a repeat recognised across areas), from an
+    # agency enrolled in that area.
+    status, doc = await staff_call(
+        hub, http, "POST", "/api/v1/cases", body={"area": "south", "referral": REFERRAL}
+    )
+    assert_problem(status, doc, 400, "invalid-referral")
+    assert "referring_agency" in doc["detail"] and "Alice" not in str(doc)
+    status, doc = await staff_call(
+        hub, http, "POST", "/api/v1/areas/south/agencies", body={"agency": "police-north"}
+    )
+    assert status == 201, doc
     status, doc = await staff_call(
         hub, http, "POST", "/api/v1/cases", body={"area": "south", "referral": REFERRAL}
     )
