@@ -136,6 +136,10 @@ async def test_decrypted_case_data_is_never_cached_and_the_server_names_no_versi
         assert status == 201, doc
         status, doc, _ = await call("POST", "/api/v1/areas", {"id": "north", "name": "North"})
         assert status == 201, doc
+        status, doc, _ = await call(
+            "POST", "/api/v1/areas/north/agencies", {"agency": "police-north"}
+        )  # the referring agency is one enrolled in the area
+        assert status == 201, doc
         status, doc, headers = await call(
             "POST", "/api/v1/cases", {"area": "north", "referral": REFERRAL}
         )
