@@ -13,6 +13,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+from hub.http.appkeys import SETTINGS
+
 __all__ = ["setup_web"]
 
 PAGES: Final = (
@@ -23,6 +25,7 @@ PAGES: Final = (
     "views_agencies",
     "views_log",
     "views_charts",
+    "views_sso",
 )
 
 
@@ -34,6 +37,8 @@ def setup_web(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True),
     )
     env.globals["app_name"] = "marac-hub"
+    settings = app[SETTINGS]  # the sign-in page's single sign-on link, if it is set up
+    env.globals["sso_provider"] = settings.sso_provider_name if settings.sso_issuer else None
     for name in PAGES:  # imported here: the pages import the service, which imports this
         app.add_routes(importlib.import_module(f"hub.web.{name}").routes)
     importlib.import_module("hub.web.jobs").setup(app)
