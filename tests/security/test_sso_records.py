@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from engines import ENGINES, database_url
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from hub.signin.oidc import Grant, SsoRefused, new_login_request
 from hub.signin.sso_users import sign_in_subject, start_login, take_login
 from hub.storage.engine import create_engine
 from hub.storage.schema import migrate
+from hub.testing import running_hub
 from hub.users import add_user, revoke_user
 from hub.users.tables import users
 
@@ -105,3 +107,16 @@ async def test_a_subject_is_one_user_whose_role_and_areas_follow_the_map_and_no_
     async with engine.connect() as conn:
         row = (await conn.execute(select(users).where(users.c.name == "rex"))).one()
     assert row.revoked_at is not None and row.role == "coordinator"
+
+
+async def test_an_unreachable_provider_is_a_clear_page_not_an_error(tmp_path: Path) -> None:
+    async with (
+        running_hub(tmp_path, sso_issuer="http://127.0.0.1:9", sso_client_id="hub") as hub,
+        aiohttp.ClientSession() as http,
+    ):
+        async with http.get(f"{hub.url}/sso/login", allow_redirects=False) as response:
+            assert response.status == 502
+            assert "could not be reached" in await response.text()
+            assert not response.cookies["marac_sso"].value  # no attempt is kept
+        async with http.get(f"{hub.url}/login") as response:
+            assert 'href="/sso/login"' in await response.text()
