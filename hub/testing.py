@@ -37,6 +37,7 @@ from hub.users import add_user
 
 __all__ = [
     "POSTGRES_ADMIN_URL",
+    "REAL_MFA_ROLES",
     "TEST_ISP_VERSION",
     "RunningHub",
     "migrated_sqlite",
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REAL_MFA_ROLES = Settings.model_fields["mfa_required_roles"].default  # a real hub's default
 TEST_ISP_VERSION = "2026.1"
 
 
@@ -69,8 +71,15 @@ async def running_hub(
 ) -> AsyncIterator[RunningHub]:
     """Initialise a hub in ``data_dir`` and serve it on 127.0.0.1 on a free port (its
     rate limit on anonymous tries generous unless ``settings`` set one: every test's
-    client is 127.0.0.1)."""
+    client is 127.0.0.1).
+
+    Unlike a real hub, its staff sign in to the web UI with a password alone unless
+    ``settings`` name ``mfa_required_roles`` (tests of other things sign in many times a
+    minute, and a TOTP code is good once): pass ``mfa_required_roles=REAL_MFA_ROLES`` to
+    test sign-in as a real hub has it.
+    """
     settings.setdefault("anonymous_burst", 100_000)
+    settings.setdefault("mfa_required_roles", ())
     config = Settings(
         data_dir=data_dir,
         database_url=database_url,

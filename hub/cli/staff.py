@@ -1,4 +1,5 @@
-"""``marac-hub user add|list|revoke|passwd`` and ``marac-hub user token new|list|revoke``."""
+"""``marac-hub user add|list|revoke|passwd|reset-factors`` and ``marac-hub user token
+new|list|revoke``."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from hub.protocol.errors import HubError, ProtocolError
 
 # Imported when a command runs, not when the parser is built (--help stays quick).
 if TYPE_CHECKING:
+    from hub.app import second_factors as factor_app
     from hub.app import tokens as token_app
     from hub.app import users as user_app
 else:
+    factor_app = lazy_module("hub.app.second_factors")
     token_app = lazy_module("hub.app.tokens")
     user_app = lazy_module("hub.app.users")
 
@@ -47,6 +50,14 @@ def register(sub: Any) -> None:
     )
     add_by(passwd, "who sets it")
     passwd.set_defaults(handler=run_passwd, use_case="user.passwd")
+    reset = actions.add_parser(
+        "reset-factors",
+        help="remove a user's second factors and recovery codes (a lost phone): they set "
+        "up a new one at their next web sign-in",
+    )
+    reset.add_argument("name")
+    add_by(reset, "who resets them")
+    reset.set_defaults(handler=run_reset_factors, use_case="user.reset-factors")
     _register_tokens(actions)
 
 
@@ -227,4 +238,14 @@ def run_passwd(args: argparse.Namespace) -> int:
     password = _read_password(args)
     with_runtime(args, lambda rt, who: user_app.set_password(rt, who, args.name, password))
     print(f"web password set for {args.name}")
+    return 0
+
+
+def run_reset_factors(args: argparse.Namespace) -> int:
+    """Remove a user's second factors; they are signed out and enrol again at sign-in."""
+    removed = with_runtime(args, lambda rt, who: factor_app.reset_factors(rt, who, args.name))
+    print(
+        f"second factors of {args.name} reset ({removed} removed, recovery codes too); "
+        "they are signed out and set up a new authenticator app at their next sign-in"
+    )
     return 0

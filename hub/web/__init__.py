@@ -25,6 +25,7 @@ PAGES: Final = (
     "views_agencies",
     "views_log",
     "views_charts",
+    "views_second_factor",
     "views_sso",
 )
 

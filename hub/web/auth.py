@@ -12,16 +12,22 @@ from hub.app.signin import same_token, sign_in, sign_out
 from hub.http.appkeys import RUNTIME, SETTINGS
 from hub.web.pages import COOKIE, current, form, page, render, see_other, set_cookie
 
-__all__ = ["routes"]
+__all__ = ["ATTEMPT_COOKIE", "HOME", "STAFF", "routes", "safe_next"]
 
 routes = web.RouteTableDef()
 LOGIN_COOKIE: Final = "marac_login"
+ATTEMPT_COOKIE: Final = "marac_attempt"  # a sign-in waiting for its second factor
+SECOND_STEP: Final = {"verify": "/login/second-factor", "enrol": "/login/enrol"}
 STAFF: Final = ("admin", "coordinator", "dpo")
 HOME: Final = {"admin": "/dashboard", "coordinator": "/dashboard", "dpo": "/log"}
-_STATIC: Final = {"site.css": "text/css", "site.js": "text/javascript"}
+_STATIC: Final = {
+    "site.css": "text/css",
+    "site.js": "text/javascript",
+    "passkeys.js": "text/javascript",
+}
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only a path on this site (never ``//host`` or a scheme)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
@@ -36,7 +42,7 @@ def _login_page(request: web.Request, *, message: str | None, status: int = 200)
         {
             "title": "Sign in",
             "login_token": token,
-            "next": _safe_next(request.query.get("next") or form_next(request)) or "",
+            "next": safe_next(request.query.get("next") or form_next(request)) or "",
             "message": message,
             "expired": request.query.get("expired") == "1",
             "signed_out": request.query.get("signed_out") == "1",
@@ -75,7 +81,8 @@ async def login(request: web.Request) -> web.StreamResponse:
             request, message="The sign-in form was out of date. Please try again.", status=403
         )
     name, password = _text(submitted.get("username")), _text(submitted.get("password"))
-    signed_in = await sign_in(request.app[RUNTIME], name or "", password or "")
+    target = safe_next(form_next(request))
+    signed_in = await sign_in(request.app[RUNTIME], name or "", password or "", target or "")
     if signed_in is None:
         return _login_page(
             request,
@@ -83,9 +90,12 @@ async def login(request: web.Request) -> web.StreamResponse:
             "few minutes after repeated failures.",
             status=401,
         )
-    user, token = signed_in
-    response = web.HTTPSeeOther(_safe_next(form_next(request)) or HOME[user.role])
-    set_cookie(request, response, COOKIE, token)
+    if signed_in.stage is not None:  # no session yet: the second factor first
+        response = web.HTTPSeeOther(SECOND_STEP[signed_in.stage])
+        set_cookie(request, response, ATTEMPT_COOKIE, signed_in.token)
+    else:
+        response = web.HTTPSeeOther(target or HOME[signed_in.user.role])
+        set_cookie(request, response, COOKIE, signed_in.token)
     response.del_cookie(LOGIN_COOKIE, path="/")
     raise response
 
