@@ -17,6 +17,7 @@ from agency_client.cli import (
     run,
     show,
     ui,
+    witness,
 )
 from hub import __version__
 from hub.protocol.commands import run_command, run_console
@@ -35,6 +36,7 @@ _SUBCOMMANDS = (
     keys,
     log,
     ui,
+    witness,
 )
 
 
