@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from hub.http.appkeys import SETTINGS
+from hub.web import labels
 
 __all__ = ["setup_web"]
 
@@ -38,6 +39,7 @@ def setup_web(app: web.Application) -> None:
         autoescape=jinja2.select_autoescape(default=True),
     )
     env.globals["app_name"] = "marac-hub"
+    labels.install(env)  # label, yesno, shown, day, when: coded values and dates in words
     settings = app[SETTINGS]  # the sign-in page's single sign-on link, if it is set up
     env.globals["sso_provider"] = settings.sso_provider_name if settings.sso_issuer else None
     for name in PAGES:  # imported here: the pages import the service, which imports this

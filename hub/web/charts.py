@@ -22,10 +22,15 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 56
 
 
 def _ticks(top: int) -> list[int]:
+    """The value axis' ticks, from 0 to a round number at or above ``top`` (the tallest
+    bar): steps of 1, 2 or 5 times a power of ten, four or five of them."""
     if top <= 5:
         return list(range(top + 1))
-    step = max(1, round(top / 4))
-    return list(range(0, top + 1, step))
+    rough = top / 4
+    power = 10 ** (len(str(int(rough))) - 1)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    axis = -(-top // step) * step
+    return list(range(0, axis + 1, step))
 
 
 def bar_chart(
@@ -44,7 +49,8 @@ def bar_chart(
         else max((values[i] for _, values in series), default=0)
         for i in range(len(labels))
     ]
-    top = max([*totals, 1])
+    ticks = _ticks(max([*totals, 1]))
+    top = ticks[-1]  # the axis' end: bars are scaled to it, the tallest reaches it or less
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / count
     bar_w = slot * 0.7 / (1 if stacked else max(1, len(series)))
@@ -55,7 +61,7 @@ def bar_chart(
         f'<title id="{escape(chart_id)}-t">{escape(title)}</title>',
         f'<desc id="{escape(chart_id)}-d">{escape(_describe(labels, series, totals))}</desc>',
     ]
-    for tick in _ticks(top):
+    for tick in ticks:
         y = TOP + plot_h - plot_h * tick / top
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
