@@ -147,14 +147,14 @@ def _bounded(fields: Iterator[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
 
 
 def _fhir_name(resource: dict[str, Any]) -> str | None:
-    for name in resource.get("name") or []:
+    for name in _list(resource.get("name")):
         if isinstance(name, dict) and name.get("text"):
             return str(name["text"])
     return None
 
 
 def _fhir(bundle: dict[str, Any]) -> list[Section]:
-    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)][:MAX_RECORDS]
+    entries = [e for e in _list(bundle.get("entry")) if isinstance(e, dict)][:MAX_RECORDS]
     names: dict[str, str] = {}
     for entry in entries:
         resource = entry.get("resource")
@@ -201,11 +201,11 @@ def _pole_title(entity: dict[str, Any]) -> str:
 def _pole(document: dict[str, Any]) -> list[Section]:
     titles: dict[str, str] = {}
     for key, _ in _POLE_LISTS:
-        for entity in (document.get(key) or [])[:MAX_RECORDS]:
+        for entity in (_list(document.get(key)))[:MAX_RECORDS]:
             if isinstance(entity, dict) and "id" in entity:
                 titles[str(entity["id"])] = _pole_title(entity)
     links: dict[str, list[tuple[str, str]]] = {}
-    for link in (document.get("links") or [])[: MAX_RECORDS * 4]:
+    for link in _list(document.get("links"))[: MAX_RECORDS * 4]:
         if isinstance(link, dict):
             a, b, relation = (
                 str(link.get("from")),
@@ -222,7 +222,7 @@ def _pole(document: dict[str, Any]) -> list[Section]:
         )
     for key, heading in _POLE_LISTS:
         records = []
-        for entity in (document.get(key) or [])[:MAX_RECORDS]:
+        for entity in (_list(document.get(key)))[:MAX_RECORDS]:
             if not isinstance(entity, dict):
                 continue
             fields = list(_fields({k: v for k, v in entity.items() if k != "name"}, "", {}))
@@ -249,29 +249,29 @@ def _pole_facts(document: dict[str, Any], facts: DocumentFacts) -> None:
     source = document.get("source") if isinstance(document.get("source"), dict) else {}
     assert isinstance(source, dict)
     facts.meeting_id = _str(source.get("meeting_id"))
-    facts.case_refs = [str(r) for r in source.get("case_refs") or [] if isinstance(r, str)]
-    for event in document.get("events") or []:
+    facts.case_refs = [str(r) for r in _list(source.get("case_refs")) if isinstance(r, str)]
+    for event in _list(document.get("events")):
         if isinstance(event, dict) and event.get("type") == "marac_meeting":
             facts.meeting_date = _str(event.get("date"))
             meeting = event.get("meeting") if isinstance(event.get("meeting"), dict) else {}
             assert isinstance(meeting, dict)
             facts.area = _str(meeting.get("area"))
             facts.meeting_id = facts.meeting_id or _str(meeting.get("meeting_id"))
-    for location in document.get("locations") or []:
+    for location in _list(document.get("locations")):
         if isinstance(location, dict) and location.get("type") == "venue":
             facts.location = _str(location.get("address"))
-    for person in document.get("persons") or []:
+    for person in _list(document.get("persons")):
         if isinstance(person, dict) and person.get("role") == "victim" and person.get("name"):
             facts.victims.setdefault(str(person.get("case_ref")), str(person["name"]))
 
 
 def _fhir_facts(bundle: dict[str, Any], facts: DocumentFacts) -> None:
     patients: dict[str, str] = {}
-    for entry in bundle.get("entry") or []:
+    for entry in _list(bundle.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
-        for ident in resource.get("identifier") or []:
+        for ident in _list(resource.get("identifier")):
             if not isinstance(ident, dict):
                 continue
             system, value = str(ident.get("system", "")), _str(ident.get("value"))
@@ -279,7 +279,7 @@ def _fhir_facts(bundle: dict[str, Any], facts: DocumentFacts) -> None:
                 facts.meeting_id = value
             elif system.endswith("/case-ref") and value and value not in facts.case_refs:
                 facts.case_refs.append(value)
-        for ext in resource.get("extension") or []:
+        for ext in _list(resource.get("extension")):
             if not isinstance(ext, dict):
                 continue
             name = _last(ext.get("url", ""))
@@ -291,13 +291,19 @@ def _fhir_facts(bundle: dict[str, Any], facts: DocumentFacts) -> None:
         if resource.get("resourceType") == "Flag":
             refs = [
                 _str(i.get("value"))
-                for i in resource.get("identifier") or []
+                for i in _list(resource.get("identifier"))
                 if isinstance(i, dict) and str(i.get("system", "")).endswith("/case-ref")
             ]
             subject = resource.get("subject")
             who = patients.get(str(subject.get("reference"))) if isinstance(subject, dict) else None
             if refs and refs[0] and who:
                 facts.victims.setdefault(refs[0], who)
+
+
+def _list(value: object) -> list[Any]:
+    """``value`` if it is a JSON array, else nothing (a malformed document is shown, not
+    trusted)."""
+    return value if isinstance(value, list) else []
 
 
 def _str(value: object) -> str | None:
