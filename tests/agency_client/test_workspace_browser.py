@@ -302,7 +302,7 @@ def test_a_dmo_reads_answers_and_updates_in_the_workspace(
         page.get_by_role("button", name="Send update").click()
         page.wait_for_url("**/actions*")
         assert "now in progress" in page.get_by_role("status").inner_text()
-        check(page, shots)
+        check(page, shots, "workspace-actions")
         history = hub.run(
             staff(
                 hub.http,
@@ -325,7 +325,7 @@ def test_a_dmo_reads_answers_and_updates_in_the_workspace(
             check(page, shots)
 
         page.get_by_role("link", name="Keys and log").click()
-        check(page, shots)
+        check(page, shots, "workspace-keys")
         page.get_by_role("button", name="Lock").click()
         page.wait_for_url("**/unlock")
         assert guard.unlocked is None
