@@ -38,7 +38,7 @@ CONSENT: Final = (
 _PERSON: Final = ("name", "date_of_birth", "gender", "address")
 _VICTIM: Final = (*_PERSON, "ethnicity", "disability", "sexual_orientation")
 _PERPETRATOR: Final = (*_PERSON, "relationship_to_victim")
-_CHILD: Final = ("name", "date_of_birth", "school")
+_CHILD: Final = ("name", "date_of_birth", "gender", "school", "address")
 
 
 def _value(values: dict[str, str], name: str) -> str | None:

@@ -267,6 +267,8 @@ def form_values(html: str, action: str) -> dict[str, str]:
 
 def test_the_web_amend_form_is_prefilled_and_amends(kit: Kit) -> None:
     ref = _refer(kit)
+    child = {"name": "Carl Smith", "date_of_birth": "2019-06-01", "gender": "male"}
+    assert _amend(kit, ref, {"children": [{**child, "address": "7 Other Place"}]})[0] == 201
     web = kit.web("nora")
     try:
         status, page, _ = web.get(f"/cases/{ref}")
@@ -285,6 +287,8 @@ def test_the_web_amend_form_is_prefilled_and_amends(kit: Kit) -> None:
         status, page, _ = web.get(f"/cases/{ref}?done=amended")
         assert "Referral amended." in page and "<code>victim.address</code>" in page
         assert "4 Web Lane" in page
+        _, case = kit.api("GET", f"/api/v1/cases/{ref}", "nora")
+        assert case["view"]["children"][0]["address"] == "7 Other Place"  # kept by the form
 
         # Sixteen children: refused with the reason, nothing changed.
         many = {f"child{n}.name": f"Kid Number{n}" for n in range(16)}
