@@ -1,7 +1,9 @@
 """The log's checkpoints and their witnesses, for agencies and staff.
 
-* ``log.checkpoint`` (any member of staff) and ``agency_checkpoint`` (an agency's signed
-  request): the newest checkpoint, a C2SP signed note, with every stored cosignature;
+* ``log.checkpoint`` (the DPO and the admin: its cosignature lines name every witnessing
+  agency, which a coordinator of another area is not shown) and ``agency_checkpoint`` (an
+  agency's signed request): the newest checkpoint, a C2SP signed note, with every stored
+  cosignature;
 * ``agency_cosign``: an agency posts its cosignature of a checkpoint the hub signed
   (checked, then stored: ``hub.log.witnesses``);
 * ``agency_witness_alarm``: an agency reports a checkpoint it refused to cosign (a fork
@@ -22,7 +24,7 @@ from sqlalchemy import select
 from hub.agencies import Agency
 from hub.agencies.tables import agencies
 from hub.app.actor import Actor
-from hub.app.catalogue import ANY_STAFF, use_case
+from hub.app.catalogue import use_case
 from hub.app.runtime import Runtime
 from hub.crypto.checkpoint import checkpoint_origin
 from hub.log import witnesses
@@ -59,7 +61,7 @@ async def _checkpoint(rt: Runtime) -> str:
         return await witnesses.witnessed_note(conn, note, head.size)
 
 
-@use_case("log.checkpoint", *ANY_STAFF)
+@use_case("log.checkpoint", *LOG_READERS)
 async def log_checkpoint(rt: Runtime, actor: Actor) -> str:
     """The newest checkpoint (C2SP signed note) with every stored cosignature."""
     return await _checkpoint(rt)

@@ -140,9 +140,10 @@ def _check_quorum(
 ) -> None:
     if quorum.quorum == 0:
         return
-    due = [
-        h for h in heads if h.checkpoint is not None and _aware(h.timestamp) <= now - quorum.grace
-    ]
+    # Every head counts, with or without its checkpoint note: a head signed before
+    # checkpoints were is covered once a later witnessed checkpoint is at least its size,
+    # and a checkpoint column an insider emptied does not take a head out of the check.
+    due = [h for h in heads if _aware(h.timestamp) <= now - quorum.grace]
     if not due:
         return
     newest = max(due, key=lambda h: int(h.size))

@@ -2,7 +2,7 @@
 
 * ``GET /api/v1/log/checkpoint``: the newest checkpoint as a C2SP signed note
   (``text/plain; charset=utf-8``), with every stored cosignature: any tlog tool reads it.
-  Agencies (signed request) and any member of staff.
+  Agencies (signed request), the DPO and the admin.
 * ``POST /api/v1/log/cosignatures``: an agency's cosignature of a checkpoint.
 * ``POST /api/v1/log/witness-alarms``: an agency reports a checkpoint it refused.
 * ``GET /api/v1/log/witnesses``: the witnesses, the quorum, the alarms (DPO, admin).

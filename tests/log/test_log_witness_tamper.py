@@ -158,3 +158,14 @@ def test_a_fresh_checkpoint_waits_for_its_witnesses_within_the_grace(hub: Hub, c
     _resign(hub, datetime.now(UTC) - timedelta(minutes=1))
     status, line = hub.verify(capsys)
     assert status == 0, line
+
+
+def test_emptied_checkpoint_columns_do_not_escape_the_quorum(hub: Hub, capsys: Any) -> None:
+    """An insider deletes the newest cosignatures and empties the checkpoint notes (as if
+    the heads were signed before checkpoints existed): the heads still need witnesses."""
+    hub.sql(
+        delete(log_cosignatures).where(log_cosignatures.c.size == 21),
+        update(log_heads).values(checkpoint=None),
+    )
+    status, line = hub.verify(capsys)
+    assert status == 1 and "the checkpoint of size 21" in line
