@@ -139,7 +139,8 @@ async def new_token(
             now=now,
             expires_at=expires_at or now + DEFAULT_LIFETIME,
             created_by=actor.log_name,
-            role=role if role != user_role else None,
+            # narrowed to areas: a coordinator's token, even if its user is promoted later
+            role="coordinator" if scope is not None else role,
             areas=scope,
             label=None if label is None else _text(label, "label"),
         )

@@ -275,3 +275,18 @@ def test_the_cli_refuses_bad_token_arguments_in_one_line(
     except SystemExit as exit_:  # argparse's usage error
         got, err = int(exit_.code or 0), capsys.readouterr().err
     assert got == status and says in err and "Traceback" not in err, err
+
+
+def test_a_narrowed_token_stays_narrow_when_its_user_is_promoted(kit: Kit) -> None:
+    assert (
+        kit.api("POST", "/api/v1/users", "ada", {"name": "cody", "role": "coordinator"})[0] == 201
+    )
+    assert kit.api("POST", "/api/v1/areas/north/users", "ada", {"user": "cody"})[0] == 201
+    status, north = _new(kit, "cody", {"areas": ["north"]})
+    assert status == 201, north
+    status, own_role = _new(kit, "cody", {"role": "coordinator"})
+    assert status == 201, own_role
+    _sql(kit, update(users).where(users.c.name == "cody").values(role="admin"))
+    for token in (north["token"], own_role["token"]):
+        assert _as(kit, token, "GET", "/api/v1/users")[0] == 403  # still no admin
+    assert _areas_seen(kit, north["token"]) == {"north"}
