@@ -275,3 +275,37 @@ async def test_run_witnesses_and_shouts_on_a_fork(
     assert await asyncio.to_thread(main, argv) == 1
     err = capsys.readouterr().err
     assert "LOG FORK" in err and "NOT cosigned" in err
+
+
+async def test_who_may_read_checkpoints_and_witnesses_and_who_may_cosign(
+    hub: RunningHub,
+    http: aiohttp.ClientSession,
+    witnesses: tuple[Agency, Agency],
+) -> None:
+    police, _ = witnesses
+    await grow(hub)
+    tokens = {
+        "dpo": await hub.add_user("dana", "dpo"),
+        "coordinator": await hub.add_user("casey", "coordinator"),
+        "admin": hub.admin_token,
+    }
+    expected = {"dpo": 200, "admin": 200, "coordinator": 403, "anonymous": 401}
+    for path in ("/api/v1/log/checkpoint", "/api/v1/log/witnesses"):
+        for who, want in expected.items():
+            headers = {"Authorization": f"Bearer {tokens[who]}"} if who in tokens else {}
+            async with http.get(hub.url + path, headers=headers) as resp:
+                assert resp.status == want, (path, who, await resp.text())
+    assert (await police.client.log_checkpoint()).startswith("marac-hub.")  # an agency
+    note = await police.client.log_checkpoint()
+    for path, body in (
+        ("/api/v1/log/cosignatures", {"checkpoint": note}),
+        ("/api/v1/log/witness-alarms", {"problem": "smaller", "cosigned": note, "offered": note}),
+    ):  # staff may not post as a witness: only a signed agency request
+        for who in ("admin", "dpo"):
+            headers = {"Authorization": f"Bearer {tokens[who]}"}
+            async with http.post(hub.url + path, json=body, headers=headers) as resp:
+                assert resp.status == 401, (path, who, await resp.text())
+    async with hub.app[ENGINE].connect() as conn:
+        assert (
+            await conn.execute(select(func.count()).select_from(log_cosignatures))
+        ).scalar_one() == 0
