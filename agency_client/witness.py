@@ -144,7 +144,11 @@ class Witness:
                 return WitnessOutcome(UNREACHABLE, None, exc.diagnostics())
             raise
         state = await asyncio.to_thread(load_state, self.store, self.identity)
-        offered = self._open(text, state)
+        try:
+            offered = self._open(text, state)
+        except HubError as exc:  # not the pinned key's, or not a checkpoint: never cosigned
+            await asyncio.to_thread(self.store.add_alarm, "witness", exc.message, self.clock())
+            raise
         if state is None:
             return await self._cosign(offered, None)
         return await self._judge(offered, state, text)

@@ -309,3 +309,32 @@ async def test_who_may_read_checkpoints_and_witnesses_and_who_may_cosign(
         assert (
             await conn.execute(select(func.count()).select_from(log_cosignatures))
         ).scalar_one() == 0
+
+
+async def test_a_checkpoint_signed_with_another_key_is_refused(
+    hub: RunningHub,
+    http: aiohttp.ClientSession,
+    witnesses: tuple[Agency, Agency],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    police, _ = witnesses
+    await grow(hub)
+    assert (await witness(police, capsys))[0] == 0
+    await grow(hub)
+    impostor = IdentityKeyPair.generate()  # a key the agency never pinned
+    async with hub.app[ENGINE].begin() as conn:
+        newest = (
+            await conn.execute(select(log_heads).order_by(log_heads.c.id.desc()).limit(1))
+        ).one()
+        forged = checkpoint_note(impostor, hub.settings.hub_id, newest.size, bytes(newest.root))
+        await conn.execute(
+            log_heads.update().where(log_heads.c.id == newest.id).values(checkpoint=forged)
+        )
+    status, out = await witness(police, capsys)
+    assert status == 1
+    assert out.strip().splitlines() == [
+        "agency-client: bad-checkpoint: the hub's checkpoint is not signed by the pinned hub key"
+    ]
+    assert police.store.alarms()[-1].kind == "witness"
+    state = load_state(police.store, police.identity)
+    assert state is not None and state.size == newest.size - 1  # not cosigned
