@@ -10,20 +10,23 @@ from pathlib import Path
 
 import pytest
 
-from hub.testing import RunningHub, postgres_database, running_hub
+from hub.testing import RunningHub, migrated_sqlite, postgres_database, running_hub
 
 ENGINES = ["sqlite", "postgresql"]
 
 
 @contextlib.asynccontextmanager
 async def database_url(
-    engine: str, tmp_path: Path, name: str = "hub.sqlite3"
+    engine: str, tmp_path: Path, name: str = "hub.sqlite3", *, migrated: bool = False
 ) -> AsyncIterator[str]:
-    """A fresh, empty database on ``engine``: its URL (a PostgreSQL one is dropped after)."""
+    """A fresh database on ``engine``, empty or (``migrated``) at the newest migration: its
+    URL (a PostgreSQL one is dropped after)."""
     if engine == "sqlite":
+        if migrated:
+            await migrated_sqlite(tmp_path / name)
         yield f"sqlite+aiosqlite:///{tmp_path / name}"
         return
-    database = postgres_database()
+    database = postgres_database(migrated=migrated)
     try:
         url = await database.__aenter__()
     except OSError as exc:
@@ -42,7 +45,7 @@ async def hub_on(engine: str, tmp_path: Path) -> AsyncIterator[RunningHub]:
             yield running
         return
     async with (
-        database_url(engine, tmp_path) as url,
+        database_url(engine, tmp_path, migrated=True) as url,
         running_hub(tmp_path, database_url=url) as running,
     ):
         yield running

@@ -263,7 +263,7 @@ async def world_on(engine: str, tmp_path: Path) -> AsyncIterator[World]:
     async with contextlib.AsyncExitStack() as stack:
         url = None
         if engine == "postgresql":
-            url = await stack.enter_async_context(postgres_database())
+            url = await stack.enter_async_context(postgres_database(migrated=True))
         hub = await stack.enter_async_context(
             running_hub(tmp_path / "hub", database_url=url, password_strength="interactive")
         )

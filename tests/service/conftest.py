@@ -29,7 +29,7 @@ async def hub(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[R
             yield running
         return
     try:
-        database = postgres_database()
+        database = postgres_database(migrated=True)
         url = await database.__aenter__()
     except OSError as exc:
         pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc})")
