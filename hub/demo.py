@@ -209,8 +209,9 @@ Sign in at {url}/login; the staff's passwords (and API tokens) are in {data}/{ST
   dara   DPO: the disclosure log is {url}/log
   admin  admin
 At the first sign-in the hub asks for a second factor: scan the QR code it shows with an
-authenticator app (or type the key under it), enter the 6-digit code the app shows, and
-keep the recovery codes (staff sign in with a second factor; see docs/web.md).
+authenticator app (or type in the secret shown under it), enter the 6-digit code the app
+shows, and keep the recovery codes it then shows (staff sign in with a second factor; see
+docs/web.md).
 
 An agency's own view: the IDVA's workspace (its research requests, its actions), in
 another terminal:
