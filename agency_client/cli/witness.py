@@ -6,11 +6,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agency_client.cli import passphrase
 from agency_client.cli._common import add_dir, connection_options, data_dir
-from agency_client.store import StoreError
+from hub.protocol.commands import lazy_module
+
+# Imported when the command runs, not when the parser is built (--help stays quick).
+if TYPE_CHECKING:
+    from agency_client import store as client_store
+else:
+    client_store = lazy_module("agency_client.store")
 
 HELP = "witness the hub's log: cosign its newest checkpoint, or report a fork"
 
@@ -36,7 +42,9 @@ def run(args: argparse.Namespace) -> int:
     """Witness once; print what happened."""
     data = data_dir(args)
     if not data.enrolled():
-        raise StoreError(f"{args.dir} is not enrolled: run 'agency-client enrol' first")
+        raise client_store.StoreError(
+            f"{args.dir} is not enrolled: run 'agency-client enrol' first"
+        )
     return asyncio.run(_witness(args))
 
 
@@ -48,7 +56,7 @@ async def _witness(args: argparse.Namespace) -> int:
     with store:
         hub_key = store.hub_key()
         if hub_key is None:
-            raise StoreError(f"{args.dir} has no pinned hub key: enrol first")
+            raise client_store.StoreError(f"{args.dir} has no pinned hub key: enrol first")
         async with HubClient(
             store.require_config("hub_url"),
             store.require_config("agency_id"),
