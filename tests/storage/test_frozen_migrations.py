@@ -37,7 +37,7 @@ from hub.meetings.tables import meetings
 from hub.policy.tables import lawful_bases
 from hub.storage.engine import create_engine
 from hub.storage.tables import metadata
-from hub.users.tables import users
+from hub.users.tables import staff_tokens, users
 
 MIGRATIONS = Path(hub.storage.__file__).parent / "migrations"
 VERSIONS = MIGRATIONS / "versions"
@@ -286,6 +286,9 @@ def _check_rows(conn: Connection) -> None:
     assert _aware(queued.created_at) == AT
     assert _one(conn, agencies).transport == "mailbox"
     assert _one(conn, users).name == "cora"
+    token = _one(conn, staff_tokens)  # 0018 moved her token, expiring 90 days from then
+    assert (token.id, token.user_name, token.token_hash, token.role) == ("t1", "cora", "h", None)
+    assert _aware(token.expires_at) > datetime.now(UTC) + timedelta(days=89)
     seeded = conn.execute(sa.select(lawful_bases.c.id)).scalars().all()
     assert len(seeded) == 6 and "public-task" in seeded
 
