@@ -24,6 +24,7 @@ BENCHES = (
     ("delivery", ["bench/delivery.py", "--messages", "200", "--latency-seconds", "15"]),
     ("agenda", ["bench/agenda.py", "--engines", "sqlite", "postgresql"]),
     ("log", ["bench/log.py"]),
+    ("cli_startup", ["bench/cli_startup.py", "--rounds", "10"]),
 )
 TARGETS = """\
 | target (issue 7; 2 cores, loopback, SQLite unless said) | where |
@@ -35,6 +36,7 @@ TARGETS = """\
 | end to end ≥ 35% of the crypto ceiling | delivery: Throughput, of ceiling |
 | two hub processes on PostgreSQL ≥ 1.5x one | delivery: the 2 processes / 1 process line |
 | hub RSS ≤ 200 MB with 10^5 envelopes queued | delivery: Hub memory |
+| `--help` and simple commands start in < 0.5 s (issue 25) | cli_startup: after median s |
 """
 
 
