@@ -60,6 +60,13 @@ async def test_a_burst_from_one_address_is_limited_while_another_still_gets_thro
             problem = await resp.json(content_type=None)
             assert resp.status == 429 and resp.content_type == "application/problem+json"
             assert problem["type"].endswith("/too-many-requests") and "Retry-After" in resp.headers
+        # the start of single sign-on too (limited whether or not it is configured)
+        sso = {"X-Forwarded-For": "192.0.2.9"}
+        starts = []
+        for _ in range(4):
+            async with http.get(f"{hub.url}/sso/login", headers=sso, allow_redirects=False) as r:
+                starts.append(r.status)
+        assert 429 not in starts[:3] and starts[3] == 429, starts
         # what is not a guess is not limited: health, the sign-in form, the public keys
         for path in ("/healthz", "/login", "/api/v1/hub"):
             async with http.get(hub.url + path, headers={"X-Forwarded-For": "192.0.2.1"}) as r:
