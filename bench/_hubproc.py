@@ -43,6 +43,7 @@ def hub_env(database_url: str | None) -> dict[str, str]:
     """This environment without stray ``MARAC_HUB_*`` settings, plus ours."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARAC_HUB_")}
     env["MARAC_HUB_KEY_FILE_STRENGTH"] = "interactive"
+    env["MARAC_HUB_ANONYMOUS_BURST"] = "100000"  # every bench agency enrols from 127.0.0.1
     if database_url:
         env["MARAC_HUB_DATABASE_URL"] = database_url
     return env
