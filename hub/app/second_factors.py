@@ -156,7 +156,7 @@ async def _failed(conn: AsyncConnection, rt: Runtime, name: str, kind: str) -> N
 async def finish_with_code(rt: Runtime, token: str, code: str) -> Finished | None:
     """Complete a sign-in with a TOTP code or a recovery code; None if wrong, replayed,
     the attempt is gone, or sign-in is locked (a wrong code counts towards the lock)."""
-    now = rt.clock()
+    now, kek = rt.clock(), rt.keys.kek  # the keys read before the transaction
     async with rt.engine.begin() as conn:
         attempt = await load_attempt(conn, token, now=now)
         if attempt is None or attempt.stage != "verify":
@@ -165,7 +165,7 @@ async def finish_with_code(rt: Runtime, token: str, code: str) -> Finished | Non
         if not await lock_for_check(conn, name, now=now):
             return None
         if totp.normal_code(code) is not None:
-            good, kind = await totp.check_totp(conn, name, code, now=now), "totp"
+            good, kind = await totp.check_totp(conn, name, kek, code, now=now), "totp"
         else:
             good, kind = await recovery.use_code(conn, name, code, now=now), "recovery"
         if not good:
@@ -215,7 +215,7 @@ async def enrolment_secret(rt: Runtime, attempt: Attempt) -> tuple[str, str]:
 async def finish_enrolment(rt: Runtime, token: str, code: str) -> tuple[Finished, list[str]] | None:
     """Confirm the authenticator app of a forced enrolment with a current code: the
     session and the recovery codes (shown once); None if wrong (counts towards the lock)."""
-    now = rt.clock()
+    now, kek = rt.clock(), rt.keys.kek
     async with rt.engine.begin() as conn:
         attempt = await load_attempt(conn, token, now=now)
         if attempt is None or attempt.stage != "enrol":
@@ -223,7 +223,7 @@ async def finish_enrolment(rt: Runtime, token: str, code: str) -> tuple[Finished
         name = attempt.user.name
         if not await lock_for_check(conn, name, now=now):
             return None
-        if not await totp.confirm_totp(conn, name, code, now=now):
+        if not await totp.confirm_totp(conn, name, kek, code, now=now):
             await _failed(conn, rt, name, "totp-enrolment")
             return None
         codes = await recovery.replace_codes(conn, name, now=now)
@@ -250,8 +250,9 @@ async def factors_of(rt: Runtime, user: StaffUser) -> Factors:
 
 async def start_totp(rt: Runtime, user: StaffUser) -> tuple[str, str]:
     """Begin (or show again) setting up an authenticator app: the secret and its URI."""
+    kek = rt.keys.kek
     async with rt.engine.begin() as conn:
-        secret = await totp.start_totp(conn, user.name, now=rt.clock())
+        secret = await totp.start_totp(conn, user.name, kek, now=rt.clock())
     issuer = f"{ISSUER} {rt.settings.hub_id}"
     return secret, totp.provisioning_uri(secret, user.name, issuer)
 
@@ -266,8 +267,9 @@ async def _first_codes(conn: AsyncConnection, rt: Runtime, name: str) -> list[st
 async def confirm_totp(rt: Runtime, user: StaffUser, code: str) -> list[str] | None:
     """Finish setting up an authenticator app; new recovery codes if they had none left
     (else []); None if the code is wrong."""
+    kek = rt.keys.kek
     async with rt.engine.begin() as conn:
-        if not await totp.confirm_totp(conn, user.name, code, now=rt.clock()):
+        if not await totp.confirm_totp(conn, user.name, kek, code, now=rt.clock()):
             return None
         codes = await _first_codes(conn, rt, user.name)
     log.info("second factor enrolled kind=totp user=%s", staff_ref(user.name))

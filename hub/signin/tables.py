@@ -5,8 +5,9 @@ and the second step of a sign-in (migration 0014).
   failed sign-ins since the last good one (a burst of failures locks sign-in briefly);
 * ``web_sessions``: one row per signed-in browser. The cookie holds a random token; the
   row holds only its SHA-256, the session's CSRF token and when it was last used;
-* ``staff_totp``: a member of staff's TOTP secret (RFC 6238; ``confirmed_at`` is unset
-  until they confirm a code) and the last time-step accepted, so no code is used twice;
+* ``staff_totp``: a member of staff's TOTP secret (RFC 6238), encrypted under the hub's
+  KEK for that user (``confirmed_at`` is unset until they confirm a code), and the last
+  time-step accepted, so no code is used twice;
 * ``staff_recovery_codes``: their one-time recovery codes, SHA-256 only, and when each
   was used;
 * ``staff_passkeys``: their WebAuthn credentials (id, COSE public key, signature count);
@@ -70,7 +71,7 @@ staff_totp = Table(
     "staff_totp",
     metadata,
     Column("user_name", String(64), ForeignKey("users.name"), primary_key=True),
-    Column("secret", String(64), nullable=False),
+    Column("secret_sealed", LargeBinary, nullable=False),
     Column("created_at", TZ, nullable=False),
     Column("confirmed_at", TZ),
     Column("last_step", BigInteger),

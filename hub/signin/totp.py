@@ -3,7 +3,9 @@ every authenticator app reads from a QR code).
 
 A code is accepted for the step before, the current one or the one after (clocks drift),
 and never for a step at or before the last one accepted for that user: a code seen over a
-shoulder or replayed from a form cannot be used again.
+shoulder or replayed from a form cannot be used again. The secret is stored encrypted
+under the hub's key-encryption key, bound to its user (a copy of the database alone
+does not give anyone's codes).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pyotp
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.crypto.at_rest import KeyEncryptionKey
 from hub.protocol.errors import HubError
 from hub.signin.tables import staff_totp
 
@@ -56,6 +59,18 @@ def matching_step(secret: str, code: str, *, now: datetime, after: int | None) -
     return found
 
 
+def _record(name: str) -> str:
+    return f"staff-totp:{name}"
+
+
+def _seal(kek: KeyEncryptionKey, name: str, secret: str) -> bytes:
+    return kek.wrap(secret.encode(), _record(name))
+
+
+def _open(kek: KeyEncryptionKey, name: str, sealed: bytes) -> str:
+    return kek.unwrap(bytes(sealed), _record(name)).decode()
+
+
 def provisioning_uri(secret: str, account: str, issuer: str) -> str:
     """The ``otpauth://`` URI an authenticator app reads from the enrolment QR code."""
     return pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
@@ -73,12 +88,14 @@ async def has_totp(conn: AsyncConnection, name: str) -> bool:
     return found is not None
 
 
-async def start_totp(conn: AsyncConnection, name: str, *, now: datetime) -> str:
+async def start_totp(
+    conn: AsyncConnection, name: str, kek: KeyEncryptionKey, *, now: datetime
+) -> str:
     """The secret ``name`` is enrolling (a new one unless one waits for confirmation);
     ``conflict`` if they already have a confirmed one."""
     row = (
         await conn.execute(
-            select(staff_totp.c.secret, staff_totp.c.confirmed_at).where(
+            select(staff_totp.c.secret_sealed, staff_totp.c.confirmed_at).where(
                 staff_totp.c.user_name == name
             )
         )
@@ -86,17 +103,23 @@ async def start_totp(conn: AsyncConnection, name: str, *, now: datetime) -> str:
     if row is not None and row.confirmed_at is not None:
         raise HubError("an authenticator app is already set up", code="conflict")
     if row is not None:
-        return str(row.secret)
+        return _open(kek, name, row.secret_sealed)
     secret = pyotp.random_base32()  # 160 bits
-    await conn.execute(staff_totp.insert().values(user_name=name, secret=secret, created_at=now))
+    await conn.execute(
+        staff_totp.insert().values(
+            user_name=name, secret_sealed=_seal(kek, name, secret), created_at=now
+        )
+    )
     return secret
 
 
-async def confirm_totp(conn: AsyncConnection, name: str, code: str, *, now: datetime) -> bool:
+async def confirm_totp(
+    conn: AsyncConnection, name: str, kek: KeyEncryptionKey, code: str, *, now: datetime
+) -> bool:
     """Finish enrolment if ``code`` is the current code of the waiting secret."""
     row = (
         await conn.execute(
-            select(staff_totp.c.secret)
+            select(staff_totp.c.secret_sealed)
             .where(staff_totp.c.user_name == name, staff_totp.c.confirmed_at.is_(None))
             .with_for_update()
         )
@@ -104,7 +127,7 @@ async def confirm_totp(conn: AsyncConnection, name: str, code: str, *, now: date
     digits = normal_code(code)
     if row is None or digits is None:
         return False
-    step = matching_step(row.secret, digits, now=now, after=None)
+    step = matching_step(_open(kek, name, row.secret_sealed), digits, now=now, after=None)
     if step is None:
         return False
     await conn.execute(
@@ -115,7 +138,9 @@ async def confirm_totp(conn: AsyncConnection, name: str, code: str, *, now: date
     return True
 
 
-async def check_totp(conn: AsyncConnection, name: str, code: str, *, now: datetime) -> bool:
+async def check_totp(
+    conn: AsyncConnection, name: str, kek: KeyEncryptionKey, code: str, *, now: datetime
+) -> bool:
     """True if ``code`` is ``name``'s for a step not used before; that step is then the
     last used (in ``conn``'s transaction, the row locked, so two tries cannot both pass)."""
     digits = normal_code(code)
@@ -123,14 +148,15 @@ async def check_totp(conn: AsyncConnection, name: str, code: str, *, now: dateti
         return False
     row = (
         await conn.execute(
-            select(staff_totp.c.secret, staff_totp.c.last_step)
+            select(staff_totp.c.secret_sealed, staff_totp.c.last_step)
             .where(staff_totp.c.user_name == name, staff_totp.c.confirmed_at.is_not(None))
             .with_for_update()
         )
     ).first()
     if row is None:
         return False
-    step = matching_step(row.secret, digits, now=now, after=row.last_step)
+    secret = _open(kek, name, row.secret_sealed)
+    step = matching_step(secret, digits, now=now, after=row.last_step)
     if step is None:
         return False
     done = await conn.execute(

@@ -15,6 +15,7 @@ that requires a second factor of every staff role, as a real hub does by default
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import secrets
@@ -28,7 +29,7 @@ import pytest
 import pytest_asyncio
 from engines import ENGINES, database_url
 from securitykit import PASSWORD, WRONG, add_staff
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from hub.app.actor import Actor
 from hub.app.runtime import Runtime
@@ -39,7 +40,7 @@ from hub.protocol.errors import HubError
 from hub.service.appkeys import ENGINE
 from hub.settings import Settings
 from hub.signin.passwords import LOCK_AFTER
-from hub.signin.tables import login_attempts
+from hub.signin.tables import login_attempts, staff_recovery_codes, staff_totp
 from hub.testing import REAL_MFA_ROLES, RunningHub, running_hub
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -246,6 +247,28 @@ async def test_a_replayed_totp_code_is_refused(hub: RunningHub, browsers: Any) -
     # The enrolment's own code (an older step) is refused too.
     status, _, _ = await again.code(code_at(secret, step))
     assert status == 401 and again.cookie(SESSION) is None
+
+
+async def test_a_copy_of_the_database_gives_no_totp_secret_or_recovery_code(
+    hub: RunningHub, browsers: Any
+) -> None:
+    name, secret, codes, _ = await enrolled(hub, browsers)
+    async with hub.app[ENGINE].connect() as conn:
+        sealed = await conn.scalar(
+            select(staff_totp.c.secret_sealed).where(staff_totp.c.user_name == name)
+        )
+        hashes = (
+            await conn.scalars(
+                select(staff_recovery_codes.c.code_sha256).where(
+                    staff_recovery_codes.c.user_name == name
+                )
+            )
+        ).all()
+    stored = bytes(sealed) + "".join(hashes).encode()
+    assert secret.encode() not in stored and base64.b32decode(secret) not in stored
+    for code in codes:
+        assert code.encode() not in stored and code.replace("-", "").encode() not in stored
+    assert len(hashes) == 10
 
 
 async def test_one_totp_code_raced_by_four_browsers_signs_in_only_one(

@@ -28,7 +28,7 @@ def upgrade() -> None:
     op.create_table(
         "staff_totp",
         _user(),
-        sa.Column("secret", sa.String(length=64), nullable=False),
+        sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
         sa.Column("created_at", _TZ, nullable=False),
         sa.Column("confirmed_at", _TZ, nullable=True),
         sa.Column("last_step", sa.BigInteger(), nullable=True),
