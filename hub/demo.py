@@ -213,10 +213,10 @@ authenticator app (or type in the secret shown under it), enter the 6-digit code
 shows, and keep the recovery codes it then shows (staff sign in with a second factor; see
 docs/web.md).
 
-An agency's own view: the IDVA's workspace (its research requests, its actions), in
-another terminal:
-  AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\
-    .venv/bin/agency-client ui --dir {clients}/idva-demo
+An agency's own view: the IDVA's workspace (its research requests and actions), in
+another terminal; it prints a link to open, and asks for the key passphrase,
+'{DEMO_PASSPHRASE}':
+  .venv/bin/agency-client ui --dir {clients}/idva-demo
 
 Receive as a demo agency, or send every demo agency a sealed notice:
   AGENCY_CLIENT_PASSPHRASE='{DEMO_PASSPHRASE}' \\

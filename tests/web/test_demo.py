@@ -271,6 +271,37 @@ def test_the_dpo_reads_the_log_its_entries_and_charts(browse: Any, demo: Demo) -
             assert axis_top <= tallest_bar + 0.5, (axis_top, tallest_bar)
 
 
+def test_the_agency_workspace_command_it_prints_opens_the_idva_workspace(
+    browse: Any, demo: Demo
+) -> None:
+    """The printed ``agency-client ui`` line, run as written (``.venv/bin/`` is this venv):
+    its one-time link opens the IDVA's workspace, unlocked with the printed passphrase."""
+    [line] = [x.strip() for x in demo.output.splitlines() if "agency-client ui " in x]
+    passphrase = re.search(r"asks for the key passphrase,\s*'([^']+)'", demo.output)
+    assert passphrase, demo.output
+    argv = line.split()
+    argv[0] = str(BIN / "agency-client")
+    env = {k: v for k, v in os.environ.items() if k != "AGENCY_CLIENT_PASSPHRASE"}
+    ui = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert ui.stdout is not None
+        link = re.search(r"open (http://127\.0\.0\.1:\d+/open\?token=\S+)", ui.stdout.readline())
+        assert link, "no link"
+        page = browse.new_page()
+        page.goto(link.group(1))
+        page.get_by_label("Key passphrase").fill(passphrase.group(1))
+        page.get_by_role("button", name="Unlock").click()
+        page.wait_for_load_state()
+        assert "Unlock" not in page.title()
+        text = page.locator("main").inner_text()
+        assert "research" in text.lower(), text[:500]
+    finally:
+        ui.terminate()
+        ui.wait(30)
+        if ui.stdout is not None:
+            ui.stdout.close()
+
+
 def test_a_second_start_reuses_the_demo_it_made(demo: Demo) -> None:
     """Last in the module: it restarts the demo on the same data directory and port."""
     first = _meeting_id(demo)
