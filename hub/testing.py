@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
-from hub.hub_keys import HubKeys, create_hub_keys
+from hub.hub_keys import ENCRYPTION, IDENTITY, KEK, HubKeys, create_hub_keys
 from hub.policy.isp import publish_isp
 from hub.server import create_app
 from hub.service.appkeys import ENGINE
@@ -87,7 +87,7 @@ async def running_hub(
         key_file_strength="interactive",
         **settings,
     )
-    keys = create_hub_keys(config)
+    slot, keys = _pooled_keys(config)
     if database_url is None and not (data_dir / "hub.sqlite3").exists():
         await migrated_sqlite(data_dir / "hub.sqlite3")
     engine = create_engine(config.db_url)
@@ -115,6 +115,37 @@ async def running_hub(
         yield RunningHub(f"http://127.0.0.1:{port}", config, keys, token, app)
     finally:
         await runner.cleanup()
+        _KEYS_IN_USE.discard(slot)
+
+
+# Writing hub keys costs three Argon2 derivations. A process's test hubs take their key
+# files from a pool instead; a set is never given to two hubs open at the same time, so
+# the hubs of one test have keys of their own.
+_KEY_POOL: list[tuple[HubKeys, dict[str, bytes]]] = []
+_KEYS_IN_USE: set[int] = set()
+
+
+def _pooled_keys(config: Settings) -> tuple[int, HubKeys]:
+    """Hub keys for ``config``'s data directory, written there: a free set from the pool,
+    or a new one (then kept in the pool)."""
+    free = [slot for slot in range(len(_KEY_POOL)) if slot not in _KEYS_IN_USE]
+    if not free:
+        keys = create_hub_keys(config)
+        files = {
+            name: (config.data_dir / name).read_bytes() for name in (IDENTITY, ENCRYPTION, KEK)
+        }
+        _KEY_POOL.append((keys, files))
+        slot = len(_KEY_POOL) - 1
+    else:
+        slot = free[0]
+        keys, files = _KEY_POOL[slot]
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            fd = os.open(config.data_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+    _KEYS_IN_USE.add(slot)
+    return slot, keys
 
 
 # Migrating an empty database runs every migration (about a tenth of a second on SQLite,
