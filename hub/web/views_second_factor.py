@@ -19,7 +19,18 @@ from hub.app.second_factors import Finished, RelyingParty
 from hub.app.signin import same_token
 from hub.http.appkeys import RUNTIME, SETTINGS
 from hub.web.auth import ATTEMPT_COOKIE, HOME, STAFF
-from hub.web.pages import COOKIE, current, field, form, page, render, see_other, set_cookie
+from hub.web.pages import (
+    COOKIE,
+    current,
+    field,
+    form,
+    page,
+    page_for,
+    render,
+    see_other,
+    set_cookie,
+    web_actor,
+)
 
 __all__ = ["routes"]
 
@@ -321,3 +332,31 @@ async def passkey_remove(request: web.Request) -> web.StreamResponse:
     credential_id = field(request, "credential_id", limit=1400) or ""
     left = await factors.remove_passkey(request.app[RUNTIME], current(request), credential_id)
     raise see_other("/account/security?done=passkey-removed" if left else "/account/totp")
+
+
+# -- an admin resets a member of staff's factors (a lost phone) -----------------------
+
+
+@routes.get("/admin/second-factors")
+@page("admin")
+async def reset_form(request: web.Request) -> web.StreamResponse:
+    """The form an admin resets a member of staff's second factors with."""
+    return render(request, "second_factor_reset.html", {"title": "Reset second factors"})
+
+
+@routes.post("/admin/second-factors")
+@page_for("user.reset-factors")
+async def reset(request: web.Request) -> web.StreamResponse:
+    """Remove a member of staff's factors and sign them out: they enrol again."""
+    name = field(request, "name", limit=64) or ""
+    removed = await factors.reset_factors(request.app[RUNTIME], await web_actor(request), name)
+    return render(
+        request,
+        "second_factor_reset.html",
+        {
+            "title": "Reset second factors",
+            "notice": f"Second factors of {name} reset ({removed} removed, recovery codes "
+            "too). They are signed out and set up a new authenticator app at their next "
+            "sign-in.",
+        },
+    )

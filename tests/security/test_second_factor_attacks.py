@@ -66,6 +66,7 @@ class Browser:
         self.hub = hub
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.form_token = ""
+        self.last_enrolled = ""
 
     async def go(
         self, method: str, path: str, data: dict[str, str] | None = None
@@ -142,6 +143,8 @@ async def browsers(hub: RunningHub) -> AsyncIterator[Any]:
         made.append(Browser(on or hub))
         return made[-1]
 
+    make.made = made  # type: ignore[attr-defined]
+
     yield make
     for browser in made:
         await browser.close()
@@ -176,7 +179,16 @@ async def enrolled(
     assert status == 200 and browser.cookie(SESSION), body
     codes = re.findall(r"<li><code>([a-z2-7-]+)</code></li>", body)
     assert len(codes) == 10
+    browser.last_enrolled = name
     return name, secret[1], codes, step
+
+
+async def signed_in_staff(hub: RunningHub, make: Any, role: str) -> tuple[str, Browser]:
+    """A new member of staff of ``role``, enrolled and signed in: (name, their browser)."""
+    name, _, _, _ = await enrolled(hub, make, role)
+    browser = next(b for b in make.made if b.last_enrolled == name)
+    await browser.go("GET", "/account/security")  # a page with the session's form token
+    return name, browser
 
 
 def _staff_pages(hub: RunningHub) -> list[str]:
@@ -470,6 +482,39 @@ async def test_only_an_admin_resets_a_member_of_staffs_factors_through_the_cli(
     assert status == 303 and location.startswith("/login")
     again = browsers()
     assert await again.password(name) == (303, "/login/enrol")
+
+
+async def test_only_an_admin_resets_factors_through_the_web(hub: RunningHub, browsers: Any) -> None:
+    name, secret, _, step = await enrolled(hub, browsers)
+    for role in ("coordinator", "dpo"):
+        _, other = await signed_in_staff(hub, browsers, role)
+        status, body, _ = await other.go("GET", "/admin/second-factors")
+        assert status == 403 and "Not allowed" in body
+        status, body, _ = await other.go(
+            "POST", "/admin/second-factors", {"csrf": other.form_token, "name": name}
+        )
+        assert status == 403 and "Not allowed" in body
+    anonymous = browsers()
+    status, _, location = await anonymous.go("POST", "/admin/second-factors", {"name": name})
+    assert status in (303, 403) and "reset" not in location
+    victim = browsers()  # nothing was reset: the app still signs in
+    await victim.password(name)
+    assert (await victim.code(code_at(secret, step + 1)))[0] == 303
+    _, admin = await signed_in_staff(hub, browsers, "admin")
+    _, body, _ = await admin.go("GET", "/account/security")
+    assert 'href="/admin/second-factors"' in body
+    await admin.go("GET", "/admin/second-factors")
+    status, body, _ = await admin.go(
+        "POST", "/admin/second-factors", {"csrf": admin.form_token, "name": name}
+    )
+    assert status == 200 and "(1 removed" in body
+    status, _, location = await victim.go("GET", "/dashboard")  # signed out
+    assert status == 303 and location.startswith("/login")
+    assert await browsers().password(name) == (303, "/login/enrol")
+    status, body, _ = await admin.go(
+        "POST", "/admin/second-factors", {"csrf": admin.form_token, "name": "ghost"}
+    )
+    assert status == 404 and "no user ghost" in body
 
 
 async def test_sign_in_events_reach_the_application_log_without_names(

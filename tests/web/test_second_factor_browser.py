@@ -242,3 +242,24 @@ def test_a_coordinator_reaches_no_page_between_password_and_second_factor(
     page.wait_for_url("**/login/enrol")
     page.goto("/log")
     page.wait_for_url("**/login?next=/log")
+
+
+def test_an_admin_resets_a_coordinators_lost_phone_and_the_coordinator_enrols_anew(
+    page: Any, mfa_hub: HubThread, screenshots: Path
+) -> None:
+    coordinator = staff(mfa_hub)
+    secret, _, _ = enrol(page, coordinator)
+    sign_out(page)
+    admin = staff(mfa_hub, "admin")
+    enrol(page, admin)
+    page.goto("/account/security")
+    page.get_by_role("link", name="Reset a member of staff's second factors").click()
+    page.wait_for_url("**/admin/second-factors")
+    check(page, screenshots, "second-factor-reset")
+    page.get_by_label("User name").fill(coordinator)
+    page.get_by_role("button", name="Reset their second factors").click()
+    assert "(1 removed" in page.get_by_role("status").inner_text()
+    sign_out(page)
+    password(page, coordinator)  # the old app is gone: a new one is set up
+    page.wait_for_url("**/login/enrol")
+    assert page.locator("#totp-secret").inner_text().strip() != secret
