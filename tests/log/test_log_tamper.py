@@ -96,13 +96,24 @@ class Hub:
                 async with engine.begin() as conn:
                     await append(conn, entries)
                 if sign_at is not None:
-                    identity = load_hub_keys(self.settings).identity
+                    identity = _identity(self.settings)
                     await sign_head(engine, identity, self.settings.hub_id, now=sign_at)
                     await cosign_newest(engine, self.settings.hub_id, sign_at)  # witnessed
             finally:
                 await engine.dispose()
 
         asyncio.run(run())
+
+
+_IDENTITIES: dict[Path, Any] = {}
+
+
+def _identity(settings: Settings) -> Any:
+    """The hub's identity key, read from its key file once per data directory (deriving
+    the file's key takes a third of a second: three appends a fixture)."""
+    if settings.data_dir not in _IDENTITIES:
+        _IDENTITIES[settings.data_dir] = load_hub_keys(settings).identity
+    return _IDENTITIES[settings.data_dir]
 
 
 def entry(n: int, at: datetime | None = None) -> LogEntry:

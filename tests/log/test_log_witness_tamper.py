@@ -17,9 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from test_log_tamper import START, Hub, entry, hub  # noqa: F401 - the harness's fixture
+from test_log_tamper import START, Hub, _identity, entry, hub  # noqa: F401 - its fixture
 
-from hub.hub_keys import load_hub_keys
 from hub.log.heads import sign_head
 from hub.log.store import prepare
 from hub.log.tables import (
@@ -61,7 +60,7 @@ def _resign(hub: Hub, at: datetime) -> None:
     async def run() -> None:
         engine = create_engine(hub.settings.db_url)
         try:
-            identity = load_hub_keys(hub.settings).identity
+            identity = _identity(hub.settings)
             await sign_head(engine, identity, hub.settings.hub_id, now=at)
         finally:
             await engine.dispose()
