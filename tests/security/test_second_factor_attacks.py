@@ -256,8 +256,11 @@ async def test_a_replayed_totp_code_is_refused(hub: RunningHub, browsers: Any) -
     assert await again.password(name) == (303, "/login/second-factor")
     status, body, _ = await again.code(code)
     assert status == 401 and "did not work" in body and again.cookie(SESSION) is None
-    # The enrolment's own code (an older step) is refused too.
+    # The enrolment's own code (an older step) is refused too, and so is a code from
+    # beyond the one-step window (a phone's clock far ahead, or a guess at the future).
     status, _, _ = await again.code(code_at(secret, step))
+    assert status == 401 and again.cookie(SESSION) is None
+    status, _, _ = await again.code(code_at(secret, step + 4))
     assert status == 401 and again.cookie(SESSION) is None
 
 
