@@ -148,8 +148,10 @@ async def publish_agenda(request: web.Request) -> web.StreamResponse:
 @routes.post("/meetings/{id}/cancel")
 @page_for("meeting.cancel")
 async def cancel(request: web.Request) -> web.StreamResponse:
-    """Cancel the meeting; the agencies sent its agenda are told."""
+    """Cancel the meeting (once its box is ticked); the agencies sent its agenda are told."""
     meeting_id = request.match_info["id"]
+    if field(request, "confirm", required=False) != "yes":
+        raise ProtocolError("tick the box to confirm the cancellation", code="missing-field")
     await meeting_app.cancel_meeting(request.app[RUNTIME], await web_actor(request), meeting_id)
     raise see_other(f"/meetings/{meeting_id}?done=cancelled")
 

@@ -538,7 +538,7 @@ WEB_PROBES: dict[tuple[str, str], dict[str, str]] = {
     ("POST", "/meetings/{meeting}/cases"): {"case_ref": "{ref}"},
     ("POST", "/meetings/{meeting}/cases/remove"): {"case_ref": "{ref}"},
     ("POST", "/meetings/{meeting}/publish"): {},
-    ("POST", "/meetings/{meeting}/cancel"): {},
+    ("POST", "/meetings/{meeting}/cancel"): {"confirm": "yes"},
     ("POST", "/meetings/{meeting}/move"): {"date": "2027-01-06"},
     ("GET", "/cases/{ref}/amend"): {},
     ("POST", "/cases/{ref}/amend"): {"area": "north"},

@@ -225,7 +225,7 @@ def test_the_web_moves_and_cancels_a_meeting(world: tuple[Kit, dict[str, Agency]
     for who in ("sam", "dana"):
         web = kit.web(who)
         try:
-            assert web.post(f"/meetings/{mid}/cancel", {})[0] == 403
+            assert web.post(f"/meetings/{mid}/cancel", {"confirm": "yes"})[0] == 403
             assert web.post(f"/meetings/{mid}/move", {"date": later})[0] == 403
         finally:
             web.close()
@@ -235,12 +235,14 @@ def test_the_web_moves_and_cancels_a_meeting(world: tuple[Kit, dict[str, Agency]
         assert f'action="/meetings/{mid}/cancel"' in page and "Move the meeting" in page
         status, _, resp = web.post(f"/meetings/{mid}/move", {"date": later, "location": ""})
         assert status == 303 and resp.headers["Location"].endswith("?done=moved")
-        status, _, resp = web.post(f"/meetings/{mid}/cancel", {})
+        status, _, _ = web.post(f"/meetings/{mid}/cancel", {})  # the box not ticked
+        assert status == 400
+        status, _, resp = web.post(f"/meetings/{mid}/cancel", {"confirm": "yes"})
         assert status == 303 and resp.headers["Location"].endswith("?done=cancelled")
         status, page, _ = web.get(f"/meetings/{mid}?done=cancelled")
         assert "Meeting cancelled" in page and "Publish the agenda" not in page
         assert f'action="/meetings/{mid}/cancel"' not in page
-        status, page, _ = web.post(f"/meetings/{mid}/cancel", {})
+        status, page, _ = web.post(f"/meetings/{mid}/cancel", {"confirm": "yes"})
         assert status == 409 and "cancelled" in page
     finally:
         web.close()
