@@ -125,7 +125,7 @@ def _measure(trees: dict[str, Path], revs: dict[str, str], work: Path, rounds: i
                 took = _run(trees[name], prog, argv, work)
                 times.setdefault((index, name), []).append(took)
     total = time.perf_counter() - started
-    print("### Command-line start-up: wall time of one command, before and after lazy imports\n")
+    print("# Command-line start-up: wall time of one command, before and after lazy imports\n")
     print(machine_line())
     print(
         f"- before: {_short(revs['before'])} ({revs['before']}); after: "
