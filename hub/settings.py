@@ -111,14 +111,14 @@ class Settings(BaseSettings):
         "connection is kept); a client trickling its headers is cut off",
     )
     anonymous_burst: int = Field(
-        default=60,
+        default=10,
         ge=1,
         le=100_000,
         description="tries one client address may make at once at sign-in, agency enrolment "
         "and the start of single sign-on before it is answered 429",
     )
     anonymous_rate_per_minute: float = Field(
-        default=60.0,
+        default=30.0,
         gt=0,
         le=100_000,
         description="how fast an address's tries come back (a token bucket)",
