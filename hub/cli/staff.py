@@ -172,7 +172,7 @@ def run_token_list(args: argparse.Namespace) -> int:
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
         print(
             f"{t.id}  {t.state(now):<8} {scope:<24} created {t.created_at:%Y-%m-%d} "
-            f"expires {t.expires_at:%Y-%m-%d}  last used {used}  {t.label or ''}".rstrip()
+            f"expires {t.expires_at:%Y-%m-%d %H:%M}  last used {used}  {t.label or ''}".rstrip()
         )
     return 0
 
