@@ -12,8 +12,9 @@ compare it with the last checkpoint this agency cosigned (kept sealed in the sto
   is a fork or a rollback of the log: stored as an alarm, posted to the hub
   (``POST /api/v1/log/witness-alarms``: both notes) and returned as ``fork``.
 
-The first checkpoint is trusted on first use (its signature checked). The origin is
-pinned then too: a checkpoint of another origin is refused.
+The first checkpoint must extend the largest head this client's ``log check`` found
+consistent, if it has seen one; else it is trusted on first use (its signature checked).
+The origin is pinned then too: a checkpoint of another origin is refused.
 """
 
 from __future__ import annotations
@@ -150,8 +151,41 @@ class Witness:
             await asyncio.to_thread(self.store.add_alarm, "witness", exc.message, self.clock())
             raise
         if state is None:
-            return await self._cosign(offered, None)
+            refused = await self._against_heads_seen(offered)
+            return refused or await self._cosign(offered, None)
         return await self._judge(offered, state, text)
+
+    async def _against_heads_seen(self, offered: SignedCheckpoint) -> WitnessOutcome | None:
+        """Before the first cosignature: the checkpoint must extend the largest head this
+        client's log check found consistent (``agency-client log check``), if any."""
+        heads = await asyncio.to_thread(self.store.log_heads)
+        seen = max(
+            (h.head for h in heads if h.status == "consistent"),
+            key=lambda h: h.size,
+            default=None,
+        )
+        new = offered.checkpoint
+        if seen is None or (seen.size, seen.root) == (new.size, new.root):
+            return None
+        ok = False
+        if new.size > seen.size:
+            try:
+                proof = await self.client.log_consistency(seen.size, new.size)
+            except HubError as exc:
+                if is_transient(exc):
+                    return WitnessOutcome(UNREACHABLE, None, exc.diagnostics())
+                proof = None
+            ok = proof is not None and verify_consistency(
+                seen.size, new.size, seen.root, new.root, list(proof)
+            )
+        if ok:
+            return None
+        reason = (
+            f"the hub's checkpoint of size {new.size} does not extend its head of size "
+            f"{seen.size} this agency's log check saw: its log was forked or rewritten"
+        )
+        await asyncio.to_thread(self.store.add_alarm, "witness", reason, self.clock())
+        return WitnessOutcome(FORK, None, reason)
 
     async def _judge(
         self, offered: SignedCheckpoint, state: WitnessState, text: str

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from test_log_real_hub import rewrite_entry
 
 from agency_client.cli import main
+from agency_client.transparency.checker import LogChecker
 from agency_client.witness import load_state
 from hub.crypto import merkle
 from hub.crypto.checkpoint import Checkpoint, Cosigner, checkpoint_origin, witness_name
@@ -338,3 +339,24 @@ async def test_a_checkpoint_signed_with_another_key_is_refused(
     assert police.store.alarms()[-1].kind == "witness"
     state = load_state(police.store, police.identity)
     assert state is not None and state.size == newest.size - 1  # not cosigned
+
+
+async def test_a_first_witness_refuses_a_log_that_does_not_extend_the_heads_it_checked(
+    hub: RunningHub,
+    http: aiohttp.ClientSession,
+    witnesses: tuple[Agency, Agency],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Not trust on first use when the client's log check already saw heads: the first
+    checkpoint it cosigns must extend the largest of them."""
+    police, _ = witnesses
+    await grow(hub, 3)
+    hub_key = police.store.hub_key()
+    assert hub_key is not None
+    await LogChecker(police.client, police.store, hub_key).check_newest()
+    assert [h.status for h in police.store.log_heads()] == ["consistent"]
+    await rewrite_entry(hub, 1)
+    await grow(hub)
+    status, out = await witness(police, capsys)
+    assert status == 1 and "does not extend its head of size" in out, out
+    assert load_state(police.store, police.identity) is None  # nothing cosigned
