@@ -75,9 +75,16 @@ async def _serve_demo(settings: Settings) -> int:
             if world is None:
                 print("making the demo's meeting (a dozen referrals, research, actions)")
                 admin_token = (settings.data_dir / ADMIN_TOKEN_FILE).read_text().strip()
-                world = await seed_world(
-                    settings, _agency_command(settings.data_dir), date.today(), admin_token
-                )
+                try:
+                    world = await seed_world(
+                        settings, _agency_command(settings.data_dir), date.today(), admin_token
+                    )
+                except HubError as exc:
+                    raise HubError(
+                        f"the demo's meeting could not be made ({exc}); it is made once, in "
+                        f"{settings.data_dir}/: remove that directory to start the demo afresh",
+                        code=exc.code,
+                    ) from None
             _print_instructions(settings, url, world)
             while True:
                 await asyncio.sleep(3600)

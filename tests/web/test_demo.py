@@ -311,3 +311,23 @@ def test_a_second_start_reuses_the_demo_it_made(demo: Demo) -> None:
     assert "making the demo's meeting" not in again.output
     assert _meeting_id(again) == first
     assert len(demo.get("/api/v1/cases?area=demo-north")["cases"]) == 12
+
+
+def test_a_demo_half_made_says_so_in_one_line_and_how_to_start_afresh(demo: Demo) -> None:
+    """After the others: a data directory whose demo meeting was not recorded as made."""
+    _stop(demo)
+    (demo.data / "demo-seeded.json").unlink()
+    env = {**os.environ, "MARAC_HUB_KEY_FILE_STRENGTH": "interactive"}
+    env.pop("MARAC_HUB_DATABASE_URL", None)
+    port = demo.url.rsplit(":", 1)[1]
+    done = subprocess.run(
+        [str(BIN / "marac-hub"), "--data-dir", str(demo.data), "demo", "--port", port],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 1
+    [line] = done.stderr.splitlines()
+    assert line.startswith("marac-hub: ") and "remove that directory" in line, line
