@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hub.cli import evidence
+from hub.cli import evidence, witnesses
 from hub.cli._context import add_by, with_runtime
 from hub.protocol.commands import lazy_choice, lazy_module
 from hub.protocol.errors import HubError, ProtocolError
@@ -79,6 +79,7 @@ def register(sub: Any) -> None:
     add_by(subject, "who asks", alias=False)
     subject.set_defaults(handler=run_subject, use_case="log.subject")
     evidence.register(actions)
+    witnesses.register(actions)
 
 
 def _filters(parser: argparse.ArgumentParser) -> None:

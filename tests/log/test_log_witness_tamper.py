@@ -31,6 +31,7 @@ from hub.log.tables import (
     log_index_categories,
     log_index_subjects,
     log_nodes,
+    log_witness_alarms,
 )
 from hub.storage.engine import create_engine
 
@@ -168,3 +169,47 @@ def test_emptied_checkpoint_columns_do_not_escape_the_quorum(hub: Hub, capsys: A
     )
     status, line = hub.verify(capsys)
     assert status == 1 and "the checkpoint of size 21" in line
+
+
+def test_log_checkpoint_and_log_witnesses_show_the_witnesses_and_an_alarm(
+    hub: Hub, capsys: Any
+) -> None:
+    status, out, _ = hub.run(capsys, "log", "checkpoint")
+    assert status == 0
+    names = [line.split()[1] for line in out.splitlines() if line.startswith("\u2014 ")]
+    assert names == [
+        "marac-hub.hub/log",
+        "police-north.witness.marac-hub.hub/log",
+        "health-east.witness.marac-hub.hub/log",
+    ]
+    status, out, _ = hub.run(capsys, "log", "witnesses")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == (
+        "log marac-hub.hub/log: each checkpoint needs 2 agencies of at least 2 kinds "
+        "within 30 minutes"
+    )
+    assert (
+        lines[1] == "newest checkpoint: size 21, witnessed by a quorum (largest witnessed: size 21)"
+    )
+    assert any(
+        line.startswith("police-north (police): last cosigned size 21 at ") for line in lines
+    )
+    assert lines[-1] == "no fork alarms"
+    note = out  # any text will do for the stored notes' columns
+    hub.sql(
+        log_witness_alarms.insert().values(
+            agency_id="police-north",
+            problem="smaller",
+            cosigned_size=21,
+            offered_size=13,
+            cosigned=note,
+            offered=note,
+            reported_at=datetime.now(UTC),
+        )
+    )
+    status, out, _ = hub.run(capsys, "log", "witnesses")
+    assert status == 1
+    assert out.splitlines()[-1].endswith(
+        "police-north: offered size 13, smaller than the checkpoint of size 21 it cosigned"
+    )
