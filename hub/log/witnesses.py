@@ -122,13 +122,16 @@ def _row_cosignature(row: Any) -> StoredCosignature:
 
 
 async def cosignatures(
-    conn: AsyncConnection, *, size: int | None = None
+    conn: AsyncConnection, *, size: int | None = None, newest: int | None = None
 ) -> list[StoredCosignature]:
-    """Every stored cosignature (of the checkpoint of ``size`` only, if given), oldest first."""
-    query = select(log_cosignatures).order_by(log_cosignatures.c.id)
+    """Every stored cosignature (of the checkpoint of ``size`` only, if given; the
+    ``newest`` stored only, if given), oldest first."""
+    query = select(log_cosignatures).order_by(log_cosignatures.c.id.desc())
     if size is not None:
         query = query.where(log_cosignatures.c.size == size)
-    return [_row_cosignature(r) for r in await conn.execute(query)]
+    if newest is not None:
+        query = query.limit(newest)
+    return [_row_cosignature(r) for r in reversed((await conn.execute(query)).all())]
 
 
 async def witnessed_note(conn: AsyncConnection, note: str, size: int) -> str:
