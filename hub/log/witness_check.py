@@ -67,17 +67,28 @@ async def verify_witnesses(
     true_roots = {int(h.size): bytes(h.root) for h in heads}
     found = await cosignatures(conn)
     await _check_cosigned(conn, found, origin, size, true_roots)
+    need = _due(heads, quorum, now)
+    # Only the cosignatures that could cover the due checkpoint are verified here (those
+    # that disagree with the log were above): a few, however long the log's history.
+    candidates = [c for c in found if need is not None and c.size >= need]
+    for c in candidates:
+        if not c.verifies(origin):
+            raise LogTampered(
+                f"the stored cosignature by {c.agency_id} of the checkpoint of size {c.size} "
+                "does not verify"
+            )
     rows = (
         await conn.execute(select(agencies.c.id, agencies.c.kind, agencies.c.identity_key))
     ).all()
     current = {r.id: (r.kind, bytes(r.identity_key) if r.identity_key else None) for r in rows}
     by_size: dict[int, dict[str, str]] = {}
-    for c in found:
+    for c in candidates:
         kind, agency_key = current.get(c.agency_id, ("", None))
         if agency_key == c.public_key:
             by_size.setdefault(c.size, {})[c.agency_id] = kind
     witnessed = max((s for s, who in by_size.items() if quorum.met(who)), default=None)
-    _check_quorum(heads, quorum, now, witnessed)
+    if need is not None and witnessed is None:
+        _lacks_quorum(heads, quorum, need, found, current)
     who = tuple(sorted(by_size.get(witnessed, {}))) if witnessed is not None else ()
     return Witnessed(witnessed, who, checkpoints, len(found))
 
@@ -113,47 +124,65 @@ async def _check_cosigned(
     size: int,
     true_roots: dict[int, bytes],
 ) -> None:
+    """The log agrees with every cosigned checkpoint (a cosignature that disagrees is
+    verified first: a forged row is reported as such, not as a rewrite)."""
     for c in found:
-        if not c.verifies(origin):
-            raise LogTampered(
-                f"the stored cosignature by {c.agency_id} of the checkpoint of size {c.size} "
-                "does not verify"
-            )
         if c.size > size:
-            raise LogTampered(
+            problem = (
                 f"the log holds {size} entries, fewer than the checkpoint of size {c.size} "
                 f"that {c.agency_id} cosigned: the log was rolled back"
             )
-        known = true_roots.get(c.size)
-        if known is None:
-            known = await root_at(conn, c.size)
-            true_roots[c.size] = known
-        if known != c.root:
-            raise LogTampered(
+        else:
+            known = true_roots.get(c.size)
+            if known is None:
+                known = await root_at(conn, c.size)
+                true_roots[c.size] = known
+            if known == c.root:
+                continue
+            problem = (
                 f"the log at size {c.size} is not the checkpoint {c.agency_id} cosigned: "
                 "its history was rewritten"
             )
+        if not c.verifies(origin):
+            problem = (
+                f"the stored cosignature by {c.agency_id} of the checkpoint of size {c.size} "
+                "does not verify"
+            )
+        raise LogTampered(problem)
 
 
-def _check_quorum(
-    heads: Sequence[Any], quorum: WitnessQuorum, now: datetime, witnessed: int | None
-) -> None:
+def _due(heads: Sequence[Any], quorum: WitnessQuorum, now: datetime) -> int | None:
+    """The size a witnessed checkpoint must reach: the largest head signed more than the
+    grace ago (None: nothing is due, or the quorum check is off).
+
+    Every head counts, with or without its checkpoint note: a head signed before
+    checkpoints were is covered once a later witnessed checkpoint is at least its size,
+    and a checkpoint column an insider emptied does not take a head out of the check."""
     if quorum.quorum == 0:
-        return
-    # Every head counts, with or without its checkpoint note: a head signed before
-    # checkpoints were is covered once a later witnessed checkpoint is at least its size,
-    # and a checkpoint column an insider emptied does not take a head out of the check.
-    due = [h for h in heads if _aware(h.timestamp) <= now - quorum.grace]
-    if not due:
-        return
-    newest = max(due, key=lambda h: int(h.size))
-    need = int(newest.size)
-    if witnessed is not None and witnessed >= need:
-        return
-    have = "none is" if witnessed is None else f"the largest is of size {witnessed}"
+        return None
+    due = [int(h.size) for h in heads if _aware(h.timestamp) <= now - quorum.grace]
+    return max(due, default=None)
+
+
+def _lacks_quorum(
+    heads: Sequence[Any],
+    quorum: WitnessQuorum,
+    need: int,
+    found: list[StoredCosignature],
+    current: dict[str, tuple[str, bytes | None]],
+) -> None:
+    """Raise: no checkpoint of ``need`` entries or more has a quorum."""
+    groups: dict[int, dict[str, str]] = {}
+    for c in found:
+        kind, agency_key = current.get(c.agency_id, ("", None))
+        if c.size < need and agency_key == c.public_key:
+            groups.setdefault(c.size, {})[c.agency_id] = kind
+    below = [size for size, who in groups.items() if quorum.met(who)]
+    have = f"the largest is of size {max(below)}" if below else "none is"
+    head_id = max((int(h.id) for h in heads if int(h.size) == need), default=None)
     raise LogTampered(
         f"the checkpoint of size {need}, signed more than {quorum.grace_minutes} minutes ago, "
         f"is not covered by a checkpoint cosigned by {quorum.describe()} ({have}): run "
         "'agency-client witness' at the agencies, or see docs/dpo.md on witnesses",
-        head_id=int(newest.id),
+        head_id=head_id,
     )

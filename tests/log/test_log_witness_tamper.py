@@ -134,7 +134,12 @@ def test_a_log_rolled_back_below_a_cosigned_checkpoint_is_caught(hub: Hub, capsy
 
 
 def test_a_forged_cosignature_row_is_caught(hub: Hub, capsys: Any) -> None:
-    row = hub.rows(select(log_cosignatures.c.id, log_cosignatures.c.signature))[0]
+    """A cosignature of the newest checkpoint, the one that makes its quorum."""
+    row = hub.rows(
+        select(log_cosignatures.c.id, log_cosignatures.c.signature).where(
+            log_cosignatures.c.size == 21
+        )
+    )[0]
     forged = bytes(row[1][:-1]) + bytes([row[1][-1] ^ 1])
     hub.sql(
         update(log_cosignatures).where(log_cosignatures.c.id == row[0]).values(signature=forged)
@@ -213,3 +218,12 @@ def test_log_checkpoint_and_log_witnesses_show_the_witnesses_and_an_alarm(
     assert out.splitlines()[-1].endswith(
         "police-north: offered size 13, smaller than the checkpoint of size 21 it cosigned"
     )
+
+
+def test_a_forged_cosignature_of_another_root_is_reported_as_forged(hub: Hub, capsys: Any) -> None:
+    """A row claiming a witness cosigned another root at size 5: not a rewrite of the log,
+    a forged row."""
+    row = hub.rows(select(log_cosignatures).where(log_cosignatures.c.size == 5))[0]
+    hub.sql(update(log_cosignatures).where(log_cosignatures.c.id == row.id).values(root=bytes(32)))
+    status, line = hub.verify(capsys)
+    assert status == 1 and "of the checkpoint of size 5 does not verify" in line
