@@ -3,12 +3,14 @@ and heads have verified (``hub.log.verify``), so a stored head's root is the log
 
 * every stored checkpoint is the hub's signed note of its head: origin, size and root as
   the head's, signed by the hub's identity key;
-* every stored cosignature verifies with the key stored with it, and the log agrees with
-  the checkpoint it cosigned: the log is not shorter (a rollback) and its root at that
-  size is the cosigned root (a rewrite);
+* the log agrees with every stored cosignature's checkpoint: the log is not shorter (a
+  rollback) and its root at that size is the cosigned root (a rewrite); a cosignature
+  that disagrees is verified first (with the key stored with it), so a forged row is
+  reported as forged;
 * the quorum of the policy (``hub.policy.witness``): every checkpoint signed more than
   ``grace_minutes`` ago is covered by (no larger than) a checkpoint cosigned, with their
-  current keys, by ``quorum`` agencies of at least ``distinct_kinds`` kinds.
+  current keys, by ``quorum`` agencies of at least ``distinct_kinds`` kinds; every
+  cosignature that could cover it must verify.
 
 Cosignatures in the hub's database can be deleted by an insider: the quorum check then
 fails, and the witnesses' own state catches a rollback (``agency-client witness``).
