@@ -282,11 +282,13 @@ class Witness:
     async def _fork(
         self, problem: str, state: WitnessState, offered: str, reason: str
     ) -> WitnessOutcome:
-        await asyncio.to_thread(self.store.add_alarm, "witness", reason, self.clock())
-        try:
+        new = await asyncio.to_thread(self.store.add_alarm, "witness", reason, self.clock())
+        try:  # the hub keeps one alarm per problem and cosigned checkpoint
             await self.client.post_witness_alarm(problem, state.note, offered)
         except HubError as exc:
             reason += f" (reporting it to the hub failed: {exc.code})"
+        if not new:
+            reason += " (reported before)"
         return WitnessOutcome(FORK, None, reason)
 
 

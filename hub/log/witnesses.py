@@ -218,13 +218,25 @@ async def record_alarm(
     now: datetime,
 ) -> int:
     """Store a witness's fork alarm (both checkpoint notes) and open a ``log-fork``
-    alert for the coordinators; the alarm's id."""
+    alert for the coordinators; the alarm's id. The same problem with the same cosigned
+    checkpoint, reported again, is the alarm already stored."""
     if problem not in PROBLEMS:
         raise ProtocolError(f"problem must be one of {', '.join(sorted(PROBLEMS))}")
     origin = checkpoint_origin(log_id)
     old = _checkpoint_of(parse_note(cosigned), origin)
     new = _checkpoint_of(parse_note(offered), origin)
     async with engine.begin() as conn:
+        same = (
+            await conn.execute(
+                select(log_witness_alarms.c.id).where(
+                    log_witness_alarms.c.agency_id == agency_id,
+                    log_witness_alarms.c.problem == problem,
+                    log_witness_alarms.c.cosigned_size == old.size,
+                )
+            )
+        ).first()
+        if same is not None:  # reported already: one alarm and one alert per fork seen
+            return int(same.id)
         count = (
             await conn.execute(
                 select(func.count())

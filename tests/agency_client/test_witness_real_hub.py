@@ -141,6 +141,14 @@ async def test_a_rewritten_history_resigned_with_the_stolen_hub_key_is_refused_a
     async with hub.app[ENGINE].connect() as conn:
         kinds = (await conn.execute(select(alerts.c.kind, alerts.c.agency_id))).all()
     assert ("log-fork", police.id) in [tuple(r) for r in kinds]
+    await grow(hub)  # the hub carries on; the witness keeps refusing, one alarm and alert
+    assert (await witness(police, capsys))[0] == 1
+    assert len((await status_of(http, hub))["alarms"]) == 1
+    async with hub.app[ENGINE].connect() as conn:
+        forks = await conn.execute(
+            select(func.count()).select_from(alerts).where(alerts.c.kind == "log-fork")
+        )
+    assert forks.scalar_one() == 1
 
 
 async def test_a_log_rolled_back_below_a_cosigned_checkpoint_is_refused(
