@@ -139,7 +139,7 @@ def _pooled_keys(config: Settings) -> tuple[int, HubKeys]:
     else:
         slot = free[0]
         keys, files = _KEY_POOL[slot]
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for name, data in files.items():
             fd = os.open(config.data_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
