@@ -42,7 +42,7 @@ from engines import ENGINES, SyncPostgres
 
 CALLERS = {"anonymous": None, "admin": "ada", "coordinator": "nora", "dpo": "dana"}
 AGENCY = "police-north"
-EXAMPLES = {GenerationMode.POSITIVE: 5, GenerationMode.NEGATIVE: 2}
+EXAMPLES = {GenerationMode.POSITIVE: 3, GenerationMode.NEGATIVE: 1}
 MINIMUM_REQUESTS = 1000
 
 
