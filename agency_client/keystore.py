@@ -16,14 +16,29 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.crypto.keyfile import Strength, read_key_file, write_key_file
+from hub.crypto.keyfile import STRENGTHS, Strength, read_key_file, write_key_file
 from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
 from hub.protocol.envelope import SUITE_X25519
 from hub.protocol.errors import CryptoError
 
-__all__ = ["KeyDirectory", "PublicKeyInfo"]
+__all__ = ["STRENGTH_VARIABLE", "KeyDirectory", "PublicKeyInfo", "key_strength"]
 
 IDENTITY_FILE = "identity.key"
+STRENGTH_VARIABLE = "AGENCY_CLIENT_KEY_STRENGTH"
+
+
+def key_strength() -> Strength:
+    """How hard new key files make a passphrase to guess (Argon2id's cost, as the hub's
+    ``key_file_strength``): ``AGENCY_CLIENT_KEY_STRENGTH``, one of interactive, moderate
+    (the default: about half a second to open a key) or sensitive. Keys already written
+    keep the cost they were sealed with."""
+    value = os.environ.get(STRENGTH_VARIABLE) or "moderate"
+    if value not in STRENGTHS:
+        raise CryptoError(
+            f"{STRENGTH_VARIABLE} must be one of {', '.join(STRENGTHS)}", code="malformed"
+        )
+    strength: Strength = value  # type: ignore[assignment]
+    return strength
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +61,13 @@ class KeyDirectory:
         return (self.path / IDENTITY_FILE).is_file()
 
     def create(
-        self, passphrase: str, *, suite: str = SUITE_X25519, strength: Strength = "moderate"
+        self, passphrase: str, *, suite: str = SUITE_X25519, strength: Strength | None = None
     ) -> tuple[IdentityKeyPair, EncryptionKeyPair]:
-        """Make a new identity and a first encryption key; refuse to overwrite."""
+        """Make a new identity and a first encryption key (at ``key_strength()`` unless
+        ``strength`` is given); refuse to overwrite."""
         if self.exists():
             raise CryptoError(f"{self.path} already holds an identity key", code="bad-key-file")
+        strength = strength or key_strength()
         identity = IdentityKeyPair.generate()
         encryption = EncryptionKeyPair.generate(suite)
         write_key_file(self.path / IDENTITY_FILE, identity, passphrase, strength=strength)
@@ -58,11 +75,11 @@ class KeyDirectory:
         return identity, encryption
 
     def add_encryption_key(
-        self, key: EncryptionKeyPair, passphrase: str, *, strength: Strength = "moderate"
+        self, key: EncryptionKeyPair, passphrase: str, *, strength: Strength | None = None
     ) -> Path:
-        """Store a (rotated) encryption key."""
+        """Store a (rotated) encryption key (at ``key_strength()`` unless given)."""
         path = self.encryption_key_path(key.fingerprint)
-        write_key_file(path, key, passphrase, strength=strength)
+        write_key_file(path, key, passphrase, strength=strength or key_strength())
         return path
 
     def encryption_key_path(self, fingerprint: str) -> Path:

@@ -101,7 +101,7 @@ class KeyRotation:
         *,
         every: timedelta = DEFAULT_ROTATION,
         grace: timedelta = DEFAULT_GRACE,
-        strength: Strength = "moderate",
+        strength: Strength | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self.client = client
@@ -110,7 +110,7 @@ class KeyRotation:
         self.passphrase = passphrase
         self.every = every
         self.grace = grace
-        self.strength: Strength = strength
+        self.strength: Strength | None = strength  # None: the directory's key_strength()
         self.clock = clock
         self.keys: dict[str, EncryptionKeyPair] = {}
 

@@ -11,6 +11,13 @@ import pytest
 from hub.testing import RunningHub, running_hub
 
 
+@pytest.fixture(autouse=True)
+def quick_agency_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Agency keys made by these tests (and the clients they start) cost Argon2id's
+    interactive setting, not the default moderate one: tens of key files are opened."""
+    monkeypatch.setenv("AGENCY_CLIENT_KEY_STRENGTH", "interactive")
+
+
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     """A real hub on a free loopback port (SQLite)."""
