@@ -6,10 +6,12 @@ BIN    := $(VENV)/bin
 SERVER := $(VENV)/.installed-server
 TESTS  := $(VENV)/.installed-test
 BENCH  := $(VENV)/.installed-bench
-# pytest-xdist: one worker a CPU, each test module whole on one worker (its module-scoped
-# fixtures built once). Not loadgroup: with pytest 9.2, xdist 3.8 cannot tag the test ids
-# with their xdist_group, so loadgroup splits groups and modules like plain load.
-PYTEST_WORKERS ?= auto
+# pytest-xdist: one worker more than the CPUs (many tests wait on subprocesses and sockets:
+# on 2 CPUs, 3 workers took 8.6 min where 2 took 9.3-9.8), each test module whole on one
+# worker (its module-scoped fixtures built once). Not loadgroup: with pytest 9.2, xdist 3.8
+# cannot tag the test ids with their xdist_group, so loadgroup splits groups and modules
+# like plain load.
+PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 # `make run DEMO_PORT=8471` if 8470 is taken.
 DEMO_PORT ?= 8470
 
