@@ -338,7 +338,7 @@ async def passkey_remove(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/admin/second-factors")
-@page("admin")
+@page_for("user.reset-factors")
 async def reset_form(request: web.Request) -> web.StreamResponse:
     """The form an admin resets a member of staff's second factors with."""
     return render(request, "second_factor_reset.html", {"title": "Reset second factors"})
