@@ -5,6 +5,11 @@ and the subject access report read. What they must hold is derived from each ent
 ``hub.log.store.index_rows``, the function the append path writes them with; here it is
 applied to the stored entries, a chunk at a time, and compared row by row with what is
 stored for the same range of entries. Messages name entries and tables, never values.
+
+Each chunk is first compared the quick way (``hub.log.index_quick``); only a chunk that
+differs there is compared again the exact way, entry by entry, through ``LogEntry`` and
+SQLAlchemy's types, to name the entry and what differs (or to find it does not: the quick
+way never passes a chunk the exact way would fail).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any, Final
 from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.engine import Connection
 
+from hub.log import index_quick
 from hub.log.entries import LogEntry
 from hub.log.store import Prepared, index_rows
 from hub.log.tables import log_index, log_index_cases, log_index_categories, log_index_subjects
@@ -173,6 +179,8 @@ def find_fault(conn: Connection, chunk: Sequence[tuple[int, bytes]]) -> IndexFau
     if not chunk:
         return None
     low, high = int(chunk[0][0]), int(chunk[-1][0]) + 1
+    if index_quick.same_connection(conn, chunk):
+        return None
     prepared = derive(chunk)
     if _same(conn, prepared, low, high):
         return None
@@ -204,6 +212,8 @@ def rebuild(conn: Connection, chunk: Sequence[tuple[int, bytes]], repair: IndexR
     if not chunk:
         return
     low, high = int(chunk[0][0]), int(chunk[-1][0]) + 1
+    if index_quick.same_connection(conn, chunk):
+        return
     prepared = derive(chunk)
     if _same(conn, prepared, low, high):
         return

@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
+from hub.log import search_keys
 from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block, hash_in
 from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
@@ -266,25 +267,13 @@ def prepare(
 
 
 def index_rows(idx: int, item: LogEntry, out: Prepared) -> None:
-    """Add entry ``idx``'s search keys to ``out``."""
-    out.index.append(
-        {
-            "idx": idx,
-            "kind": item.kind,
-            "at": item.at,
-            "agency": item.recipient or item.agency,
-            "purpose": item.purpose,
-            "basis_id": item.basis.id if item.basis else None,
-            "basis_version": item.basis.version if item.basis else None,
-            "envelope_id": item.envelope_id,
-            "override": item.override is not None or item.kind == "override",
-        }
-    )
-    out.cases += [{"idx": idx, "case_ref": c} for c in dict.fromkeys(item.case_refs or ())]
-    out.subjects += [{"idx": idx, "subject_id": s} for s in dict.fromkeys(item.subject_ids or ())]
-    out.categories += [
-        {"idx": idx, "category": c} for c in dict.fromkeys(item.data_categories or ())
-    ]
+    """Add entry ``idx``'s search rows to ``out`` (``hub.log.search_keys`` says which)."""
+    values = search_keys.main(item)
+    out.index.append({"idx": idx, **dict(zip(search_keys.MAIN_COLUMNS, values, strict=True))})
+    cases, subjects, categories = search_keys.sides(item)
+    out.cases += [{"idx": idx, "case_ref": c} for c in cases]
+    out.subjects += [{"idx": idx, "subject_id": s} for s in subjects]
+    out.categories += [{"idx": idx, "category": c} for c in categories]
 
 
 async def edge(conn: AsyncConnection, first: int) -> tuple[list[bytes], Block | None]:

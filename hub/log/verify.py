@@ -6,14 +6,18 @@ entry, takes the root at the size of every stored head, checks each head's signa
 with the hub identity key and that heads never shrink. Given a ``Coverage``, it checks
 that a signed head covers the end of the log (beyond a grace for the signer) and that the
 newest head is not stale while entries follow it. It compares the search index with what
-each chunk of entries says (``hub.log.index_check``), a chunk at a time. The first fault
-raises ``LogTampered`` naming the first bad entry or the bad head; a chain or head fault
-comes before an index fault (``IndexMismatch``), which is reported after the whole pass.
+each entry says: quickly, a range at a time, on a SQLite file in a helper process while
+this one hashes (``hub.log.index_pass``), then exactly for any range that differs, to name
+the entry (``hub.log.index_check``). The first fault raises ``LogTampered`` naming the
+first bad entry or the bad head; a chain or head fault comes before an index fault
+(``IndexMismatch``), which is reported after the whole pass. The pass reads the entries
+there were when it began; entries appended meanwhile are the next verify's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -28,17 +32,12 @@ from hub.crypto.tree_head import SignedTreeHead
 from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block
 from hub.log.entries import LogEntry
 from hub.log.heads import head_from_row
-from hub.log.index_check import (
-    IndexFault,
-    IndexRepair,
-    find_fault,
-    rebuild,
-    remove_outside,
-    rows_outside,
-)
+from hub.log.index_check import IndexRepair, find_fault, rebuild, remove_outside, rows_outside
+from hub.log.index_pass import IndexPass, read_entries
 from hub.log.store import APPEND_LOCK
 from hub.log.tables import log_blocks, log_entries, log_heads, log_nodes
 from hub.protocol.errors import CryptoError, LogIntegrityError
+from hub.storage.engine import SQLiteEngine
 from hub.storage.sql import serialise
 
 __all__ = [
@@ -54,7 +53,7 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 _H: Final = merkle.HASH_SIZE
-_CHUNK: Final = 20_000
+_CHUNK: Final = 2_000  # small: the same memory is reused, chunk after chunk
 
 
 class LogTampered(LogIntegrityError):
@@ -112,8 +111,12 @@ async def verify_log(
     """Verify everything stored; raise ``LogTampered`` at the first fault. ``index``: also
     compare the search index with the entries; ``coverage``: also check the log's end is
     signed."""
+    engine = conn.engine
+    file = engine.file if isinstance(engine, SQLiteEngine) and engine.file else None
     return await conn.run_sync(
-        lambda sync: _verify(sync, key, log_id, progress, index=index, coverage=coverage)
+        lambda sync: _verify(
+            sync, key, log_id, progress, index=index, coverage=coverage, sqlite_file=file
+        )
     )
 
 
@@ -155,8 +158,48 @@ def _verify(
     *,
     index: bool,
     coverage: Coverage | None,
+    sqlite_file: str | None = None,
+    helper: bool | None = None,
 ) -> Verified:
     total = _announce(conn, progress)
+    index_pass = IndexPass(sqlite_file, total, helper=helper) if index else None
+    if index_pass is not None:
+        index_pass.start()
+    collecting = gc.isenabled()
+    gc.disable()  # the pass keeps nothing it makes: the collector would only slow it down
+    try:
+        verified = _hash_pass(conn, key, log_id, progress, total, coverage)
+        if index_pass is not None:
+            _check_index(conn, index_pass, verified.size)
+        return verified
+    finally:
+        if collecting:
+            gc.enable()
+        if index_pass is not None:
+            index_pass.close()
+
+
+def _check_index(conn: Connection, index_pass: IndexPass, size: int) -> None:
+    """Raise ``IndexMismatch`` for the first entry whose search rows differ, or for rows
+    of no entry."""
+    fault = None
+    for low, high in index_pass.finish(conn):
+        fault = find_fault(conn, read_entries(conn, low, high))
+        if fault is not None:
+            break
+    fault = fault or rows_outside(conn, size)
+    if fault is not None:
+        raise IndexMismatch(fault.message, index=fault.index)
+
+
+def _hash_pass(
+    conn: Connection,
+    key: IdentityPublicKey,
+    log_id: str,
+    progress: Progress | None,
+    total: int,
+    coverage: Coverage | None,
+) -> Verified:
     heads = _stored_heads(conn, log_id)
     sizes = sorted({head.size for _, head in heads})
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
@@ -170,13 +213,12 @@ def _verify(
     # statement-level options: Connection.execution_options would change the caller's conn
     result = conn.execute(
         select(log_entries.c.idx, log_entries.c.entry)
+        .where(log_entries.c.idx < total)
         .order_by(log_entries.c.idx)
         .execution_options(stream_results=True, yield_per=_CHUNK)
     )
-    checker = _IndexCheck(conn, enabled=index)
     last = b""
     for rows in result.partitions(_CHUNK):
-        checker.chunk(rows)
         for idx, entry in rows:
             if idx != expected:
                 raise LogTampered(
@@ -196,8 +238,8 @@ def _verify(
             stack.append((level, h))
             nodes += level
             expected += 1
-            if block.size == BLOCK:
-                _check_block(block, stored.get(block.number))
+            if len(levels[0]) == BLOCK:
+                stored.check(block)
                 block = Block(block.number + 1)
             if want < len(sizes) and sizes[want] == expected:
                 roots[expected] = merkle.root_from_perfect_subtrees([x for _, x in stack])
@@ -206,13 +248,12 @@ def _verify(
         if progress is not None:
             progress(expected, total)
     if block.size:
-        _check_block(block, stored.get(block.number))
+        stored.check(block)
     stored.check_none_after(expected)
     _check_nodes(conn, high)
     checked, newest = _check_heads(key, heads, roots, expected)
     if coverage is not None:
         _check_coverage(coverage, newest, expected, bytes(last))
-    checker.finish(expected)
     return Verified(expected, nodes, checked, newest)
 
 
@@ -230,26 +271,6 @@ def _stored_heads(conn: Connection, log_id: str) -> list[tuple[int, SignedTreeHe
         (row.id, head_from_row(log_id, row))
         for row in conn.execute(select(log_heads).order_by(log_heads.c.id))
     ]
-
-
-class _IndexCheck:
-    """The search index compared chunk by chunk; the first fault kept for the end."""
-
-    def __init__(self, conn: Connection, *, enabled: bool) -> None:
-        self._conn, self._enabled = conn, enabled
-        self._fault: IndexFault | None = None
-
-    def chunk(self, rows: Sequence[Any]) -> None:
-        if self._enabled and self._fault is None:
-            self._fault = find_fault(self._conn, rows)
-
-    def finish(self, size: int) -> None:
-        """Raise the first fault found, or one for rows of no entry."""
-        if not self._enabled:
-            return
-        fault = self._fault or rows_outside(self._conn, size)
-        if fault is not None:
-            raise IndexMismatch(fault.message, index=fault.index)
 
 
 def _check_coverage(
@@ -309,7 +330,15 @@ class _StoredBlocks:
         self._conn = conn
         self._rows: dict[int, tuple[int, bytes]] = {}
 
-    def get(self, number: int) -> Block | None:
+    def check(self, built: Block) -> None:
+        """The block's stored hashes are the rebuilt ones: compared as one blob, and hash by
+        hash only where they differ, to name the first that does (``_check_block``)."""
+        row = self._row(built.number)
+        if row is not None and row[0] == built.size and row[1] == built.blob():
+            return
+        _check_block(built, self.get(built.number))
+
+    def _row(self, number: int) -> tuple[int, bytes] | None:
         if number not in self._rows:
             self._rows = {
                 int(r.block): (int(r.size), bytes(r.hashes))
@@ -319,7 +348,10 @@ class _StoredBlocks:
                     )
                 )
             }
-        row = self._rows.get(number)
+        return self._rows.get(number)
+
+    def get(self, number: int) -> Block | None:
+        row = self._row(number)
         if row is None:
             return None
         try:

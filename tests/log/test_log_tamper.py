@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from witnesskit import add_witnesses, cosign_newest
 
 from hub.cli import main
 from hub.hub_keys import load_hub_keys
-from hub.log import LogEntry, append
+from hub.log import LogEntry, append, index_pass, index_quick
 from hub.log.entries import EntryBasis
 from hub.log.heads import sign_head
 from hub.log.tables import (
@@ -170,7 +171,29 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, keys_dir: Path) -> Itera
             database.close()
 
 
-def test_an_untouched_log_verifies_with_its_index(hub: Hub, capsys: Any) -> None:
+@pytest.fixture(params=["one range, in-process", "ranges of 4, a helper process on SQLite"])
+def index_ranges(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The quick index comparison as a small log gets it (one range, no helper), or as a
+    large one does (many ranges; on a SQLite file a helper process takes them from the
+    first up while the verify takes them from the last down). The list says, for each
+    verify run, whether a helper process started."""
+    started: list[bool] = []
+    if request.param.startswith("ranges"):
+        monkeypatch.setattr(index_quick, "RANGE", 4)
+        monkeypatch.setattr(index_pass, "HELPER_FROM", 1)
+    start = index_pass.IndexPass.start
+
+    def recording(self: index_pass.IndexPass) -> None:
+        start(self)
+        started.append(self._helper is not None)
+
+    monkeypatch.setattr(index_pass.IndexPass, "start", recording)
+    return started
+
+
+def test_an_untouched_log_verifies_with_its_index(
+    hub: Hub, capsys: Any, index_ranges: list[bool]
+) -> None:
     status, _, err = hub.run(capsys, "log", "verify")
     assert status == 0 and err == ""  # no progress bar on a pipe
     assert hub.verify(capsys) == (
@@ -181,6 +204,30 @@ def test_an_untouched_log_verifies_with_its_index(hub: Hub, capsys: Any) -> None
     status, line = hub.verify(capsys, "--repair-index")
     assert (status, line) == (0, "search index already matches the 21 entries: nothing changed")
     assert hub.rows(select(func.count()).select_from(log_entries)) == [(21,)]  # nothing logged
+    many = index_quick.RANGE == 4
+    assert any(index_ranges) == (many and hub.settings.db_url.startswith("sqlite"))
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # PostgreSQL's at has one form
+def test_the_same_instant_stored_in_another_form_is_not_a_fault(
+    hub: Hub, capsys: Any, index_ranges: list[bool]
+) -> None:
+    """The quick comparison reads ``at`` as SQLAlchemy's text; a row holding the entry's
+    instant in another form (with its zone) fails it, and the exact comparison, reading it
+    as a datetime, then finds nothing wrong; a different instant is still a fault."""
+    moment = START + timedelta(minutes=6)
+    raw = sqlite3.connect(hub.settings.data_dir / "hub.sqlite3")
+    with raw:
+        raw.execute("UPDATE log_index SET at = ? WHERE idx = 6", (moment.isoformat(sep=" "),))
+    assert hub.verify(capsys)[0] == 0
+    with raw:
+        later = moment + timedelta(microseconds=1)
+        raw.execute("UPDATE log_index SET at = ? WHERE idx = 6", (later.isoformat(sep=" "),))
+    raw.close()
+    status, line = hub.verify(capsys)
+    assert status == 1 and line.endswith(
+        "entry 6: its search index differs from the entry (log_index.at changed)"
+    )
 
 
 def _repaired(hub: Hub, capsys: Any, entries: str) -> None:
@@ -199,7 +246,9 @@ def _repaired(hub: Hub, capsys: Any, entries: str) -> None:
     assert hub.verify(capsys)[0] == 0
 
 
-def test_deleting_one_entrys_index_rows_is_caught_and_repaired(hub: Hub, capsys: Any) -> None:
+def test_deleting_one_entrys_index_rows_is_caught_and_repaired(
+    hub: Hub, capsys: Any, index_ranges: list[bool]
+) -> None:
     assert hub.found(capsys, "--subject", "S-2") == [2, 7, 12, 17]
     hub.sql(
         delete(log_index_subjects).where(log_index_subjects.c.idx == 7),
@@ -217,7 +266,9 @@ def test_deleting_one_entrys_index_rows_is_caught_and_repaired(hub: Hub, capsys:
     assert hub.found(capsys, "--case", "C-3") == [3, 7, 11, 15, 19]
 
 
-def test_deleting_an_entrys_whole_index_row_is_caught(hub: Hub, capsys: Any) -> None:
+def test_deleting_an_entrys_whole_index_row_is_caught(
+    hub: Hub, capsys: Any, index_ranges: list[bool]
+) -> None:
     hub.sql(
         *(
             delete(t).where(t.c.idx == 12)
@@ -231,7 +282,7 @@ def test_deleting_an_entrys_whole_index_row_is_caught(hub: Hub, capsys: Any) -> 
 
 
 def test_an_index_row_naming_a_subject_the_entry_never_named_is_caught(
-    hub: Hub, capsys: Any
+    hub: Hub, capsys: Any, index_ranges: list[bool]
 ) -> None:
     hub.sql(log_index_subjects.insert().values(idx=4, subject_id="S-planted"))
     assert hub.found(capsys, "--subject", "S-planted") == [4]
@@ -245,7 +296,9 @@ def test_an_index_row_naming_a_subject_the_entry_never_named_is_caught(
     assert hub.found(capsys, "--subject", "S-planted") == []
 
 
-def test_an_index_row_for_an_entry_the_log_does_not_have_is_caught(hub: Hub, capsys: Any) -> None:
+def test_an_index_row_for_an_entry_the_log_does_not_have_is_caught(
+    hub: Hub, capsys: Any, index_ranges: list[bool]
+) -> None:
     hub.sql(log_index.insert().values(idx=40, kind="disclosure", at=START, override=False))
     status, line = hub.verify(capsys)
     assert status == 1 and "entry 40:" in line and "the log has 21 entries" in line
@@ -253,7 +306,7 @@ def test_an_index_row_for_an_entry_the_log_does_not_have_is_caught(hub: Hub, cap
     assert hub.rows(select(log_index.c.idx).where(log_index.c.idx >= 22)) == []
 
 
-def test_a_changed_index_row_is_caught(hub: Hub, capsys: Any) -> None:
+def test_a_changed_index_row_is_caught(hub: Hub, capsys: Any, index_ranges: list[bool]) -> None:
     assert 9 in hub.found(capsys, "--agency", "police-north")
     hub.sql(update(log_index).where(log_index.c.idx == 9).values(agency="health-east"))
     assert 9 not in hub.found(capsys, "--agency", "police-north")
@@ -315,3 +368,34 @@ def test_repair_refuses_when_an_entry_was_altered(hub: Hub, capsys: Any) -> None
     assert "entry 6 " in line
     assert hub.rows(select(log_index_subjects).where(log_index_subjects.c.idx == 7)) == []
     assert hub.rows(select(func.count()).select_from(log_entries)) == [(21,)]
+
+
+@pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the helper is SQLite's
+@pytest.mark.parametrize(
+    "helper",
+    ["missing", "reports ranges 0 and 2 and dies", "hangs up at once"],
+)
+def test_a_helper_that_fails_leaves_no_range_unchecked(
+    hub: Hub,
+    capsys: Any,
+    helper: str,
+    index_ranges: list[bool],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever becomes of the helper process, every range it did not report is compared
+    by the verify itself: an index row deleted in range 1 (entries 4 to 7) is caught."""
+    monkeypatch.setattr(index_quick, "RANGE", 4)
+    monkeypatch.setattr(index_pass, "HELPER_FROM", 1)
+    script = tmp_path / "helper"
+    lines = {"reports ranges 0 and 2 and dies": "0 1\n2 1\n", "hangs up at once": ""}
+    if helper != "missing":
+        script.write_text(f"#!/bin/sh\nprintf '{lines[helper]}'\nexit 3\n")
+        script.chmod(0o755)
+    monkeypatch.setattr(index_pass.sys, "executable", str(script))
+    hub.sql(delete(log_index_subjects).where(log_index_subjects.c.idx == 7))
+    status, line = hub.verify(capsys)
+    assert status == 1 and line.endswith(
+        "entry 7: its search index differs from the entry (log_index_subjects: 1 row missing)"
+    )
+    assert index_ranges == [helper != "missing"]
