@@ -15,8 +15,9 @@ each round every command runs once in each tree, the order of the trees alternat
 a machine that gets busier or quieter during the run affects both alike.
 
 Commands: ``--help`` of each, ``marac-hub hub show`` (reads the hub's key files, no
-database) on a hub made by ``marac-hub init`` first, and ``agency-client keys show`` on
-keys made by ``agency-client keys new``. Prints a Markdown table of the median and 90th
+database) on a hub made by ``marac-hub init`` first, ``agency-client keys show`` on
+keys made by ``agency-client keys new``, and two commands that read the hub's database:
+``marac-hub agency list`` and ``marac-hub log head``. Prints a Markdown table of the median and 90th
 percentile wall time of each, before and after.
 """
 
@@ -112,6 +113,8 @@ def _measure(trees: dict[str, Path], revs: dict[str, str], work: Path, rounds: i
         ("agency-client", ["--help"]),
         ("marac-hub", ["--data-dir", str(hub_dir), "hub", "show"]),
         ("agency-client", ["keys", "show", "--dir", str(keys_dir)]),
+        ("marac-hub", ["--data-dir", str(hub_dir), "agency", "list"]),
+        ("marac-hub", ["--data-dir", str(hub_dir), "log", "head"]),
     ]
     times: dict[tuple[int, str], list[float]] = {}
     for tree in trees.values():  # compile the bytecode, not counted

@@ -16,9 +16,9 @@ from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionPublicKey, IdentityPublicKey
 from hub.log import LogEntry, append
 from hub.log.entries import EntryKey
+from hub.protocol.agency_kinds import AgencyKind
 from hub.protocol.canonical import b64decode
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
-from hub.protocol.messages import AgencyKind
 from hub.secrets import check_off_loop, hash_secret, new_secret
 
 IDENTITY_SUITE: Final = "ed25519"

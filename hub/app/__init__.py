@@ -8,7 +8,17 @@ The API (``hub.service``), the web UI (``hub.web``) and the CLI (``hub.cli``) pa
 call one use-case and render.
 """
 
-from hub.app.actor import Actor, Door, operator
-from hub.app.runtime import Runtime
+from typing import TYPE_CHECKING
+
+from hub.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from hub.app.actor import Actor, Door, operator
+    from hub.app.runtime import Runtime
 
 __all__ = ["Actor", "Door", "Runtime", "operator"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {"Actor": "actor", "Door": "actor", "operator": "actor", "Runtime": "runtime"},
+)

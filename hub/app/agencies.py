@@ -32,7 +32,6 @@ from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, WRITERS, use_case
 from hub.app.rules import require_administers
 from hub.app.runtime import Runtime
-from hub.app.transports import registry_for
 from hub.cases.areas import Area, add_agency, get_area, list_areas
 from hub.cases.tables import agency_areas
 from hub.delivery.configure import (
@@ -264,6 +263,8 @@ async def set_delivery(
 ) -> ChosenDelivery:
     """Choose the agency's transport and format (checked by the transport); who chose
     them is kept with them (an admin, or a coordinator of an area it serves)."""
+    from hub.app.transports import registry_for  # noqa: PLC0415 (aiohttp: not for every command)
+
     async with rt.engine.begin() as conn:
         await require_administers(conn, actor, _text(agency_id, "agency"))
         chosen = await store_delivery(

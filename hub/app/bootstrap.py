@@ -12,22 +12,28 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
+from hub.app.data_dir import (
+    PRIVATE_DIRECTORY,
+    is_initialised,
+    private_data_dir,
+    require_initialised,
+)
+from hub.app.data_dir import narrow as _narrow
 from hub.app.runtime import Runtime
-from hub.hub_keys import IDENTITY, create_hub_keys, load_hub_keys
+from hub.hub_keys import create_hub_keys, load_hub_keys
 from hub.log.heads import latest_head, sign_for_cli
 from hub.log.store import size
 from hub.policy.bases import basis_ids
 from hub.policy.policy import load_policy
 from hub.protocol.canonical import b64encode
-from hub.protocol.errors import HubError
 from hub.settings import Settings
 from hub.storage.database import open_database
 from hub.storage.schema import migrate
 from hub.users import add_user
 
 __all__ = [
+    "PRIVATE_DIRECTORY",
     "Initialised",
     "init_hub",
     "is_initialised",
@@ -44,38 +50,6 @@ class Initialised:
     identity_key: str
     fingerprint: str
     admin_token: str
-
-
-def is_initialised(settings: Settings) -> bool:
-    """True if ``marac-hub init`` made the data directory (the hub's identity key is there)."""
-    return (settings.data_dir / IDENTITY).exists()
-
-
-def require_initialised(settings: Settings) -> None:
-    """Refuse to run against a data directory ``marac-hub init`` has not made; narrow one
-    an older hub left readable to its owner (0700)."""
-    if not is_initialised(settings):
-        raise HubError(
-            f"{settings.data_dir} is not a hub data directory: run marac-hub init", code="not-found"
-        )
-    _narrow(settings.data_dir)
-
-
-PRIVATE_DIRECTORY = 0o700
-
-
-def private_data_dir(settings: Settings) -> None:
-    """Make the data directory if it is missing, and leave it the owner's alone (0700),
-    whatever the umask (or the mode it was made with: an older hub's, a package's)."""
-    directory = settings.data_dir
-    directory.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
-    _narrow(directory)
-
-
-def _narrow(directory: Path) -> None:
-    with contextlib.suppress(FileNotFoundError, PermissionError):
-        if directory.stat().st_mode & 0o777 != PRIVATE_DIRECTORY:
-            directory.chmod(PRIVATE_DIRECTORY)
 
 
 async def init_hub(settings: Settings, admin: str) -> Initialised:

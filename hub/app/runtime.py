@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from hub.disclosure import DisclosureContext
 from hub.hub_keys import HubKeys
-from hub.log.store import ProofReader
 from hub.policy.policy import Policy
 from hub.settings import Settings
 from hub.storage.database import Database
+
+if TYPE_CHECKING:  # imported where used: a command that only reads need not load them
+    from hub.disclosure import DisclosureContext
+    from hub.log.store import ProofReader
 
 __all__ = ["Runtime", "utc_now"]
 
@@ -72,6 +75,8 @@ class Runtime:
     def proofs(self) -> ProofReader:
         """The log's proof reader (opened on first use, kept: it caches what it read)."""
         if self._proofs is None:
+            from hub.log.store import ProofReader  # noqa: PLC0415 (see the imports)
+
             self._proofs = ProofReader(self.engine)
         return self._proofs
 
@@ -84,4 +89,6 @@ class Runtime:
 
     def context(self, now: datetime | None = None) -> DisclosureContext:
         """The disclosure context at ``now`` (default: the clock's now)."""
+        from hub.disclosure import DisclosureContext  # noqa: PLC0415 (see the imports)
+
         return DisclosureContext(self.keys, self.settings, self.policy, now or self.clock())

@@ -13,12 +13,13 @@ from hub.protocol.errors import HubError
 # Imported when a command runs, not when the parser is built (``--help`` stays quick).
 if TYPE_CHECKING:
     from hub import settings as hub_settings
-    from hub.app import bootstrap, identity
+    from hub.app import bootstrap, data_dir, identity
     from hub.app.actor import Actor
     from hub.app.runtime import Runtime
     from hub.settings import Settings
 else:
     bootstrap = lazy_module("hub.app.bootstrap")
+    data_dir = lazy_module("hub.app.data_dir")
     identity = lazy_module("hub.app.identity")
     hub_settings = lazy_module("hub.settings")
 
@@ -63,7 +64,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def require_initialised(settings: Settings) -> None:
     """Refuse, in one line, a data directory ``marac-hub init`` has not made."""
-    bootstrap.require_initialised(settings)
+    data_dir.require_initialised(settings)
 
 
 def with_settings_runtime(settings: Settings, work: Callable[[Runtime], Awaitable[T]]) -> T:

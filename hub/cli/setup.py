@@ -56,6 +56,12 @@ def register(sub: Any) -> None:
         help="print the hub's identity and encryption key fingerprints "
         "(what agency-client enrol asks the agency to check)",
     )
+    show.add_argument(
+        "--check",
+        action="store_true",
+        help="also open the key files with the hub passphrase, proving each holds the "
+        "private key of the fingerprint shown (slower: one Argon2id derivation a file)",
+    )
     show.set_defaults(handler=run_hub_show)
 
 
@@ -71,18 +77,25 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_hub_show(args: argparse.Namespace) -> int:
-    """Print the fingerprints of the hub's public keys, read from its key files."""
+    """Print the fingerprints of the hub's public keys, read from its key files' public
+    halves (no passphrase, no database); ``--check`` opens them to prove them."""
     settings = settings_from(args)
     require_initialised(settings)
+    from hub.app.data_dir import hub_fingerprints  # noqa: PLC0415 (a quick command)
 
-    async def fingerprints(rt: Runtime) -> tuple[str, str, str]:
-        keys = rt.keys
-        return keys.identity.fingerprint, keys.encryption.suite, keys.encryption.fingerprint
+    identity, suite, encryption = hub_fingerprints(settings)
+    if args.check:
 
-    identity, suite, encryption = with_settings_runtime(settings, fingerprints)
+        async def opened(rt: Runtime) -> tuple[str, str]:
+            return rt.keys.identity.fingerprint, rt.keys.encryption.fingerprint
+
+        if with_settings_runtime(settings, opened) != (identity, encryption):
+            raise HubError("the key files' private keys are not their public halves' keys")
     print(f"hub id          {settings.hub_id} ({settings.data_dir})")
     print(f"hub identity    {identity}  ed25519")
     print(f"hub encryption  {encryption}  {suite}")
+    if args.check:
+        print("checked: each key file opens with the passphrase and holds that key")
     print("An agency enrolling checks the identity fingerprint against the one its client shows.")
     return 0
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.crypto.keys import EncryptionPublicKey, IdentityKeyPair, IdentityPublicKey
 from hub.protocol.canonical import b64decode, b64encode, canonical_json
 from hub.protocol.errors import CryptoError, ProtocolError
-from hub.protocol.messages import KeyAnnouncement, parse_message, payload_of
+
+if TYPE_CHECKING:  # the message models take a tenth of a second to build: used, then loaded
+    from hub.protocol.messages import KeyAnnouncement
 
 __all__ = ["DEFAULT_VALIDITY", "SignedKeyAnnouncement", "announce_key", "verify_announcement"]
 
@@ -26,6 +28,8 @@ class SignedKeyAnnouncement:
 
     def to_json(self) -> dict[str, Any]:
         """Wire form: ``{"announcement": {...}, "signature": b64url}``."""
+        from hub.protocol.messages import payload_of  # noqa: PLC0415 (see TYPE_CHECKING)
+
         return {
             "announcement": payload_of(self.announcement),
             "signature": b64encode(self.signature),
@@ -34,6 +38,8 @@ class SignedKeyAnnouncement:
     @classmethod
     def from_json(cls, obj: object) -> SignedKeyAnnouncement:
         """Parse the wire form (``ProtocolError`` if malformed)."""
+        from hub.protocol.messages import KeyAnnouncement, parse_message  # noqa: PLC0415 (see TYPE_CHECKING)
+
         if not isinstance(obj, dict) or set(obj) != {"announcement", "signature"}:
             raise ProtocolError("a signed key announcement has announcement and signature")
         message = parse_message(KeyAnnouncement.message_type, obj["announcement"])
@@ -42,6 +48,8 @@ class SignedKeyAnnouncement:
 
 
 def _signed_bytes(announcement: KeyAnnouncement) -> bytes:
+    from hub.protocol.messages import payload_of  # noqa: PLC0415 (see TYPE_CHECKING)
+
     return canonical_json({"key_announcement": payload_of(announcement)})
 
 
@@ -54,6 +62,8 @@ def announce_key(
     valid_for: timedelta = DEFAULT_VALIDITY,
 ) -> SignedKeyAnnouncement:
     """Announce ``key`` as ``party``'s newest encryption key, signed by ``identity``."""
+    from hub.protocol.messages import KeyAnnouncement  # noqa: PLC0415 (see TYPE_CHECKING)
+
     announcement = KeyAnnouncement(
         party=party,
         identity_key=b64encode(identity.public.raw),

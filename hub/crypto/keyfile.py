@@ -17,12 +17,19 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
 
-from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair
+from hub.crypto.keys import EncryptionKeyPair, IdentityKeyPair, fingerprint
 from hub.protocol.canonical import b64decode, b64encode, canonical_json
 from hub.protocol.envelope import SUITES, loads_strict
 from hub.protocol.errors import CryptoError, ProtocolError
 
-__all__ = ["STRENGTHS", "dump_key", "load_key", "read_key_file", "write_key_file"]
+__all__ = [
+    "STRENGTHS",
+    "dump_key",
+    "load_key",
+    "read_key_file",
+    "read_public_half",
+    "write_key_file",
+]
 
 Key = IdentityKeyPair | EncryptionKeyPair
 Strength = Literal["interactive", "moderate", "sensitive"]
@@ -117,6 +124,19 @@ def load_key(data: bytes, passphrase: str | bytes) -> Key:
             "key file's public key does not match its private key", code="bad-key-file"
         )
     return key
+
+
+def read_public_half(path: Path) -> tuple[str, str]:
+    """The kind and fingerprint a key file's public half names, read without the
+    passphrase (``CryptoError`` ``bad-key-file`` if it is not a key file). Only opening
+    it (``read_key_file``) proves the file's private key is that public key's."""
+    try:
+        meta = _parse(path.read_bytes())
+    except OSError as exc:
+        raise CryptoError(
+            f"cannot read key file {path}: {exc.strerror}", code="bad-key-file"
+        ) from None
+    return str(meta["kind"]), fingerprint(b64decode(meta["public"]))
 
 
 def _parse(data: bytes) -> dict[str, Any]:

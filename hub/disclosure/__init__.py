@@ -7,17 +7,22 @@ send extracts and notices (``extracts``) and decide held disclosures (``review``
 ``hub.app``. See docs/internals.md.
 """
 
-from hub.disclosure.pipeline import (
-    Disclosed,
-    DisclosureContext,
-    DisclosureRequest,
-    Held,
-    Outcome,
-    Refused,
-    disclose,
-    disclose_many,
-    refuse_unless_disclosed,
-)
+from typing import TYPE_CHECKING
+
+from hub.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from hub.disclosure.pipeline import (
+        Disclosed,
+        DisclosureContext,
+        DisclosureRequest,
+        Held,
+        Outcome,
+        Refused,
+        disclose,
+        disclose_many,
+        refuse_unless_disclosed,
+    )
 
 __all__ = [
     "Disclosed",
@@ -30,3 +35,18 @@ __all__ = [
     "disclose_many",
     "refuse_unless_disclosed",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Disclosed": "pipeline",
+        "DisclosureContext": "pipeline",
+        "DisclosureRequest": "pipeline",
+        "Held": "pipeline",
+        "Outcome": "pipeline",
+        "Refused": "pipeline",
+        "disclose": "pipeline",
+        "disclose_many": "pipeline",
+        "refuse_unless_disclosed": "pipeline",
+    },
+)

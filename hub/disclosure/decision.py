@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.agencies import Agency
 from hub.cases import Case
 from hub.disclosure.request import NOTICE, DisclosureContext
-from hub.policy import Decision, decide
-from hub.policy.decide import Verdict
+from hub.policy import Decision
+from hub.policy.decide import Verdict, decide
 from hub.policy.standing import Standing
 
 __all__ = ["all_restricted", "decide_for"]

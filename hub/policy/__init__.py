@@ -1,16 +1,25 @@
-"""Proportionate disclosure: lawful bases, the ISP, the policy file, projection, decisions."""
+"""Proportionate disclosure: lawful bases, the ISP, the policy file, projection, decisions.
 
-from hub.policy.decide import Decision, Verdict, decide, explain
-from hub.policy.fields import (
-    CATEGORIES,
-    FIELDS,
-    FREE_TEXT,
-    PURPOSE_FIELDS,
-    PURPOSES,
-    free_text_paths,
-)
-from hub.policy.policy import Policy, Rule, check_policy, load_policy
-from hub.policy.projection import project
+The decision function is ``hub.policy.decide.decide``: the package's names load lazily,
+and a name its own module shares could not be told from the module.
+"""
+
+from typing import TYPE_CHECKING
+
+from hub.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from hub.policy.decide import Decision, Verdict, explain
+    from hub.policy.fields import (
+        CATEGORIES,
+        FIELDS,
+        FREE_TEXT,
+        PURPOSE_FIELDS,
+        PURPOSES,
+        free_text_paths,
+    )
+    from hub.policy.policy import Policy, Rule, check_policy, load_policy
+    from hub.policy.projection import project
 
 __all__ = [
     "CATEGORIES",
@@ -23,9 +32,28 @@ __all__ = [
     "Policy",
     "Rule",
     "check_policy",
-    "decide",
     "explain",
     "free_text_paths",
     "load_policy",
     "project",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "Decision": "decide",
+        "Verdict": "decide",
+        "explain": "decide",
+        "CATEGORIES": "fields",
+        "FIELDS": "fields",
+        "FREE_TEXT": "fields",
+        "PURPOSE_FIELDS": "fields",
+        "PURPOSES": "fields",
+        "free_text_paths": "fields",
+        "Policy": "policy",
+        "Rule": "policy",
+        "check_policy": "policy",
+        "load_policy": "policy",
+        "project": "projection",
+    },
+)

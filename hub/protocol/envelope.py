@@ -18,7 +18,6 @@ from typing import Any, Final
 
 from hub.protocol.canonical import b64decode, b64encode_ascii, canonical_json, sha256_hex
 from hub.protocol.errors import ProtocolError
-from hub.protocol.messages import MESSAGE_TYPES
 
 __all__ = [
     "HEADER_FIELDS",
@@ -205,6 +204,10 @@ def _checked(
             code="unsupported-version",
         )
     msg_type = _text(msg_type, "type")
+    # imported here: the message models take a tenth of a second to build, and a command
+    # that only reads a key file or the database has no envelope to check
+    from hub.protocol.messages import MESSAGE_TYPES  # noqa: PLC0415
+
     if msg_type not in MESSAGE_TYPES:
         raise ProtocolError("unknown message type", code="unknown-type")
     suite = _text(suite, "suite")

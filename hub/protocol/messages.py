@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from hub.protocol.agency_kinds import AgencyKind
 from hub.protocol.canonical import canonical_json
 from hub.protocol.errors import ProtocolError
 
@@ -68,21 +69,6 @@ AgencyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}
 Fingerprint = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 B64 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]*$", max_length=4096)]
 
-AgencyKind = Literal[
-    "police",
-    "idva",
-    "childrens_social_care",
-    "adult_social_care",
-    "health",
-    "mental_health",
-    "housing",
-    "probation",
-    "education",
-    "substance_misuse",
-    "cafcass",
-    "refuge",
-    "other",
-]
 ActionStatus = Literal["open", "in_progress", "completed", "cancelled"]
 RiskTool = Literal["DASH", "DARA"]
 RiskLevel = Literal["high", "medium", "standard"]

@@ -16,7 +16,6 @@ from hub.protocol.errors import HubError
 from hub.storage.checkpoints import WalCheckpointer
 from hub.storage.engine import SQLiteEngine, create_engine
 from hub.storage.mailbox import MailboxStore
-from hub.storage.mailbox.postgres import PostgresMailbox
 from hub.storage.mailbox.sqlite import SQLiteMailbox
 
 __all__ = ["Database", "open_database"]
@@ -62,4 +61,6 @@ def open_database(url: str, *, background_checkpoints: bool = False) -> Database
         return Database(engine, SQLiteMailbox(engine), shared=False, checkpoints=checkpoints)
     if engine.dialect.driver != "asyncpg":
         raise HubError("PostgreSQL is reached through asyncpg (postgresql+asyncpg://…)")
+    from hub.storage.mailbox.postgres import PostgresMailbox  # noqa: PLC0415 (asyncpg: not on SQLite)
+
     return Database(engine, PostgresMailbox(engine), shared=True)

@@ -4,21 +4,15 @@ the operator's schema commands (``marac-hub db``) and the stock ``alembic`` comm
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.protocol.errors import HubError
@@ -37,10 +31,20 @@ __all__ = [
     "upgrade",
 ]
 
+if TYPE_CHECKING:  # Alembic is imported where a migration or a schema command runs
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest migration. ``migrate`` compares the database's ``alembic_version`` with it
+# without loading Alembic and every migration script (a command's start-up);
+# tests/storage pins it to what Alembic computes from the scripts.
+HEAD: Final = frozenset({"0018"})
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 (see TYPE_CHECKING above)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
@@ -53,13 +57,13 @@ async def migrate(engine: AsyncEngine) -> None:
     A database already there (every start but the first, every command) is told so by one
     read of ``alembic_version``, without Alembic loading and running its environment.
     """
-
-    def at_head(sync: Connection) -> bool:
-        current = frozenset(MigrationContext.configure(sync).get_current_heads())
-        return current == _code_heads()
-
     async with engine.connect() as conn:
-        if await conn.run_sync(at_head):
+        try:
+            found = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            current = frozenset(str(v) for v in found.scalars())
+        except DBAPIError:  # no such table: a new database
+            current = frozenset()
+        if current == HEAD:
             return
     await upgrade(engine, "head")
 
@@ -78,13 +82,9 @@ class Revision:
 
 
 def _script() -> ScriptDirectory:
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 (see TYPE_CHECKING above)
+
     return ScriptDirectory(str(MIGRATIONS))
-
-
-@functools.cache
-def _code_heads() -> frozenset[str]:
-    """The code's head revision(s): the migrations on disk do not change while it runs."""
-    return frozenset(_script().get_heads())
 
 
 def _revision_error(exc: Exception) -> HubError:
@@ -113,6 +113,8 @@ async def schema_current(engine: AsyncEngine) -> tuple[str, ...]:
     """The revision(s) the database is at; empty for a database never migrated."""
 
     def current(sync: Connection) -> tuple[str, ...]:
+        from alembic.migration import MigrationContext  # noqa: PLC0415
+
         return tuple(MigrationContext.configure(sync).get_current_heads())
 
     async with engine.connect() as conn:
@@ -121,6 +123,9 @@ async def schema_current(engine: AsyncEngine) -> tuple[str, ...]:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Migrate the schema up to ``revision`` (HubError ``not-found`` for an unknown one)."""
+    from alembic import command  # noqa: PLC0415
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.upgrade(_alembic_config(sync), revision))
@@ -130,6 +135,9 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Migrate the schema down to ``revision`` (``base``: nothing left)."""
+    from alembic import command  # noqa: PLC0415
+    from alembic.util.exc import CommandError  # noqa: PLC0415
+
     try:
         async with engine.begin() as conn:
             await conn.run_sync(lambda sync: command.downgrade(_alembic_config(sync), revision))
@@ -142,6 +150,9 @@ async def schema_differences(engine: AsyncEngine, metadata: MetaData) -> list[st
     one line a difference; empty when they agree."""
 
     def compare(sync: Connection) -> list[str]:
+        from alembic.autogenerate import compare_metadata  # noqa: PLC0415
+        from alembic.migration import MigrationContext  # noqa: PLC0415
+
         context = MigrationContext.configure(sync, opts={"compare_type": True})
         return [_describe(diff) for diff in compare_metadata(context, metadata)]
 

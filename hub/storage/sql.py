@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, Table, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -74,7 +74,11 @@ async def fetch_raw(conn: AsyncConnection, sql: str) -> list[Any]:
 
 def upsert(conn: AsyncConnection) -> Callable[[Table], Any]:
     """The database's ``insert`` with ``on_conflict_do_update`` / ``do_nothing``."""
-    return sqlite.insert if _on_sqlite(conn) else postgresql.insert
+    if _on_sqlite(conn):
+        return sqlite.insert
+    from sqlalchemy.dialects import postgresql  # noqa: PLC0415 (not loaded on SQLite)
+
+    return postgresql.insert
 
 
 async def overwrite_deleted(conn: AsyncConnection) -> None:

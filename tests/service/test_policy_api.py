@@ -11,7 +11,7 @@ import pytest
 from conftest import assert_problem, staff_call
 
 from hub.agencies import get_agency
-from hub.policy import decide
+from hub.policy.decide import decide
 from hub.protocol.errors import PolicyError
 from hub.service.appkeys import ENGINE, POLICY
 from hub.testing import RunningHub, running_hub

@@ -35,6 +35,7 @@ from hub.log.heads import sign_head
 from hub.log.verify import verify_log
 from hub.meetings.tables import meetings
 from hub.policy.tables import lawful_bases
+from hub.storage import schema
 from hub.storage.engine import create_engine
 from hub.storage.tables import metadata
 from hub.users.tables import staff_tokens, users
@@ -359,3 +360,10 @@ def test_no_revision_imports_the_hub_or_builds_from_metadata() -> None:
             assert top in _ALLOWED or top in sys.stdlib_module_names, f"{path.name} imports {name}"
         calls = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         assert not calls & {"create_all", "drop_all"}, f"{path.name} builds tables from a metadata"
+
+
+def test_the_head_migrate_checks_for_is_the_newest_migration_script() -> None:
+    """``migrate`` tells a database at head by ``schema.HEAD`` without loading Alembic; a
+    new migration must move it (else every start would find the schema behind, or at
+    head when it is not)."""
+    assert frozenset(schema.schema_heads()) == schema.HEAD

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from hub.protocol.errors import CryptoError, HubError, ProtocolError
-from hub.protocol.messages import Receipt, payload_of
+
+if TYPE_CHECKING:  # the message models take a tenth of a second to build: loaded when used
+    from hub.protocol.messages import Receipt
 
 __all__ = [
     "AgencyRow",
@@ -96,6 +98,8 @@ class MailboxStore(Protocol):
 
 def receipt_json(receipt: Receipt) -> str:
     """The receipt as the ``receipts`` table keeps it."""
+    from hub.protocol.messages import payload_of  # noqa: PLC0415 (see TYPE_CHECKING)
+
     return json.dumps(payload_of(receipt))
 
 
