@@ -27,10 +27,10 @@ from hub.policy import (
     Decision,
     Policy,
     Verdict,
-    decide,
     load_policy,
 )
 from hub.policy.bases import DEFAULT_BASES, BasisSpec
+from hub.policy.decide import decide
 from hub.policy.fields import categories_of
 from hub.policy.isp import publish_isp, sign_isp
 from hub.policy.standing import Standing
