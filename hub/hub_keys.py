@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from hub.crypto.at_rest import KeyEncryptionKey
 from hub.crypto.keyfile import read_key_file, write_key_file
@@ -21,13 +21,53 @@ KEK = "hub-kek.key"
 PASSPHRASE = "hub-passphrase"  # noqa: S105 - a file name
 
 
-@dataclass(frozen=True, slots=True)
 class HubKeys:
-    """The hub's identity, encryption key and key-encryption key."""
+    """The hub's identity, encryption key and key-encryption key. Each may be given as a
+    loader, called on first use: ``load_hub_keys`` opens a key file (an Argon2id
+    derivation: half a second at the default strength) only when a command uses its key,
+    so ``marac-hub log head`` opens the identity key alone."""
 
-    identity: IdentityKeyPair
-    encryption: EncryptionKeyPair
-    kek: KeyEncryptionKey
+    __slots__ = ("_loaded", "_loaders")
+
+    def __init__(
+        self,
+        identity: IdentityKeyPair | Callable[[], IdentityKeyPair],
+        encryption: EncryptionKeyPair | Callable[[], EncryptionKeyPair],
+        kek: KeyEncryptionKey | Callable[[], KeyEncryptionKey],
+    ) -> None:
+        self._loaded: dict[str, object] = {}
+        self._loaders: dict[str, Callable[[], object]] = {}
+        for name, given in (("identity", identity), ("encryption", encryption), ("kek", kek)):
+            if isinstance(given, IdentityKeyPair | EncryptionKeyPair | KeyEncryptionKey):
+                self._loaded[name] = given
+            else:
+                self._loaders[name] = given
+
+    def _get(self, name: str) -> object:
+        if name not in self._loaded:
+            self._loaded[name] = self._loaders.pop(name)()
+        return self._loaded[name]
+
+    @property
+    def identity(self) -> IdentityKeyPair:
+        """The hub's Ed25519 identity key pair."""
+        key = self._get("identity")
+        assert isinstance(key, IdentityKeyPair)
+        return key
+
+    @property
+    def encryption(self) -> EncryptionKeyPair:
+        """The hub's own encryption key pair (what agencies seal to)."""
+        key = self._get("encryption")
+        assert isinstance(key, EncryptionKeyPair)
+        return key
+
+    @property
+    def kek(self) -> KeyEncryptionKey:
+        """The key-encryption key of the data keys at rest."""
+        key = self._get("kek")
+        assert isinstance(key, KeyEncryptionKey)
+        return key
 
 
 def passphrase_for(settings: Settings, *, create: bool = False) -> str:
@@ -71,17 +111,31 @@ def _kek_as_key(kek: KeyEncryptionKey) -> EncryptionKeyPair:
     return EncryptionKeyPair(SUITE_X25519, kek.raw())
 
 
-def load_hub_keys(settings: Settings) -> HubKeys:
-    """Load the hub keys (``CryptoError`` on a wrong passphrase)."""
+def load_hub_keys(settings: Settings, *, lazily: bool = False) -> HubKeys:
+    """The hub keys (``CryptoError`` on a wrong passphrase). ``lazily`` (a command): each
+    key file is opened when its key is first used, and a wrong passphrase fails then; the
+    passphrase itself is read now. A server opens all three at start, to fail at once."""
     passphrase = passphrase_for(settings)
     directory = settings.data_dir
-    identity = read_key_file(directory / IDENTITY, passphrase)
-    encryption = read_key_file(directory / ENCRYPTION, passphrase)
-    kek = read_key_file(directory / KEK, passphrase)
-    if not (
-        isinstance(identity, IdentityKeyPair)
-        and isinstance(encryption, EncryptionKeyPair)
-        and isinstance(kek, EncryptionKeyPair)
-    ):
+
+    def identity() -> IdentityKeyPair:
+        key = read_key_file(directory / IDENTITY, passphrase)
+        if not isinstance(key, IdentityKeyPair):
+            raise CryptoError("hub key files are of the wrong kind", code="bad-key-file")
+        return key
+
+    def encryption() -> EncryptionKeyPair:
+        return _encryption_kind(read_key_file(directory / ENCRYPTION, passphrase))
+
+    def kek() -> KeyEncryptionKey:
+        return KeyEncryptionKey(
+            _encryption_kind(read_key_file(directory / KEK, passphrase)).private_bytes()
+        )
+
+    return HubKeys(identity, encryption, kek)
+
+
+def _encryption_kind(key: object) -> EncryptionKeyPair:
+    if not isinstance(key, EncryptionKeyPair):
         raise CryptoError("hub key files are of the wrong kind", code="bad-key-file")
-    return HubKeys(identity, encryption, KeyEncryptionKey(kek.private_bytes()))
+    return key

@@ -4,6 +4,7 @@ pipes, the acting person's flag, the hub's fingerprints, failed enrolments, ``ru
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import socket
@@ -251,3 +252,33 @@ def must(sh: Shell, line: str) -> str:
     done = sh.run(line)
     assert done.returncode == 0, (line, done.stdout, done.stderr)
     return done.stdout
+
+
+def test_each_command_is_found_in_the_module_that_registers_it() -> None:
+    """``marac-hub`` imports only the module of the command it is given: its table of
+    commands is each module's own registrations, in ``--help``'s order, none missing."""
+    found: dict[str, str] = {}
+    for name in hub_cli._MODULES:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"hub.cli.{name}").register(sub)
+        found |= dict.fromkeys(sub.choices, name)
+    assert found == hub_cli._COMMANDS
+    assert hub_cli._named(["--data-dir", "d", "agency", "list"]) == ("agency",)
+    assert hub_cli._named(["--config=c.toml", "log", "head"]) == ("log",)
+    for everything in (["--help"], ["--data-dir", "d"], ["nosuch"], ["--version"], []):
+        assert hub_cli._named(everything) == hub_cli._MODULES
+
+
+def test_a_command_given_loads_no_other_commands_parser(tmp_path: Path) -> None:
+    code = (
+        "import sys; from hub.cli import main; main(['--data-dir', sys.argv[1], 'hub', 'show']);"
+        " print(sorted(m for m in sys.modules if m.startswith('hub.cli.')))"
+    )
+    done = subprocess.run(
+        [BIN / "python", "-c", code, str(tmp_path)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "hub.cli.agency" not in done.stdout and "hub.cli.setup" in done.stdout, done.stderr

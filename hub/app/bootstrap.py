@@ -74,7 +74,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             known = await basis_ids(conn)
         rt = Runtime(
             database,
-            lambda: load_hub_keys(settings),
+            lambda: load_hub_keys(settings, lazily=True),
             settings,
             lambda: load_policy(settings.policy_file, basis_ids=known),
         )

@@ -28,7 +28,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,12 +37,10 @@ from hub.app.access import record_access
 from hub.app.actor import Actor
 from hub.app.catalogue import ANY_STAFF, use_case
 from hub.app.runtime import Runtime
-from hub.cases.store import find_subject_ids
 from hub.cases.tables import case_subjects
 from hub.crypto import merkle
 from hub.crypto.tree_head import SignedTreeHead
 from hub.delivery.tables import outbox, receipts
-from hub.disclosure.review import HeldDisclosure, list_held
 from hub.log import store
 from hub.log.entries import KEY_KINDS, KINDS, LogEntry, parse_entry
 from hub.log.heads import head_covering, latest_head
@@ -67,6 +65,9 @@ from hub.log.verify import (
 )
 from hub.log.witness_check import verify_witnesses
 from hub.protocol.errors import HubError, ProtocolError
+
+if TYPE_CHECKING:  # cases and held disclosures: imported by the use-cases that read them
+    from hub.disclosure.review import HeldDisclosure
 
 __all__ = [
     "FILTERS",
@@ -180,7 +181,7 @@ def log_query(values: Mapping[str, Any]) -> LogQuery:
 
 async def _covering(rt: Runtime, tree_size: int = 0) -> SignedTreeHead:
     """The newest signed head, signed now if none covers ``tree_size`` entries."""
-    return await head_covering(rt.engine, rt.keys.identity, rt.settings.hub_id, tree_size)
+    return await head_covering(rt.engine, lambda: rt.keys.identity, rt.settings.hub_id, tree_size)
 
 
 async def _current(rt: Runtime) -> SignedTreeHead:
@@ -577,6 +578,8 @@ async def log_reviews(rt: Runtime, actor: Actor) -> Reviews:
     async with rt.engine.connect() as conn:
         overrides = await all_matching(conn, LogQuery(overrides=True), head.size)
         refusals = await all_matching(conn, LogQuery(refusals=True), head.size)
+        from hub.disclosure.review import list_held  # noqa: PLC0415 (see TYPE_CHECKING)
+
         held = await list_held(conn, status=None)
     return Reviews(_parsed(overrides)[::-1], _parsed(refusals)[::-1], held[::-1])
 
@@ -666,6 +669,8 @@ async def subject_access(
     head = await _current(rt)
     now = rt.clock()
     async with rt.engine.begin() as conn:
+        from hub.cases.store import find_subject_ids  # noqa: PLC0415 (see TYPE_CHECKING)
+
         ids = await find_subject_ids(conn, rt.keys, name, dob)
         refs: list[str] = []
         found: list[tuple[int, bytes]] = []

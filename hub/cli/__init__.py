@@ -3,51 +3,64 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Final
 
 from hub import __version__
-from hub.cli import (
-    agency,
-    alerts,
-    areas,
-    backup,
-    cases,
-    db,
-    demo,
-    disclosure,
-    log,
-    meetings,
-    policy,
-    retention,
-    send,
-    setup,
-    staff,
-)
 from hub.protocol.commands import run_command, run_console
 
-# The subcommands' modules import only argparse and each other; what a command needs
-# (SQLAlchemy, aiohttp, the models) is imported when it runs, so ``--help`` is quick.
-_SUBCOMMANDS: tuple[ModuleType, ...] = (
-    setup,
-    staff,
-    agency,
-    policy,
-    areas,
-    cases,
-    retention,
-    meetings,
-    disclosure,
-    send,
-    alerts,
-    log,
-    db,
-    backup,
-    demo,
+# Each command's module, in the order ``--help`` lists them. ``main`` imports only the
+# module of the command a command line names (the others' parsers are neither imported
+# nor built); ``--help``, ``--version``, no command or an unknown one get them all.
+# tests/test_cli_polish.py checks this table against what each module registers.
+_MODULES: Final = (
+    "setup",
+    "staff",
+    "agency",
+    "policy",
+    "areas",
+    "cases",
+    "retention",
+    "meetings",
+    "disclosure",
+    "send",
+    "alerts",
+    "log",
+    "db",
+    "backup",
+    "demo",
 )
+_COMMANDS: Final = {
+    "init": "setup",
+    "serve": "setup",
+    "hub": "setup",
+    "user": "staff",
+    "agency": "agency",
+    "basis": "policy",
+    "isp": "policy",
+    "policy": "policy",
+    "area": "areas",
+    "case": "cases",
+    "report": "retention",
+    "retention": "retention",
+    "meeting": "meetings",
+    "action": "meetings",
+    "extract": "disclosure",
+    "held": "disclosure",
+    "send": "send",
+    "alerts": "alerts",
+    "log": "log",
+    "db": "db",
+    "backup": "backup",
+    "restore": "backup",
+    "demo": "demo",
+}
+_GLOBAL_OPTIONS: Final = ("--data-dir", "--config", "--database-url")  # each takes a value
 # `pip install marac-hub` alone is the agency's install (agency-client only): without the
 # server extra these are missing, and `console` says so in one line.
 _SERVER_LIBRARIES = ("sqlalchemy", "alembic", "pydantic_settings", "aiohttp_jinja2")
@@ -70,7 +83,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; a :class:`HubError` becomes one line on stderr and exit status 1."""
-    return run_command(build_parser(), _SUBCOMMANDS, argv)
+    return run_command(build_parser(), _modules(_named(argv)), argv)
+
+
+def _named(argv: Sequence[str] | None) -> tuple[str, ...]:
+    """The module of the command ``argv`` names after the global options, or all."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    at = 0
+    while at < len(args):
+        arg = args[at]
+        if arg in _GLOBAL_OPTIONS:
+            at += 2
+        elif arg.startswith(tuple(f"{option}=" for option in _GLOBAL_OPTIONS)):
+            at += 1
+        elif arg.startswith("-"):
+            return _MODULES  # --help, --version or an unknown option: the whole parser
+        else:
+            module = _COMMANDS.get(arg)
+            return (module,) if module is not None else _MODULES
+    return _MODULES
+
+
+def _modules(names: Sequence[str]) -> tuple[ModuleType, ...]:
+    return tuple(importlib.import_module(f"hub.cli.{name}") for name in names)
+
+
+def __getattr__(name: str) -> tuple[ModuleType, ...]:
+    if name == "_SUBCOMMANDS":  # every command's module, in order (for tests and tools)
+        return _modules(_MODULES)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def console() -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -125,19 +126,24 @@ async def sign_head(
 
 
 async def head_covering(
-    engine: AsyncEngine, identity: IdentityKeyPair, log_id: str, tree_size: int = 0
+    engine: AsyncEngine,
+    identity: IdentityKeyPair | Callable[[], IdentityKeyPair],
+    log_id: str,
+    tree_size: int = 0,
 ) -> SignedTreeHead:
-    """The newest head, signing one first if none covers ``tree_size`` entries yet."""
+    """The newest head, signing one first if none covers ``tree_size`` entries yet
+    (``identity`` may be a loader: a command opens the key file only to sign)."""
     async with engine.connect() as conn:
         newest = await latest_head(conn, log_id)
     if newest is not None and newest.size >= tree_size:
         return newest
-    return await sign_head(engine, identity, log_id)
+    key = identity if isinstance(identity, IdentityKeyPair) else identity()
+    return await sign_head(engine, key, log_id)
 
 
 async def sign_for_cli(engine: AsyncEngine, settings: Settings) -> SignedTreeHead:
     """For a command that appended: load the hub identity and sign a head before exiting."""
-    keys = load_hub_keys(settings)
+    keys = load_hub_keys(settings, lazily=True)  # the identity key alone is opened
     return await sign_head(engine, keys.identity, settings.hub_id)
 
 
