@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -483,10 +483,10 @@ async def verify_log_now(
     async with rt.engine.connect() as conn:
         verified = await verify_log(conn, key, log_id, progress, coverage=_coverage(rt))
         # Checkpoints, cosignatures and the witness quorum (hub.log.witness_check).
-        await verify_witnesses(
+        witnessed = await verify_witnesses(
             conn, key, log_id, verified.size, rt.policy.witness, datetime.now(UTC)
         )
-        return verified
+        return replace(verified, witnessed=witnessed.size, witnesses=witnessed.agencies)
 
 
 def _coverage(rt: Runtime) -> Coverage:

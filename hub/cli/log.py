@@ -140,9 +140,13 @@ def _progress() -> Iterator[Callable[[int, int], None]]:
 
 def _verified_line(result: log_app.Verified) -> str:
     newest = f"; newest head covers {result.newest.size}" if result.newest else ""
+    if result.witnessed is not None:
+        witnessed = f"; witnessed at {result.witnessed} by {', '.join(result.witnesses)}"
+    else:
+        witnessed = "; no checkpoint witnessed yet (none is due)" if result.newest else ""
     return (
         f"log verified: {result.size} entries, {result.nodes} subtree hashes, "
-        f"{result.heads} signed heads, search index{newest}"
+        f"{result.heads} signed heads, search index{newest}{witnessed}"
     )
 
 

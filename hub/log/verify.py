@@ -87,6 +87,8 @@ class Verified:
     nodes: int
     heads: int
     newest: SignedTreeHead | None
+    witnessed: int | None = None  # the largest checkpoint a witness quorum cosigned
+    witnesses: tuple[str, ...] = ()  # the agencies whose cosignatures made that quorum
 
     def to_json(self) -> dict[str, Any]:
         """The API's answer."""
@@ -96,6 +98,8 @@ class Verified:
             "nodes": self.nodes,
             "heads": self.heads,
             "head": self.newest.to_json() if self.newest else None,
+            "witnessed": self.witnessed,
+            "witnesses": list(self.witnesses),
         }
 
 

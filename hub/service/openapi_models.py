@@ -1270,5 +1270,11 @@ class Verified(_Out):
     head: TreeHead | int | None = Field(
         default=None, description="the newest head; on failure, the id of the head at fault"
     )
+    witnessed: int | None = Field(
+        default=None, description="the largest checkpoint a quorum of witnesses cosigned"
+    )
+    witnesses: list[str] | None = Field(
+        default=None, description="the agencies whose cosignatures made that quorum"
+    )
     error: str | None = None
     index: int | None = None

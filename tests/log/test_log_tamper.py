@@ -199,7 +199,7 @@ def test_an_untouched_log_verifies_with_its_index(
     assert hub.verify(capsys) == (
         0,
         "log verified: 21 entries, 18 subtree hashes, 3 signed heads, search index; "
-        "newest head covers 21",
+        "newest head covers 21; witnessed at 21 by health-east, police-north",
     )
     status, line = hub.verify(capsys, "--repair-index")
     assert (status, line) == (0, "search index already matches the 21 entries: nothing changed")
