@@ -54,6 +54,9 @@ def _run(tree: Path, prog: str, args: list[str], cwd: Path) -> float:
     """One command's wall time in seconds (it must succeed)."""
     env = {**os.environ, **ENV, "PYTHONPATH": str(tree)}
     env.pop("MARAC_HUB_DATABASE_URL", None)
+    # An installed package has its bytecode compiled (pip does it); the first, uncounted
+    # round writes it into each worktree, which PYTHONDONTWRITEBYTECODE would forbid.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CONSOLE[prog], *args],

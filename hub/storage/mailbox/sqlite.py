@@ -34,9 +34,8 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from hub.protocol.messages import Receipt
 from hub.storage.engine import SQLiteEngine
 from hub.storage.mailbox.base import (
     AGENCY_COLUMNS,
@@ -48,6 +47,9 @@ from hub.storage.mailbox.base import (
     sort_receipts,
 )
 from hub.storage.tables import TZ
+
+if TYPE_CHECKING:  # the message models load when a receipt is stored
+    from hub.protocol.messages import Receipt
 
 __all__ = ["SQLiteMailbox"]
 
