@@ -6,20 +6,22 @@ import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from hub import log as disclosure_log  # its modules load when an entry is written
 from hub.agencies.tables import agencies, agency_keys
 from hub.crypto.announce import SignedKeyAnnouncement, verify_announcement
 from hub.crypto.keys import EncryptionPublicKey, IdentityPublicKey
-from hub.log import LogEntry, append
-from hub.log.entries import EntryKey
 from hub.protocol.agency_kinds import AgencyKind
 from hub.protocol.canonical import b64decode
 from hub.protocol.errors import CryptoError, HubError, PolicyError, ProtocolError
 from hub.secrets import check_off_loop, hash_secret, new_secret
+
+if TYPE_CHECKING:
+    from hub.log.entries import LogEntry
 
 IDENTITY_SUITE: Final = "ed25519"
 Door = Literal["api", "web", "cli"]
@@ -215,7 +217,7 @@ async def enrol(
             raise refused
         await _insert_key(conn, agency_id, signed, key, now)
         actor = f"agency:{agency_id}"
-        await append(
+        await disclosure_log.append(
             conn,
             [
                 _key_entry(
@@ -279,7 +281,7 @@ async def register_key(
     )
     async with engine.begin() as conn:
         await _insert_key(conn, agency.id, signed, key, now)
-        await append(
+        await disclosure_log.append(
             conn,
             [
                 _key_entry(
@@ -306,14 +308,18 @@ def _key_entry(
     now: datetime,
     door: Door | None = None,
 ) -> LogEntry:
+    from hub.log.entries import EntryKey  # noqa: PLC0415 (see the imports)
+
     key = EntryKey(role=role, fingerprint=fingerprint, suite=suite)
-    return LogEntry(kind=kind, at=now, actor=actor, agency=agency_id, key=key, door=door)
+    return disclosure_log.LogEntry(
+        kind=kind, at=now, actor=actor, agency=agency_id, key=key, door=door
+    )
 
 
 def _status_entry(
     agency_id: str, status: str, actor: str, now: datetime, door: Door | None = None
 ) -> LogEntry:
-    return LogEntry(
+    return disclosure_log.LogEntry(
         kind="agency_status", at=now, actor=actor, agency=agency_id, status=status, door=door
     )
 
@@ -444,7 +450,7 @@ async def approve_in(
         .where(agencies.c.id == agency_id)
         .values(status="active", approved_at=now, approved_by=by, status_changed_at=now)
     )
-    await append(conn, [_status_entry(agency_id, "active", by, now, door)])
+    await disclosure_log.append(conn, [_status_entry(agency_id, "active", by, now, door)])
 
 
 _TRANSITIONS: Final = {
@@ -523,7 +529,7 @@ async def change_status(
             for k in keys
         ]
     entries.append(_status_entry(agency_id, status, actor, now, door))
-    await append(conn, entries)
+    await disclosure_log.append(conn, entries)
 
 
 def _aware(moment: datetime) -> datetime:

@@ -5,7 +5,23 @@
 exports entries for the DPO.
 """
 
-from hub.log.entries import KINDS, LogEntry, entry_bytes, parse_entry
-from hub.log.store import append
+from typing import TYPE_CHECKING
+
+from hub.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from hub.log.entries import KINDS, LogEntry, entry_bytes, parse_entry
+    from hub.log.store import append
 
 __all__ = ["KINDS", "LogEntry", "append", "entry_bytes", "parse_entry"]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "KINDS": "entries",
+        "LogEntry": "entries",
+        "entry_bytes": "entries",
+        "parse_entry": "entries",
+        "append": "store",
+    },
+)

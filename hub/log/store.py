@@ -14,14 +14,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hub.crypto import merkle
 from hub.log import search_keys
 from hub.log.blocks import BLOCK, BLOCK_LEVELS, Block, hash_in
-from hub.log.entries import LogEntry, entry_bytes
 from hub.log.tables import (
     log_blocks,
     log_entries,
@@ -33,6 +32,9 @@ from hub.log.tables import (
 )
 from hub.protocol.errors import LogIntegrityError, ProtocolError
 from hub.storage.sql import fetch_raw, insert_many, insert_rows, read_only_connection, serialise
+
+if TYPE_CHECKING:  # the entry models load when entries are appended, not to read
+    from hub.log.entries import LogEntry
 
 __all__ = [
     "APPEND_LOCK",
@@ -233,6 +235,8 @@ def prepare(
         raise ValueError("the tail block does not match the log size")
     # The right edge of the tree: (level, hash) of each perfect subtree, largest first.
     stack = [(_node(s, e)[0], h) for (s, e), h in zip(parts, frontier, strict=True)]
+    from hub.log.entries import entry_bytes  # noqa: PLC0415 (see TYPE_CHECKING)
+
     out = Prepared()
     blocks: dict[int, Block] = {tail.number: tail} if tail else {}
     idx = first
