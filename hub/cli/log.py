@@ -143,7 +143,9 @@ def _verified_line(result: log_app.Verified) -> str:
     if result.witnessed is not None:
         witnessed = f"; witnessed at {result.witnessed} by {', '.join(result.witnesses)}"
     else:
-        witnessed = "; no checkpoint witnessed yet (none is due)" if result.newest else ""
+        witnessed = (
+            "; newest checkpoint not yet witnessed (within the grace)" if result.newest else ""
+        )
     return (
         f"log verified: {result.size} entries, {result.nodes} subtree hashes, "
         f"{result.heads} signed heads, search index{newest}{witnessed}"

@@ -70,9 +70,12 @@ async def verify_witnesses(
     found = await cosignatures(conn)
     await _check_cosigned(conn, found, origin, size, true_roots)
     need = _due(heads, quorum, now)
-    # Only the cosignatures that could cover the due checkpoint are verified here (those
-    # that disagree with the log were above): a few, however long the log's history.
-    candidates = [c for c in found if need is not None and c.size >= need]
+    # Only the cosignatures that could cover the due checkpoint (or, none being due yet,
+    # the newest, to say who has witnessed it) are verified here (those that disagree
+    # with the log were above): a few, however long the log's history.
+    newest = int(heads[-1].size) if heads else None
+    report_from = need if need is not None else newest
+    candidates = [c for c in found if report_from is not None and c.size >= report_from]
     for c in candidates:
         if not c.verifies(origin):
             raise LogTampered(

@@ -331,3 +331,20 @@ def test_a_demo_half_made_says_so_in_one_line_and_how_to_start_afresh(demo: Demo
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith("marac-hub: ") and "remove that directory" in line, line
+
+
+def test_the_demo_agencies_witness_the_log_so_the_dpos_verify_passes(demo: Demo) -> None:
+    """The demo's agencies cosign its checkpoints (``agency-client witness``) before it
+    says it is ready, and every five minutes after: ``log verify``, as the demo tells the
+    DPO to run it, names a witness quorum rather than failing half an hour later."""
+    assert f"marac-hub --data-dir {demo.data} log verify" in demo.output
+    done = subprocess.run(
+        [str(BIN / "marac-hub"), "--data-dir", str(demo.data), "log", "verify"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    assert re.search(r"witnessed at \d+ by \S+-demo, \S+-demo", line), line
