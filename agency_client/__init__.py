@@ -6,28 +6,17 @@ are not imported here, and the names below are imported on first use (PEP 562), 
 ``agency-client --help`` and ``keys``/``open``/``inbox`` stay light.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from agency_client.datadir import DataDir
     from agency_client.keystore import KeyDirectory
     from agency_client.store import Store
 
-_MODULE_OF = {
-    "DataDir": "agency_client.datadir",
-    "KeyDirectory": "agency_client.keystore",
-    "Store": "agency_client.store",
-}
-
 __all__ = ["DataDir", "KeyDirectory", "Store"]
 
-
-def __getattr__(name: str) -> Any:
-    """A re-exported name, from its own module (imported now if it was not yet)."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agency_client' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__, {"DataDir": "datadir", "KeyDirectory": "keystore", "Store": "store"}
+)

@@ -1,4 +1,4 @@
-"""The packages whose names load lazily (``hub.lazy_exports``) hand out the same objects
+"""The packages whose names load lazily (``hub.protocol.lazy_exports``) hand out the same objects
 their modules define, whichever is imported first, and importing one module of them no
 longer loads the rest (what keeps a command's start-up short)."""
 
@@ -12,7 +12,17 @@ from types import ModuleType
 
 import pytest
 
-LAZY = ["hub.app", "hub.cases", "hub.crypto", "hub.delivery", "hub.disclosure", "hub.policy"]
+LAZY = [
+    "agency_client",
+    "hub.app",
+    "hub.cases",
+    "hub.crypto",
+    "hub.delivery",
+    "hub.disclosure",
+    "hub.log",
+    "hub.policy",
+    "hub.protocol",
+]
 
 
 @pytest.mark.parametrize("name", LAZY)

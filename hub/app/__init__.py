@@ -10,7 +10,7 @@ call one use-case and render.
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.app.actor import Actor, Door, operator

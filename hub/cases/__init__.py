@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.cases.areas import Area, agencies_serving

@@ -5,7 +5,7 @@ Imports :mod:`hub.protocol` only.
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.crypto.announce import SignedKeyAnnouncement, announce_key, verify_announcement

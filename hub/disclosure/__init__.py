@@ -9,7 +9,7 @@ send extracts and notices (``extracts``) and decide held disclosures (``review``
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.disclosure.pipeline import (

@@ -7,7 +7,7 @@ exports entries for the DPO.
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.log.entries import KINDS, LogEntry, entry_bytes, parse_entry

@@ -6,7 +6,7 @@ and a name its own module shares could not be told from the module.
 
 from typing import TYPE_CHECKING
 
-from hub.lazy_exports import lazy_exports
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.policy.decide import Decision, Verdict, explain

@@ -1,14 +1,13 @@
-"""Wire types of the MARAC information-sharing protocol. Imports nothing of ``hub``.
+"""Wire types of the MARAC information-sharing protocol. Imports nothing of ``hub`` outside it.
 
 The names below are imported from their modules on first use (PEP 562), so that
 ``import hub.protocol.errors`` (every command line does) does not load pydantic and the
 message models.
 """
 
-from __future__ import annotations
+from typing import TYPE_CHECKING
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from hub.protocol.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from hub.protocol.canonical import b64decode, b64encode, canonical_json, sha256_hex
@@ -36,35 +35,6 @@ if TYPE_CHECKING:
         problem,
     )
     from hub.protocol.messages import MESSAGE_TYPES, Message, parse_message, payload_of
-
-_HOME = {
-    "hub.protocol.canonical": ("b64decode", "b64encode", "canonical_json", "sha256_hex"),
-    "hub.protocol.envelope": (
-        "PROTOCOL_VERSION",
-        "SUITE_HYBRID",
-        "SUITE_X25519",
-        "SUITES",
-        "Envelope",
-        "Header",
-        "format_timestamp",
-        "parse_envelope",
-        "parse_timestamp",
-    ),
-    "hub.protocol.errors": (
-        "PROBLEM_CONTENT_TYPE",
-        "PROBLEM_TYPES",
-        "CryptoError",
-        "DeliveryError",
-        "HubError",
-        "InvalidEnvelope",
-        "LogIntegrityError",
-        "PolicyError",
-        "ProtocolError",
-        "problem",
-    ),
-    "hub.protocol.messages": ("MESSAGE_TYPES", "Message", "parse_message", "payload_of"),
-}
-_MODULE_OF = {name: module for module, names in _HOME.items() for name in names}
 
 __all__ = [
     "MESSAGE_TYPES",
@@ -96,10 +66,35 @@ __all__ = [
     "sha256_hex",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    """A re-exported name, from its own module (imported now if it was not yet)."""
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'hub.protocol' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "b64decode": "canonical",
+        "b64encode": "canonical",
+        "canonical_json": "canonical",
+        "sha256_hex": "canonical",
+        "PROTOCOL_VERSION": "envelope",
+        "SUITE_HYBRID": "envelope",
+        "SUITE_X25519": "envelope",
+        "SUITES": "envelope",
+        "Envelope": "envelope",
+        "Header": "envelope",
+        "format_timestamp": "envelope",
+        "parse_envelope": "envelope",
+        "parse_timestamp": "envelope",
+        "PROBLEM_CONTENT_TYPE": "errors",
+        "PROBLEM_TYPES": "errors",
+        "CryptoError": "errors",
+        "DeliveryError": "errors",
+        "HubError": "errors",
+        "InvalidEnvelope": "errors",
+        "LogIntegrityError": "errors",
+        "PolicyError": "errors",
+        "ProtocolError": "errors",
+        "problem": "errors",
+        "MESSAGE_TYPES": "messages",
+        "Message": "messages",
+        "parse_message": "messages",
+        "payload_of": "messages",
+    },
+)

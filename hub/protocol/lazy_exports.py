@@ -3,8 +3,10 @@
 A package whose ``__init__`` imports every module makes importing any one of them pay
 for all: ``hub.crypto.keyfile`` would load sealing and announcements, ``hub.policy.policy``
 the whole decision engine. Such a package lists its names here instead, and imports them
-again under ``TYPE_CHECKING`` for the type checker. (``lazy_loader`` does the same, but
-wants a ``.pyi`` stub beside each package for type checkers; this is ten lines.)
+again under ``TYPE_CHECKING`` for the type checker. It lives in ``hub.protocol``, the
+lowest layer, so that every package can use it (``hub.protocol`` and ``agency_client``
+too). ``lazy_loader`` does the same, but wants a ``.pyi`` stub beside each package for
+type checkers; this is ten lines.
 """
 
 from __future__ import annotations
