@@ -6,8 +6,9 @@ and the subject access report read. What they must hold is derived from each ent
 applied to the stored entries, a chunk at a time, and compared row by row with what is
 stored for the same range of entries. Messages name entries and tables, never values.
 
-Each chunk is first compared the quick way (``hub.log.index_quick``); only a chunk that
-differs there is compared again the exact way, entry by entry, through ``LogEntry`` and
+A chunk is first compared the quick way (``hub.log.index_quick``: by ``log verify``'s
+``hub.log.index_pass``, by ``rebuild`` here); only a chunk that differs there is compared
+the exact way (``find_fault``), entry by entry, through ``LogEntry`` and
 SQLAlchemy's types, to name the entry and what differs (or to find it does not: the quick
 way never passes a chunk the exact way would fail).
 """
@@ -174,13 +175,12 @@ def _difference(index: int, want: Rows, have: Rows) -> str:
 
 
 def find_fault(conn: Connection, chunk: Sequence[tuple[int, bytes]]) -> IndexFault | None:
-    """The first entry of ``chunk`` (consecutive entries, in order) whose rows differ (the
-    rows are grouped by entry only when the chunk's differ, to name it and how)."""
+    """The first entry of ``chunk`` (consecutive entries, in order) whose rows differ, the
+    exact way (for a range the quick comparison failed; the rows are grouped by entry only
+    when the chunk's differ, to name it and how)."""
     if not chunk:
         return None
     low, high = int(chunk[0][0]), int(chunk[-1][0]) + 1
-    if index_quick.same_connection(conn, chunk):
-        return None
     prepared = derive(chunk)
     if _same(conn, prepared, low, high):
         return None

@@ -52,12 +52,11 @@ class IndexPass:
     """``start`` before the hash pass; ``finish`` after it, for the lows of the ranges
     whose rows differ; ``close`` in any case."""
 
-    def __init__(self, sqlite_file: str | None, size: int, *, helper: bool | None = None):
+    def __init__(self, sqlite_file: str | None, size: int) -> None:
         self._file, self._size = sqlite_file, size
         self.range = index_quick.RANGE  # entries a range
         self._ranges = -(-size // self.range)
-        use = helper if helper is not None else size >= HELPER_FROM
-        self._use_helper = use and sqlite_file is not None and size > 0
+        self._use_helper = sqlite_file is not None and size >= max(HELPER_FROM, 1)
         self._helper: subprocess.Popen[bytes] | None = None
         self._buffer = b""
 

@@ -163,10 +163,9 @@ def _verify(
     index: bool,
     coverage: Coverage | None,
     sqlite_file: str | None = None,
-    helper: bool | None = None,
 ) -> Verified:
     total = _announce(conn, progress)
-    index_pass = IndexPass(sqlite_file, total, helper=helper) if index else None
+    index_pass = IndexPass(sqlite_file, total) if index else None
     if index_pass is not None:
         index_pass.start()
     collecting = gc.isenabled()
