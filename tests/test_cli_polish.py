@@ -4,7 +4,9 @@ pipes, the acting person's flag, the hub's fingerprints, failed enrolments, ``ru
 from __future__ import annotations
 
 import argparse
+import base64
 import importlib
+import json
 import os
 import re
 import socket
@@ -12,6 +14,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -282,3 +285,91 @@ def test_a_command_given_loads_no_other_commands_parser(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "hub.cli.agency" not in done.stdout and "hub.cli.setup" in done.stdout, done.stderr
+
+
+def _hub_show(data: Path, *flags: str, env: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [BIN / "marac-hub", "--data-dir", str(data), "hub", "show", *flags],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, **FAST, **(env or {})},
+    )
+
+
+def test_hub_show_reads_the_public_halves_and_check_proves_them(tmp_path: Path) -> None:
+    """``hub show`` prints the fingerprints with no passphrase and no database; ``--check``
+    opens the key files and prints the same fingerprints; a key file whose public half
+    was swapped for another key's is shown as it claims, and ``--check`` refuses it."""
+    data = tmp_path / "hub"
+    subprocess.run(
+        [BIN / "marac-hub", "--data-dir", str(data), "init"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **FAST},
+        timeout=60,
+    )
+    passphrase = (data / "hub-passphrase").read_text().strip()
+    (data / "hub-passphrase").unlink()  # hub show needs none
+    (data / "hub.sqlite3").rename(tmp_path / "elsewhere.sqlite3")  # nor the database
+    shown = _hub_show(data)
+    assert shown.returncode == 0, shown.stderr
+    identity = _fingerprint("hub identity", shown.stdout)
+    checked = _hub_show(data, "--check", env={"MARAC_HUB_KEY_PASSPHRASE": passphrase})
+    assert checked.returncode == 0, checked.stderr
+    assert _fingerprint("hub identity", checked.stdout) == identity
+    assert "checked: each key file opens" in checked.stdout
+    assert not (data / "hub.sqlite3").exists()  # --check opened no database either
+    wrong = _hub_show(data, "--check", env={"MARAC_HUB_KEY_PASSPHRASE": "not it"})
+    assert wrong.returncode == 1 and "wrong-passphrase" in wrong.stderr, wrong.stderr
+    assert "Traceback" not in wrong.stderr and wrong.stdout == ""
+    # the attack: the identity file's public half names another key
+    key_file = data / "hub-identity.key"
+    meta = json.loads(key_file.read_text())
+    meta["public"] = base64.urlsafe_b64encode(bytes(32)).decode().rstrip("=")
+    key_file.write_text(json.dumps(meta))
+    swapped = _hub_show(data)
+    assert swapped.returncode == 0 and identity not in swapped.stdout
+    refused = _hub_show(data, "--check", env={"MARAC_HUB_KEY_PASSPHRASE": passphrase})
+    # the public half is sealed with the private key as associated data: it fails to open
+    assert refused.returncode == 1 and "key file is damaged" in refused.stderr, refused.stderr
+    assert refused.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"not json",
+        b"{}",
+        b"[1, 2]",
+        b'{"format": "marac-hub-key"}',
+        b"{" * 100_000,
+        b'{"ciphertext":"x","fingerprint":"f","format":"marac-hub-key","kdf":{"alg":"argon2id13",'
+        b'"memlimit":67108864,"opslimit":2,"salt":"AAAA"},"kind":"ed25519","nonce":"n",'
+        b'"public":"!!not base64!!","v":1}',
+    ],
+    ids=[
+        "empty",
+        "not JSON",
+        "an empty object",
+        "a list",
+        "a format alone",
+        "oversized",
+        "a public half not in base64",
+    ],
+)
+def test_hub_show_of_a_damaged_key_file_is_one_line(tmp_path: Path, content: bytes) -> None:
+    data = tmp_path / "hub"
+    subprocess.run(
+        [BIN / "marac-hub", "--data-dir", str(data), "init"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, **FAST},
+        timeout=60,
+    )
+    (data / "hub-identity.key").write_bytes(content)
+    shown = _hub_show(data)
+    assert shown.returncode == 1, shown.stdout
+    assert shown.stderr.count("\n") == 1 and "bad-key-file" in shown.stderr, shown.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hub.crypto.keyfile import read_public_half
-from hub.hub_keys import ENCRYPTION, IDENTITY
+from hub.hub_keys import ENCRYPTION, IDENTITY, load_hub_keys
 from hub.protocol.errors import HubError
 
 if TYPE_CHECKING:
@@ -59,9 +59,14 @@ def narrow(directory: Path) -> None:
             directory.chmod(PRIVATE_DIRECTORY)
 
 
-def hub_fingerprints(settings: Settings) -> tuple[str, str, str]:
+def hub_fingerprints(settings: Settings, *, check: bool = False) -> tuple[str, str, str]:
     """The identity key's fingerprint, the encryption key's suite and fingerprint, read
-    from the key files' public halves (no passphrase; only opening them proves them)."""
+    from the key files' public halves (no passphrase, no database). ``check``: open all
+    three key files with the passphrase instead, which fails (``CryptoError``) unless
+    each holds the private key of the public half it names."""
+    if check:
+        keys = load_hub_keys(settings)
+        return keys.identity.fingerprint, keys.encryption.suite, keys.encryption.fingerprint
     _, identity = read_public_half(settings.data_dir / IDENTITY)
     suite, encryption = read_public_half(settings.data_dir / ENCRYPTION)
     return identity, suite, encryption

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from typing import TYPE_CHECKING, Any
 
-from hub.cli._context import require_initialised, settings_from, with_settings_runtime
+from hub.cli._context import require_initialised, settings_from
 from hub.protocol.commands import lazy_module
 from hub.protocol.errors import HubError
 
@@ -15,7 +15,6 @@ from hub.protocol.errors import HubError
 if TYPE_CHECKING:
     from hub import serving
     from hub.app import bootstrap
-    from hub.app.runtime import Runtime
 else:
     bootstrap = lazy_module("hub.app.bootstrap")
     serving = lazy_module("hub.serving")
@@ -83,14 +82,7 @@ def run_hub_show(args: argparse.Namespace) -> int:
     require_initialised(settings)
     from hub.app.data_dir import hub_fingerprints  # noqa: PLC0415 (a quick command)
 
-    identity, suite, encryption = hub_fingerprints(settings)
-    if args.check:
-
-        async def opened(rt: Runtime) -> tuple[str, str]:
-            return rt.keys.identity.fingerprint, rt.keys.encryption.fingerprint
-
-        if with_settings_runtime(settings, opened) != (identity, encryption):
-            raise HubError("the key files' private keys are not their public halves' keys")
+    identity, suite, encryption = hub_fingerprints(settings, check=args.check)
     print(f"hub id          {settings.hub_id} ({settings.data_dir})")
     print(f"hub identity    {identity}  ed25519")
     print(f"hub encryption  {encryption}  {suite}")
