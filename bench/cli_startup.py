@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 
 from _machine import machine_line
+from _worktrees import short, worktrees
 
-ROOT = Path(__file__).resolve().parent.parent
 # The commit before the CLIs' imports were made lazy (issue 25).
 DEFAULT_BEFORE = "3f44302^"
 CONSOLE = {
@@ -82,29 +82,11 @@ def main() -> int:
     parser.add_argument("--after", default="HEAD", help="the later commit")
     parser.add_argument("--rounds", type=int, default=20, help="runs of each command, each tree")
     args = parser.parse_args()
+    revs = {"before": args.before, "after": args.after}
     with tempfile.TemporaryDirectory(prefix="cli-startup-") as scratch:
         work = Path(scratch)
-        trees = {"before": work / "before", "after": work / "after"}
-        revs = {"before": args.before, "after": args.after}
-        try:
-            for name, tree in trees.items():
-                subprocess.run(
-                    ["git", "worktree", "add", "--detach", "--quiet", str(tree), revs[name]],
-                    cwd=ROOT,
-                    check=True,
-                )
+        with worktrees(work, revs) as trees:
             return _measure(trees, revs, work, args.rounds)
-        finally:
-            for tree in trees.values():
-                subprocess.run(
-                    ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False
-                )
-
-
-def _short(rev: str) -> str:
-    return subprocess.run(
-        ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def _measure(trees: dict[str, Path], revs: dict[str, str], work: Path, rounds: int) -> int:
@@ -134,8 +116,8 @@ def _measure(trees: dict[str, Path], revs: dict[str, str], work: Path, rounds: i
     print("# Command-line start-up: wall time of one command, before and after lazy imports\n")
     print(machine_line())
     print(
-        f"- before: {_short(revs['before'])} ({revs['before']}); after: "
-        f"{_short(revs['after'])} ({revs['after']}); {rounds} interleaved rounds, "
+        f"- before: {short(revs['before'])} ({revs['before']}); after: "
+        f"{short(revs['after'])} ({revs['after']}); {rounds} interleaved rounds, "
         f"{total:.0f} s; each run a new process; goal: under 0.5 s\n"
     )
     print("| command | before median s | before p90 s | after median s | after p90 s | speed-up |")

@@ -322,6 +322,18 @@ async def main(argv: list[str]) -> None:
     print(f"_total run time {time.perf_counter() - started:.0f} s_")
 
 
+async def grow_stored_log(engine: Any, size: int) -> IdentityKeyPair:
+    """Migrate ``engine``'s database, grow the stored log alone to ``size`` entries (with
+    their search rows) and sign a head over it; the signing identity."""
+    await migrate(engine)
+    grown = Grown(engine)
+    grown.tree.append_entry = lambda data: None  # type: ignore[method-assign]
+    await grown.grow_to(size)
+    identity = IdentityKeyPair.generate()
+    await sign_head(engine, identity, "hub")
+    return identity
+
+
 async def verify_only(size: int) -> None:
     """Grow the stored log alone to ``size`` (with its search rows) and time
     ``verify_log`` on it twice (the second with the file in the page cache)."""
@@ -331,12 +343,7 @@ async def verify_only(size: int) -> None:
     print(f"- verify_log from {Path(verify_module.__file__).resolve()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite+aiosqlite:///{Path(tmp) / 'log.sqlite3'}")
-        await migrate(engine)
-        grown = Grown(engine)
-        grown.tree.append_entry = lambda data: None  # type: ignore[method-assign]
-        await grown.grow_to(size)
-        identity = IdentityKeyPair.generate()
-        await sign_head(engine, identity, "hub")
+        identity = await grow_stored_log(engine, size)
         rows = []
         for run in (1, 2):
             t0 = time.perf_counter()

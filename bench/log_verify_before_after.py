@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 from _machine import machine_line
+from _worktrees import short, worktrees
 
-ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BEFORE = "67f07a8^"  # before issue 24's index comparison
 TIMED = """
 import asyncio, sys, time
@@ -54,21 +54,12 @@ asyncio.run(main(sys.argv[1]))
 
 async def build(path: Path, size: int) -> None:
     """The stored log of ``size`` entries and a head over it; the key's public half."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    from log import Grown  # noqa: PLC0415 (bench/log.py: pymerkle only when run)
+    from log import grow_stored_log  # noqa: PLC0415 (bench/log.py: pymerkle only when run)
 
-    from hub.crypto.keys import IdentityKeyPair  # noqa: PLC0415
-    from hub.log.heads import sign_head  # noqa: PLC0415
     from hub.storage.engine import create_engine  # noqa: PLC0415
-    from hub.storage.schema import migrate  # noqa: PLC0415
 
     engine = create_engine(f"sqlite+aiosqlite:///{path}")
-    await migrate(engine)
-    grown = Grown(engine)
-    grown.tree.append_entry = lambda data: None  # type: ignore[method-assign]
-    await grown.grow_to(size)
-    identity = IdentityKeyPair.generate()
-    await sign_head(engine, identity, "hub")
+    identity = await grow_stored_log(engine, size)
     Path(f"{path}.pub").write_bytes(identity.public.raw)
     await engine.dispose()
 
@@ -103,15 +94,8 @@ def main() -> int:
         started = time.perf_counter()
         asyncio.run(build(path, args.size))
         built = time.perf_counter() - started
-        trees = {"before": work / "before", "after": work / "after"}
         revs = {"before": args.before, "after": args.after}
-        try:
-            for name, tree in trees.items():
-                subprocess.run(
-                    ["git", "worktree", "add", "--detach", "--quiet", str(tree), revs[name]],
-                    cwd=ROOT,
-                    check=True,
-                )
+        with worktrees(work, revs) as trees:
             times: dict[str, list[float]] = {"before": [], "after": []}
             for round_no in range(args.rounds):
                 order = ["before", "after"] if round_no % 2 == 0 else ["after", "before"]
@@ -119,26 +103,12 @@ def main() -> int:
                     size, took = timed(trees[name], path)
                     assert size == args.size, (name, size)
                     times[name].append(took)
-        finally:
-            for tree in trees.values():
-                subprocess.run(
-                    ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False
-                )
-    short = {
-        name: subprocess.run(
-            ["git", "rev-parse", "--short", rev],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        for name, rev in revs.items()
-    }
+    shown = {name: short(rev) for name, rev in revs.items()}
     before, after = statistics.median(times["before"]), statistics.median(times["after"])
     print(f"# log verify of {args.size:,} entries, before and after\n")
     print(machine_line())
     print(
-        f"- before: {short['before']} ({revs['before']}); after: {short['after']} "
+        f"- before: {shown['before']} ({revs['before']}); after: {shown['after']} "
         f"({revs['after']}); {args.rounds} interleaved rounds; log built in {built:.0f} s\n"
     )
     print("| tree | runs (s) | median s |")
