@@ -167,19 +167,12 @@ class Witness:
         new = offered.checkpoint
         if seen is None or (seen.size, seen.root) == (new.size, new.root):
             return None
-        ok = False
         if new.size > seen.size:
-            try:
-                proof = await self.client.log_consistency(seen.size, new.size)
-            except HubError as exc:
-                if is_transient(exc):
-                    return WitnessOutcome(UNREACHABLE, None, exc.diagnostics())
-                proof = None
-            ok = proof is not None and verify_consistency(
-                seen.size, new.size, seen.root, new.root, list(proof)
-            )
-        if ok:
-            return None
+            extends = await self._extends(seen.size, seen.root, new)
+            if isinstance(extends, WitnessOutcome):
+                return extends
+            if extends:
+                return None
         reason = (
             f"the hub's checkpoint of size {new.size} does not extend its head of size "
             f"{seen.size} this agency's log check saw: its log was forked or rewritten"
@@ -210,15 +203,10 @@ class Witness:
                     "roots: its log was forked or rewritten",
                 )
             return await self._repost_if_lost(offered, state)
-        try:
-            proof = await self.client.log_consistency(state.size, new.size)
-        except HubError as exc:
-            if is_transient(exc):
-                return WitnessOutcome(UNREACHABLE, None, exc.diagnostics())
-            proof = None
-        if proof is None or not verify_consistency(
-            state.size, new.size, state.root, new.root, list(proof)
-        ):
+        extends = await self._extends(state.size, state.root, new)
+        if isinstance(extends, WitnessOutcome):
+            return extends
+        if not extends:
             return await self._fork(
                 "inconsistent",
                 state,
@@ -227,6 +215,18 @@ class Witness:
                 f"size {state.size} this agency cosigned: its log was forked or rewritten",
             )
         return await self._cosign(offered, state)
+
+    async def _extends(self, size: int, root: bytes, new: Checkpoint) -> bool | WitnessOutcome:
+        """Whether ``new`` extends the tree of ``size`` entries and ``root``, by the hub's
+        consistency proof (a refused or malformed one: it does not); the UNREACHABLE
+        outcome if the hub could not be asked."""
+        try:
+            proof = await self.client.log_consistency(size, new.size)
+        except HubError as exc:
+            if is_transient(exc):
+                return WitnessOutcome(UNREACHABLE, None, exc.diagnostics())
+            return False
+        return verify_consistency(size, new.size, root, new.root, list(proof))
 
     def _open(self, text: str, state: WitnessState | None) -> SignedCheckpoint:
         """The checkpoint, signed by the pinned hub key under the pinned origin."""
