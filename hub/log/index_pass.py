@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import select as select_fd
 import sqlite3
 import subprocess
@@ -36,6 +37,7 @@ from hub.log.tables import log_entries
 __all__ = ["HELPER_FROM", "IndexPass", "read_entries"]
 
 HELPER_FROM: Final = 100_000  # entries from which a helper process pays for its start
+_LINE: Final = re.compile(rb"(\d{1,12}) ([01])")  # the helper's report of one range
 
 
 def read_entries(conn: Connection, low: int, high: int) -> Sequence[Any]:
@@ -121,8 +123,11 @@ class IndexPass:
             lines = (self._buffer + chunk).split(b"\n")
             self._buffer = lines.pop()
             for line in lines:
-                number, same = line.split()
-                done[int(number)] = same == b"1"
+                match = _LINE.fullmatch(line)
+                if match is None or int(match[1]) >= self._ranges:
+                    self.close()  # not the helper's own report: trust none of what is left
+                    return
+                done[int(match[1])] = match[2] == b"1"
 
     @contextlib.contextmanager
     def _checker(self, conn: Connection) -> Iterator[Callable[[int], bool]]:

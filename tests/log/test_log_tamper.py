@@ -373,7 +373,13 @@ def test_repair_refuses_when_an_entry_was_altered(hub: Hub, capsys: Any) -> None
 @pytest.mark.parametrize("hub", ["sqlite"], indirect=True)  # the helper is SQLite's
 @pytest.mark.parametrize(
     "helper",
-    ["missing", "reports ranges 0 and 2 and dies", "hangs up at once"],
+    [
+        "missing",
+        "reports ranges 0 and 2 and dies",
+        "hangs up at once",
+        "reports range 0, then prints something else",
+        "reports a range the log does not have",
+    ],
 )
 def test_a_helper_that_fails_leaves_no_range_unchecked(
     hub: Hub,
@@ -388,7 +394,12 @@ def test_a_helper_that_fails_leaves_no_range_unchecked(
     monkeypatch.setattr(index_quick, "RANGE", 4)
     monkeypatch.setattr(index_pass, "HELPER_FROM", 1)
     script = tmp_path / "helper"
-    lines = {"reports ranges 0 and 2 and dies": "0 1\n2 1\n", "hangs up at once": ""}
+    lines = {
+        "reports ranges 0 and 2 and dies": "0 1\n2 1\n",
+        "hangs up at once": "",
+        "reports range 0, then prints something else": "0 1\nwarning: 1 2 3\n1 1\n",
+        "reports a range the log does not have": "0 1\n99 1\n1 1\n",
+    }
     if helper != "missing":
         script.write_text(f"#!/bin/sh\nprintf '{lines[helper]}'\nexit 3\n")
         script.chmod(0o755)
